@@ -1,0 +1,34 @@
+# The README's two commands: `make certify` (main job) and `make test` (the toolkit's tests).
+# Both do their own set-up on a fresh machine: Python venv + deps, Docker engine + base image.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+REPORT_DIR ?= reports/latest
+PYTEST_ARGS ?=
+
+.PHONY: setup engine certify test bench down clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip >/dev/null
+	@$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+setup: $(VENV)/.installed engine
+
+engine:
+	@bash scripts/bootstrap-engine.sh
+
+# A cutover certification of the local replica, ending in a report (reports/latest/report.{json,html}).
+certify: setup
+	@$(VENV)/bin/greenlight certify --report-dir $(REPORT_DIR)
+
+# The toolkit's own tests: unit tests, the storefront through the replica, infra, and real cutovers.
+test: setup
+	@$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: setup
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+down:
+	@$(VENV)/bin/greenlight down

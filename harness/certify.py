@@ -1,0 +1,105 @@
+"""A certification: load + cutover (+ rollback) → ledger → verdicts → report. The main job of Greenlight."""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.cutover import Outcome, Plan, live_release, run_cutover
+from harness.release import Release, find_release, load_release, releases_dir
+from harness.targets.base import Target
+
+
+@dataclass
+class Certification:
+    outcome: Outcome
+    verdicts: dict                      # name -> verdict dict
+    report: dict
+    paths: dict = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.report.get("passed"))
+
+    def verdict(self, name: str) -> dict:
+        if name not in self.verdicts:
+            raise KeyError(f"verdict {name} was not evaluated; evaluated: {', '.join(sorted(self.verdicts))}")
+        return self.verdicts[name]
+
+
+def good_releases() -> list[Release]:
+    """Shipped releases that break nothing, in id order."""
+    out = []
+    for d in sorted(releases_dir().iterdir()):
+        if (d / "manifest.json").is_file():
+            r = load_release(d)
+            if not r.breaks:
+                out.append(r)
+    return out
+
+
+def default_release(target: Target) -> Release:
+    """The next good release after the one live now (cycling), so repeated runs always change something."""
+    goods = good_releases()
+    live = live_release(target)
+    ids = [r.id for r in goods]
+    if live in ids:
+        return goods[(ids.index(live) + 1) % len(goods)]
+    return goods[-1]
+
+
+def certify(target: Target, *, release: Release | str, users: int = 12, load_seconds: float = 45,
+            report_dir: str | Path = "reports/latest", rollback_after: bool = False,
+            auto_rollback: bool = True, watch_s: float = 10, baseline_s: float | None = None,
+            bounds=None) -> Certification:
+    from harness import ledger as ledger_mod
+    from harness import report as report_mod
+    from harness import verdicts as verdicts_mod
+    from harness.traffic import LoadRun
+
+    rel = release if isinstance(release, Release) else find_release(release)
+    report_dir = Path(report_dir)
+    ledger_dir = report_dir / "ledger"
+    if ledger_dir.exists():
+        shutil.rmtree(ledger_dir)
+    ledger_dir.mkdir(parents=True)
+    plan = Plan(release=rel, report_dir=report_dir, users=users, load_seconds=load_seconds,
+                watch_s=watch_s, auto_rollback=auto_rollback, rollback_after=rollback_after,
+                baseline_s=baseline_s if baseline_s is not None else max(5.0, load_seconds * 0.2))
+    events = ledger_mod.LedgerWriter(ledger_dir)
+    load = LoadRun(host=target.lb_url, ledger_dir=ledger_dir, users=users, spawn_rate=max(1.0, users / 2),
+                   run_time_s=load_seconds + 600, run_id=plan.run_id,
+                   extra_env={"GREENLIGHT_SERVED_BY_HEADER": target.served_by_header,
+                              "GREENLIGHT_RELEASE_HEADER": target.release_header})
+    events.event("load_start", users=users, run_id=plan.run_id)
+    load.start()
+    try:
+        load.wait_until_requests(max(20, users * 2), timeout=60)
+    except Exception:  # the cutover's own checks will surface a dead load generator
+        pass
+    outcome = run_cutover(target, plan, events, load)
+    events.close()
+
+    led = ledger_mod.load(ledger_dir)
+    db = target.db() if hasattr(target, "db") else None
+    db_ids = db.order_ids(f"{plan.run_id}-%") if db is not None else None
+    context = {
+        "run_id": plan.run_id,
+        "old_release": outcome.from_release,
+        "new_release": outcome.to_release,
+        "from_colour": outcome.from_colour,
+        "to_colour": outcome.to_colour,
+        "old_nodes": [n.name for n in target.nodes(outcome.from_colour)],
+        "new_nodes": [n.name for n in target.nodes(outcome.to_colour)],
+        "db_order_ids": db_ids,
+        "locust_total": outcome.locust_total,
+        "outcome": {k: v for k, v in vars(outcome).items() if k != "ledger_dir"},
+        "target": target.describe(),
+    }
+    verdicts = verdicts_mod.evaluate(led, bounds or verdicts_mod.Bounds(), context)
+    paths = report_mod.write_report(report_dir, verdicts, led, context)
+    import json
+
+    rep = json.loads(Path(paths["json"]).read_text())
+    print(report_mod.summary(rep))
+    return Certification(outcome=outcome, verdicts=rep["verdicts"], report=rep, paths=paths)

@@ -1,0 +1,163 @@
+"""One blue-green cutover under load: deploy → gate → switch → converge → watch (→ rollback).
+
+The engine never leaves the store worse than it found it: whatever happens, the `finally` path puts traffic on
+a healthy colour and stops the load.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from harness.converge import wait_converged
+from harness.deploy import DeployRefused, deploy
+from harness.gate import run_gate
+from harness.release import Release
+from harness.retry import GaveUp
+from harness.targets.base import Target, TargetError, other_colour
+from harness.watch import LedgerTail, Watch
+
+import httpx
+
+
+@dataclass
+class Plan:
+    release: Release
+    report_dir: Path
+    users: int = 12
+    spawn_rate: float = 6
+    load_seconds: float = 60          # total load; the switch happens after `baseline_s` of it
+    baseline_s: float = 10
+    watch_s: float = 10               # post-switch watch window (auto rollback on breach)
+    quiet_s: float = 2.0              # convergence: only the new release answers for this long
+    converge_timeout_s: float = 60
+    auto_rollback: bool = True
+    rollback_after: bool = False      # the rollback drill: switch back to the previous colour under load
+    processes: int = 1
+    run_id: str = field(default_factory=lambda: "gl" + uuid.uuid4().hex[:8])
+
+
+@dataclass
+class Outcome:
+    run_id: str
+    ledger_dir: Path
+    from_colour: str
+    to_colour: str
+    from_release: str
+    to_release: str
+    switched: bool = False
+    refused: str = ""                 # why the gate/deploy refused, when it did
+    rolled_back: str = ""             # why traffic went back, when it did
+    error: str = ""                   # an engine error (target unreachable, …)
+    gate: list[dict] = field(default_factory=list)
+    started_at: float = 0.0
+    locust_total: int | None = None
+    final_colour: str = ""
+
+
+def live_release(target: Target) -> str:
+    r = httpx.get(target.lb_url.rstrip("/") + "/healthz", timeout=5)
+    return r.headers.get(target.release_header, "")
+
+
+def ensure_healthy_live(target: Target, prefer: str, event: Callable[..., None]) -> str:
+    """Leave one healthy colour live: `prefer` when it is healthy, else the other one when it is."""
+    def healthy(colour: str) -> bool:
+        try:
+            return all(httpx.get(n.url.rstrip("/") + "/healthz", timeout=3).status_code == 200
+                       for n in target.nodes(colour))
+        except httpx.HTTPError:
+            return False
+
+    try:
+        live = target.live_colour()
+    except TargetError:
+        live = ""
+    for colour in (prefer, other_colour(prefer)):
+        if healthy(colour):
+            if live != colour:
+                target.switch(colour)
+                event("safety_switch", to=colour, reason=f"left {live or 'no colour'} live; {colour} is healthy")
+            return colour
+    event("safety_switch_impossible", reason="no colour is healthy")
+    return live
+
+
+def switch_and_converge(target: Target, plan: Plan, to_colour: str, to_release: str,
+                        event: Callable[..., None], kind: str = "switch") -> float:
+    """Returns the wall-clock time the switch started."""
+    started = time.time()
+    event(f"{kind}_start", to=to_colour, release=to_release)
+    target.switch(to_colour)
+    event(f"{kind}_done", to=to_colour)
+    t = wait_converged(target, to_release, quiet_s=plan.quiet_s, timeout=plan.converge_timeout_s)
+    event("converged" if kind == "switch" else f"{kind}_converged", at=t, release=to_release)
+    return started
+
+
+def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
+    """Drive one cutover while `load` (a started traffic.LoadRun) runs. `events` is a ledger event writer."""
+    ev = events.event
+    from_colour = target.live_colour()
+    to_colour = other_colour(from_colour)
+    out = Outcome(run_id=plan.run_id, ledger_dir=Path(load.ledger_dir), from_colour=from_colour,
+                  to_colour=to_colour, from_release=live_release(target), to_release=plan.release.id,
+                  started_at=time.time())
+    t_load = time.monotonic()
+    try:
+        _sleep_until(t_load + plan.baseline_s)
+        try:
+            deploy(target, plan.release, to_colour, ev)
+        except DeployRefused as exc:
+            out.refused = str(exc)
+            ev("gate_fail", reasons=[out.refused], stage="deploy")
+            return out
+        gate = run_gate(target, to_colour, plan.release.id, run_id=plan.run_id)
+        out.gate = gate.checks
+        if not gate.passed:
+            out.refused = "; ".join(gate.reasons)
+            ev("gate_fail", reasons=gate.reasons, checks=gate.checks)
+            return out
+        ev("gate_pass", checks=len(gate.checks))
+        switched_at = switch_and_converge(target, plan, to_colour, plan.release.id, ev)
+        out.switched = True
+        breach = _watch(target, plan, to_colour, load, since=switched_at)
+        ev("watch_done", window_s=plan.watch_s, breach=breach or "")
+        if breach and plan.auto_rollback:
+            out.rolled_back = breach
+            switch_and_converge(target, plan, from_colour, out.from_release, ev, kind="rollback")
+        elif plan.rollback_after:
+            out.rolled_back = "rollback drill"
+            switch_and_converge(target, plan, from_colour, out.from_release, ev, kind="rollback")
+        _sleep_until(t_load + plan.load_seconds)
+        return out
+    except (TargetError, GaveUp, OSError, httpx.HTTPError) as exc:
+        out.error = f"{type(exc).__name__}: {exc}"
+        ev("error", error=out.error)
+        return out
+    finally:
+        load.stop()
+        ev("load_stop")
+        out.locust_total = load.locust_total()
+        prefer = to_colour if (out.switched and not out.rolled_back) else from_colour
+        out.final_colour = ensure_healthy_live(target, prefer, ev)
+
+
+def _watch(target: Target, plan: Plan, colour: str, load, since: float) -> str | None:
+    """Breaches from the moment of the switch on (not only after convergence)."""
+    w = Watch(target=target, colour=colour, tail=LedgerTail(load.ledger_dir), since_ts=since)
+    end = time.monotonic() + plan.watch_s
+    while time.monotonic() < end:
+        why = w.check()
+        if why:
+            return why
+        time.sleep(0.25)
+    return None
+
+
+def _sleep_until(t: float) -> None:
+    d = t - time.monotonic()
+    if d > 0:
+        time.sleep(d)

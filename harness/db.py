@@ -1,0 +1,62 @@
+"""The shop database, seen from the harness: a rehearsal copy for migrations, and orders for reconciliation."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pymysql
+
+
+class DbError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class DbAccess:
+    host: str
+    port: int
+    user: str
+    name: str
+    password: str = field(repr=False, default="")  # never printed
+
+    def connect(self, database: str | None = None):
+        try:
+            return pymysql.connect(host=self.host, port=self.port, user=self.user, password=self.password,
+                                   database=database or self.name, connect_timeout=5, autocommit=True)
+        except pymysql.MySQLError as exc:
+            # pymysql errors can echo the user but never the password; keep only code and text.
+            raise DbError(f"database {self.user}@{self.host}:{self.port}/{database or self.name}: "
+                          f"{exc.args[-1] if exc.args else exc}") from None
+
+    def clone(self, target_db: str) -> int:
+        """Copy every table (schema and rows) of the shop database into target_db, replacing what was there.
+        Returns the number of tables copied. Used to rehearse migrations before they touch the real schema."""
+        conn = self.connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"CREATE DATABASE IF NOT EXISTS `{target_db}`")
+                cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema=%s",
+                            (target_db,))
+                old = [r[0] for r in cur.fetchall()]
+                cur.execute("SET FOREIGN_KEY_CHECKS=0")
+                for t in old:
+                    cur.execute(f"DROP TABLE `{target_db}`.`{t}`")
+                cur.execute("SELECT table_name FROM information_schema.tables "
+                            "WHERE table_schema=%s AND table_type='BASE TABLE'", (self.name,))
+                tables = [r[0] for r in cur.fetchall()]
+                for t in tables:
+                    cur.execute(f"CREATE TABLE `{target_db}`.`{t}` LIKE `{self.name}`.`{t}`")
+                    cur.execute(f"INSERT INTO `{target_db}`.`{t}` SELECT * FROM `{self.name}`.`{t}`")
+                cur.execute("SET FOREIGN_KEY_CHECKS=1")
+            return len(tables)
+        finally:
+            conn.close()
+
+    def order_ids(self, email_like: str) -> list[int]:
+        """Order entity ids whose customer e-mail matches (one run's load users share a prefix)."""
+        conn = self.connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT entity_id FROM sales_order WHERE customer_email LIKE %s", (email_like,))
+                return [int(r[0]) for r in cur.fetchall()]
+        finally:
+            conn.close()
