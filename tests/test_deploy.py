@@ -1,0 +1,100 @@
+"""Deploy ordering and refusals, against a recording fake target (the real path runs in the e2e tests)."""
+import json
+
+import pytest
+
+from harness.deploy import DeployRefused, deploy
+from harness.release import Release
+from harness.targets.base import ExecResult, Node
+
+
+class FakeTarget:
+    name = "fake"
+    lb_url = "http://127.0.0.1:1"
+    served_by_header = "X-Served-By"
+    release_header = "X-Release"
+
+    def __init__(self, live_modules, blue_green=False, fail=None):
+        self.calls = []
+        self.live_modules = live_modules
+        self.blue_green = blue_green
+        self.fail = fail or {}
+
+    def nodes(self, colour):
+        return [Node(f"{colour}-{i}", colour, f"http://127.0.0.1:{i}") for i in (1, 2)]
+
+    def live_colour(self):
+        return "blue"
+
+    def exec(self, node, argv, timeout=120):
+        cmd = " ".join(argv)
+        self.calls.append((node.name, cmd))
+        for frag, out in self.fail.items():
+            if frag in cmd:
+                return ExecResult(1, out, "")
+        if "greenlight:status" in cmd:
+            return ExecResult(0, json.dumps({"release": "r1", "modules": self.live_modules,
+                                             "blue_green_enabled": self.blue_green, "db_status": "up_to_date"}), "")
+        return ExecResult(0, "", "")
+
+    def put_tar(self, node, dest, data):
+        self.calls.append((node.name, f"put {dest} {len(data)}"))
+
+    def switch(self, colour):
+        raise AssertionError("deploy must never switch")
+
+    def describe(self):
+        return {}
+
+
+def _release(tmp_path, modules, migrations=()):
+    for m in migrations:
+        (tmp_path / m).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / m).write_text("ALTER TABLE t ADD c INT NULL;")
+    return Release(id="r2", path=tmp_path, schema_version=2, static_version=2, modules=modules,
+                   migrations=tuple(migrations), deploy_steps=("cache:clean",))
+
+
+def test_module_bump_without_blue_green_flag_is_refused_before_any_change(tmp_path):
+    t = FakeTarget({"Greenlight_Checkout": "1.0.0"}, blue_green=False)
+    events = []
+    with pytest.raises(DeployRefused, match="Please update your modules"):
+        deploy(t, _release(tmp_path, {"Greenlight_Checkout": "1.1.0"}), "green", lambda e, **k: events.append(e))
+    # Only the read-only status call happened: nothing shipped, nothing migrated.
+    assert [c for _, c in t.calls if "greenlight:status" not in c] == []
+
+
+def test_module_bump_with_blue_green_flag_goes_ahead(tmp_path):
+    t = FakeTarget({"Greenlight_Checkout": "1.0.0"}, blue_green=True)
+    deploy(t, _release(tmp_path, {"Greenlight_Checkout": "1.1.0"}), "green", lambda e, **k: None)
+    assert any("setup:upgrade" in c for _, c in t.calls)
+
+
+def test_order_ship_migrate_once_then_activate_each_idle_node(tmp_path):
+    t = FakeTarget({"Greenlight_Checkout": "1.0.0"})
+    events = []
+    deploy(t, _release(tmp_path, {"Greenlight_Checkout": "1.0.0"}), "green", lambda e, **k: events.append(e))
+    cmds = [(n, c) for n, c in t.calls if "greenlight:status" not in c]
+    assert all(n.startswith("green") for n, _ in cmds), "deploy touched a live node"
+    upgrades = [c for _, c in cmds if c.endswith("setup:upgrade")]
+    assert len(upgrades) == 1, "migrations must run once against the shared DB"
+    first_upgrade = next(i for i, (_, c) in enumerate(cmds) if c.endswith("setup:upgrade"))
+    puts = [i for i, (_, c) in enumerate(cmds) if c.startswith("put ")]
+    activates = [i for i, (_, c) in enumerate(cmds) if "activate r2" in c]
+    assert len(puts) == 2 and len(activates) == 2
+    assert max(puts) < first_upgrade < min(activates)
+    assert events[0] == "deploy_start" and events[-1] == "deploy_done"
+
+
+def test_failing_rehearsal_refuses_before_the_real_migration(tmp_path):
+    class Db:
+        def clone(self, name):
+            return 7
+
+    t = FakeTarget({"Greenlight_Checkout": "1.0.0"}, fail={"greenlight:smoke": "place order: Unknown column 'customer_email'"})
+    t.db = lambda: Db()
+    with pytest.raises(DeployRefused, match="break the live release's checkout.*Unknown column"):
+        deploy(t, _release(tmp_path, {"Greenlight_Checkout": "1.0.0"}, ["migrations/3.sql"]), "green",
+               lambda e, **k: None)
+    real = [c for _, c in t.calls if c.endswith("setup:upgrade")]
+    assert real == [], "the shop DB must not be migrated after a failed rehearsal"
