@@ -1,0 +1,3 @@
+<?php
+require __DIR__ . '/../src/http.php';
+gl_handle_http();

@@ -1,0 +1,157 @@
+<?php
+// bin/magento commands: setup:upgrade, setup:static-content:deploy, cache:clean, cache:flush,
+// greenlight:status, greenlight:smoke.
+declare(strict_types=1);
+
+require_once __DIR__ . '/bootstrap.php';
+require_once __DIR__ . '/cache.php';
+require_once __DIR__ . '/dbstatus.php';
+require_once __DIR__ . '/checkout.php';
+require_once __DIR__ . '/rest.php';
+
+const GL_SHARED_STATIC = '/srv/storefront/shared/static';
+
+function gl_cli(array $args): int
+{
+    $cmd = array_shift($args) ?? '';
+    $opts = [];
+    foreach ($args as $a) {
+        if (preg_match('/^--([a-z-]+)(?:=(.*))?$/', $a, $m)) {
+            $opts[$m[1]] = $m[2] ?? true;
+        }
+    }
+    if (isset($opts['db-name'])) {
+        if (!preg_match('/^[A-Za-z0-9_]+$/', (string)$opts['db-name'])) {
+            fwrite(STDERR, "--db-name must be a plain database name\n");
+            return 2;
+        }
+        $GLOBALS['gl_db_name'] = $opts['db-name'];
+    }
+    try {
+        switch ($cmd) {
+            case 'setup:upgrade':
+                return gl_setup_upgrade();
+            case 'setup:static-content:deploy':
+                return gl_static_deploy();
+            case 'cache:clean':
+                echo 'Cleaned ' . gl_cache_clean() . " cache entries.\n";
+                return 0;
+            case 'cache:flush':
+                gl_cache_flush();
+                echo "Flushed cache storage.\n";
+                return 0;
+            case 'greenlight:status':
+                echo json_encode(gl_status()), "\n";
+                return 0;
+            case 'greenlight:smoke':
+                return gl_smoke();
+            default:
+                fwrite(STDERR, "Unknown command '$cmd'. Commands: setup:upgrade, setup:static-content:deploy, cache:clean, cache:flush, greenlight:status, greenlight:smoke\n");
+                return 2;
+        }
+    } catch (Throwable $e) {
+        fwrite(STDERR, "$cmd failed: " . $e->getMessage() . "\n");
+        return 1;
+    }
+}
+
+/** Apply this release's migrations not yet applied (in manifest order), then record its module versions. */
+function gl_setup_upgrade(): int
+{
+    $m = gl_manifest();
+    $applied = gl_q('SELECT name FROM greenlight_migrations')->fetchAll(PDO::FETCH_COLUMN);
+    $n = 0;
+    foreach ($m['migrations'] ?? [] as $file) {
+        $name = basename($file);
+        if (in_array($name, $applied, true)) {
+            continue;
+        }
+        $sql = (string)file_get_contents(GL_ROOT . '/' . $file);
+        foreach (array_filter(array_map('trim', explode(';', $sql))) as $stmt) {
+            gl_db()->exec($stmt);
+        }
+        gl_q('INSERT INTO greenlight_migrations (name, release_id, applied_at) VALUES (?, ?, NOW())', [$name, $m['release']]);
+        $n++;
+    }
+    $recorded = gl_q('SELECT module, schema_version FROM setup_module')->fetchAll(PDO::FETCH_KEY_PAIR);
+    foreach ($m['modules'] as $module => $version) {
+        // Never downgrade: an older release deployed again leaves the newer version recorded.
+        if (!isset($recorded[$module]) || version_compare($version, $recorded[$module], '>')) {
+            gl_q('REPLACE INTO setup_module (module, schema_version, data_version) VALUES (?, ?, ?)', [$module, $version, $version]);
+        }
+    }
+    echo "Applied $n migration(s) for release {$m['release']}.\n";
+    return 0;
+}
+
+/** Generate pub/static from static-src with the release id in every asset; publish the version immutably. */
+function gl_static_deploy(): int
+{
+    $m = gl_manifest();
+    $version = (string)$m['static_version'];
+    $src = GL_ROOT . '/static-src';
+    $dest = GL_ROOT . '/pub/static/frontend/Greenlight/luma/en_US';
+    $files = [];
+    $it = new RecursiveIteratorIterator(new RecursiveDirectoryIterator($src, FilesystemIterator::SKIP_DOTS));
+    foreach ($it as $f) {
+        $rel = substr($f->getPathname(), strlen($src) + 1);
+        $files[$rel] = "/* greenlight-release: {$m['release']} */\n" . str_replace('{{release}}', $m['release'], (string)file_get_contents($f->getPathname()));
+    }
+    foreach ($files as $rel => $content) {
+        @mkdir(dirname("$dest/$rel"), 0755, true);
+        file_put_contents("$dest/$rel", $content);
+    }
+    file_put_contents(GL_ROOT . '/pub/static/deployed_version.txt', $version);
+    // Published versions are immutable (browsers and CDNs cache them for a year): never overwrite one.
+    $shared = GL_SHARED_STATIC . "/version$version/frontend/Greenlight/luma/en_US";
+    if (is_dir(GL_SHARED_STATIC) && !is_dir($shared)) {
+        foreach ($files as $rel => $content) {
+            @mkdir(dirname("$shared/$rel"), 0755, true);
+            file_put_contents("$shared/$rel", $content);
+        }
+    }
+    echo 'Deployed ' . count($files) . " static file(s), version $version.\n";
+    return 0;
+}
+
+function gl_status(): array
+{
+    $m = gl_manifest();
+    try {
+        $db = gl_db_status();
+    } catch (Throwable $e) {
+        $db = 'unreachable';
+    }
+    return ['release' => $m['release'], 'modules' => (object)$m['modules'], 'blue_green_enabled' => gl_blue_green_enabled(),
+            'db_status' => $db, 'session_save' => gl_config()['session']['save'] ?? 'redis',
+            'static_version' => $m['static_version']];
+}
+
+/** A guest checkout through the app's own REST handlers, in-process, against the selected database. */
+function gl_smoke(): int
+{
+    $steps = [];
+    try {
+        [, $cart] = gl_rest('POST', '/V1/guest-carts', null, null);
+        $steps[] = 'cart';
+        gl_rest('POST', "/V1/guest-carts/$cart/items", ['cartItem' => ['sku' => 'GL-0001', 'qty' => 1, 'quote_id' => $cart]], null);
+        $steps[] = 'add item';
+        gl_rest('GET', "/V1/guest-carts/$cart/totals", null, null);
+        $steps[] = 'totals';
+        $addr = ['firstname' => 'Smoke', 'lastname' => 'Rehearsal', 'street' => ['1 Gate Road'], 'city' => 'Austin',
+                 'postcode' => '78701', 'country_id' => 'US', 'telephone' => '5125550100', 'email' => 'rehearsal@smoke.greenlight.test'];
+        gl_rest('POST', "/V1/guest-carts/$cart/shipping-information", ['addressInformation' => [
+            'shipping_address' => $addr, 'billing_address' => $addr,
+            'shipping_carrier_code' => 'flatrate', 'shipping_method_code' => 'flatrate']], null);
+        $steps[] = 'shipping';
+        [, $order] = gl_rest('POST', "/V1/guest-carts/$cart/payment-information", ['email' => $addr['email'], 'paymentMethod' => ['method' => 'checkmo']], null);
+        $steps[] = 'place order';
+        gl_q('SELECT entity_id, customer_email, grand_total FROM sales_order WHERE entity_id = ?', [$order])->fetch();
+        echo "smoke ok: order $order\n";
+        return 0;
+    } catch (Throwable $e) {
+        $after = $steps ? end($steps) : 'start';
+        echo "smoke failed after '$after': " . $e->getMessage() . "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,105 @@
+<?php
+// The front controller's dispatch: maintenance, warm-up, DB status check, then REST or storefront.
+declare(strict_types=1);
+
+require_once __DIR__ . '/bootstrap.php';
+require_once __DIR__ . '/cache.php';
+require_once __DIR__ . '/dbstatus.php';
+require_once __DIR__ . '/checkout.php';
+require_once __DIR__ . '/rest.php';
+require_once __DIR__ . '/storefront.php';
+require_once __DIR__ . '/health.php';
+
+function gl_send(int $status, array $headers, string $body): void
+{
+    http_response_code($status);
+    foreach ($headers as $k => $v) {
+        header("$k: $v");
+    }
+    echo $body;
+}
+
+function gl_json(int $status, $value): void
+{
+    gl_send($status, ['Content-Type' => 'application/json; charset=utf-8'], json_encode($value, JSON_UNESCAPED_SLASHES));
+}
+
+/** A release that is slow to warm up: its first requests after activation crawl. */
+function gl_warmup_delay(): void
+{
+    $n = (int)gl_defect('warmup_slow_requests', 0);
+    if ($n <= 0) {
+        return;
+    }
+    $f = sys_get_temp_dir() . '/gl-warmup-' . md5((string)realpath(GL_ROOT));
+    $fh = fopen($f, 'c+');
+    flock($fh, LOCK_EX);
+    $count = (int)stream_get_contents($fh);
+    ftruncate($fh, 0);
+    rewind($fh);
+    fwrite($fh, (string)($count + 1));
+    flock($fh, LOCK_UN);
+    fclose($fh);
+    if ($count < $n) {
+        usleep(2500000);
+    }
+}
+
+function gl_handle_http(): void
+{
+    $path = parse_url($_SERVER['REQUEST_URI'] ?? '/', PHP_URL_PATH) ?: '/';
+    $method = $_SERVER['REQUEST_METHOD'] ?? 'GET';
+    if ($path === '/healthz') {
+        [$st, $body] = gl_health();
+        header('Cache-Control: no-store');
+        gl_json($st, $body);
+        return;
+    }
+    // /rest/V1/... or /rest/<store code>/V1/...
+    $isRest = (bool)preg_match('#^/rest(?:/[a-z0-9_]+)?(/V1/.*)$#', $path, $m);
+    try {
+        if (is_file(GL_ROOT . '/var/.maintenance.flag')) {
+            throw new HttpError(503, 'Service Temporarily Unavailable');
+        }
+        gl_warmup_delay();
+        gl_check_db_status();
+        if ($isRest) {
+            $raw = file_get_contents('php://input');
+            $body = null;
+            if ($raw !== '' && $raw !== false) {
+                $body = json_decode($raw, true);
+                if (!is_array($body) && json_last_error() !== JSON_ERROR_NONE) {
+                    throw new HttpError(400, 'Decoding error: ' . json_last_error_msg());
+                }
+                if (!is_array($body)) {
+                    $body = [];
+                }
+            }
+            [$st, $value] = gl_rest($method, $m[1], $body, $_SERVER['HTTP_AUTHORIZATION'] ?? null);
+            gl_json($st, $value);
+            return;
+        }
+        [$st, $headers, $html] = gl_storefront($method, $path);
+        gl_send($st, $headers + (isset($headers['Content-Type']) ? [] : ['Content-Type' => 'text/html; charset=UTF-8']), $html);
+    } catch (HttpError $e) {
+        if ($isRest) {
+            $out = ['message' => $e->getMessage()];
+            if ($e->parameters) {
+                $out['parameters'] = $e->parameters;
+            }
+            gl_json($e->status, $out);
+        } else {
+            gl_send($e->status, ['Content-Type' => 'text/html; charset=UTF-8'],
+                '<!doctype html><title>Error</title><h1>' . htmlspecialchars($e->getMessage()) . '</h1>');
+        }
+    } catch (Throwable $e) {
+        error_log('storefront: ' . get_class($e) . ': ' . $e->getMessage());
+        $report = 'webapi-' . substr(bin2hex(random_bytes(6)), 0, 13);
+        if ($isRest) {
+            gl_json(500, ['message' => "Internal Error. Details are available in Magento log file. Report ID: $report"]);
+        } else {
+            gl_send(500, ['Content-Type' => 'text/html; charset=UTF-8'],
+                "<!doctype html><title>Error</title><h1>There has been an error processing your request</h1><p>Error log record number: $report</p>");
+        }
+    }
+}

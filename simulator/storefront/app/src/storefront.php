@@ -1,0 +1,169 @@
+<?php
+// Storefront pages with a PHPSESSID session in the shared Redis, form_key, and private content sections.
+declare(strict_types=1);
+
+function gl_session_start(): void
+{
+    $s = gl_config()['session'];
+    if (($s['save'] ?? 'redis') === 'redis') {
+        $r = gl_config()['redis'];
+        ini_set('session.save_handler', 'redis');
+        ini_set('session.save_path', sprintf('tcp://%s:%d?database=%d&timeout=%s', $r['host'], $r['port'],
+            (int)($s['redis']['database'] ?? 2), (string)($s['redis']['timeout'] ?? 2.5)));
+    } else {
+        ini_set('session.save_handler', 'files');
+        ini_set('session.save_path', sys_get_temp_dir());
+    }
+    session_name('PHPSESSID');
+    session_set_cookie_params(['lifetime' => 0, 'path' => '/', 'httponly' => true, 'samesite' => 'Lax']);
+    session_start();
+    // Magento's page-cache plugin copies the form_key cookie into a session that lacks one, so a POST can
+    // pass even after the session itself was lost.
+    if (empty($_SESSION['_form_key'])) {
+        $_SESSION['_form_key'] = $_COOKIE['form_key'] ?? substr(bin2hex(random_bytes(8)), 0, 16);
+    }
+    setcookie('form_key', $_SESSION['_form_key'], ['path' => '/', 'samesite' => 'Lax']);
+}
+
+function gl_static_url(string $path): string
+{
+    $v = @file_get_contents(GL_ROOT . '/pub/static/deployed_version.txt');
+    return '/static/version' . trim((string)$v) . '/frontend/Greenlight/luma/en_US/' . $path;
+}
+
+function gl_page(string $title, string $body): string
+{
+    $h = fn($s) => htmlspecialchars((string)$s, ENT_QUOTES);
+    $banner = gl_config()['banner'] ? '<div class="banner">' . $h(gl_config()['banner']) . '</div>' : '';
+    $who = isset($_SESSION['customer_id']) ? 'Welcome, ' . $h($_SESSION['customer_name'] ?? '') : '<a href="/customer/account/login/">Sign In</a>';
+    return '<!doctype html><html><head><meta charset="utf-8"><title>' . $h($title) . '</title>'
+        . '<link rel="stylesheet" href="' . gl_static_url('css/styles.css') . '">'
+        . '<script src="' . gl_static_url('js/app.js') . '"></script></head><body>'
+        . $banner . '<header>' . $who . '</header><main>' . $body . '</main>'
+        . '<input type="hidden" name="form_key" value="' . $h($_SESSION['_form_key']) . '">'
+        . '</body></html>';
+}
+
+function gl_redirect(string $to): array
+{
+    return [302, ['Location' => $to], ''];
+}
+
+/** @return array{0:int,1:array,2:string} status, headers, body */
+function gl_storefront(string $method, string $path): array
+{
+    gl_session_start();
+    $h = fn($s) => htmlspecialchars((string)$s, ENT_QUOTES);
+    if ($method === 'GET' && ($path === '/' || $path === '/index.php')) {
+        $rows = gl_q('SELECT entity_id, sku, name, price FROM catalog_product_entity ORDER BY entity_id')->fetchAll();
+        $list = implode('', array_map(fn($p) => '<li><a href="/catalog/product/view/id/' . $p['entity_id'] . '">'
+            . $h($p['name']) . '</a> $' . $h($p['price']) . '</li>', $rows));
+        return [200, [], gl_page('Home', "<ul class=\"products\">$list</ul>")];
+    }
+    if ($method === 'GET' && preg_match('#^/catalog/product/view/id/(\d+)/?$#', $path, $m)) {
+        $p = gl_product_by_id((int)$m[1]);
+        if (!$p) {
+            return [404, [], gl_page('404 Not Found', '<h1>Whoops, our bad...</h1>')];
+        }
+        return [200, [], gl_page($p['name'], '<h1 class="product-name">' . $h($p['name']) . '</h1><span class="sku">'
+            . $h($p['sku']) . '</span><span class="price">$' . $h($p['price']) . '</span>'
+            . '<form method="post" action="/checkout/cart/add"><input type="hidden" name="product" value="' . $p['entity_id'] . '">'
+            . '<input type="hidden" name="form_key" value="' . $h($_SESSION['_form_key']) . '"><input name="qty" value="1"></form>')];
+    }
+    if ($method === 'GET' && preg_match('#^/customer/account/login/?$#', $path)) {
+        return [200, [], gl_page('Customer Login', '<form method="post" action="/customer/account/loginPost/">'
+            . '<input type="hidden" name="form_key" value="' . $h($_SESSION['_form_key']) . '">'
+            . '<input name="login[username]"><input type="password" name="login[password]"></form>')];
+    }
+    if ($method === 'POST' && preg_match('#^/customer/account/loginPost/?$#', $path)) {
+        if (!gl_form_key_ok()) {
+            return gl_redirect('/customer/account/login/');
+        }
+        $login = $_POST['login'] ?? [];
+        $id = gl_authenticate((string)($login['username'] ?? ''), (string)($login['password'] ?? ''));
+        if ($id === null) {
+            $_SESSION['messages'][] = 'The account sign-in was incorrect or your account is disabled temporarily.';
+            return gl_redirect('/customer/account/login/');
+        }
+        session_regenerate_id(true);
+        $c = gl_customer($id);
+        $_SESSION['customer_id'] = $id;
+        $_SESSION['customer_name'] = $c['firstname'] . ' ' . $c['lastname'];
+        $_SESSION['customer_firstname'] = $c['firstname'];
+        return gl_redirect('/customer/account/');
+    }
+    if ($method === 'GET' && preg_match('#^/customer/account/?$#', $path)) {
+        if (empty($_SESSION['customer_id'])) {
+            return gl_redirect('/customer/account/login/');
+        }
+        return [200, [], gl_page('My Account', '<h1>My Account</h1>')];
+    }
+    if ($method === 'POST' && preg_match('#^/checkout/cart/add/?#', $path)) {
+        if (!gl_form_key_ok()) {
+            $_SESSION['messages'][] = 'Your session has expired';
+            return gl_redirect('/');
+        }
+        $p = gl_product_by_id((int)($_POST['product'] ?? 0));
+        if (!$p) {
+            $_SESSION['messages'][] = "The product that was requested doesn't exist.";
+            return gl_redirect('/checkout/cart/');
+        }
+        $quote = gl_session_quote();
+        gl_add_item($quote, $p['sku'], (float)($_POST['qty'] ?? 1));
+        return gl_redirect('/checkout/cart/');
+    }
+    if ($method === 'GET' && preg_match('#^/checkout/cart/?$#', $path)) {
+        $q = isset($_SESSION['quote_id']) ? gl_q('SELECT * FROM quote WHERE entity_id = ? AND is_active = 1', [$_SESSION['quote_id']])->fetch() : null;
+        $items = $q ? gl_items((int)$q['entity_id']) : [];
+        $rows = implode('', array_map(fn($i) => '<li>' . $h($i['sku']) . ' x ' . $i['qty'] . '</li>', $items));
+        return [200, [], gl_page('Shopping Cart', "<ul class=\"cart\">$rows</ul>")];
+    }
+    if ($method === 'GET' && preg_match('#^/customer/section/load/?$#', $path)) {
+        return [200, ['Cache-Control' => 'no-store, no-cache, must-revalidate, max-age=0', 'Pragma' => 'no-cache',
+                      'Content-Type' => 'application/json'], json_encode(gl_sections())];
+    }
+    return [404, [], gl_page('404 Not Found', '<h1>Whoops, our bad...</h1>')];
+}
+
+function gl_form_key_ok(): bool
+{
+    return isset($_POST['form_key']) && hash_equals((string)$_SESSION['_form_key'], (string)$_POST['form_key']);
+}
+
+function gl_session_quote(): array
+{
+    if (!empty($_SESSION['quote_id'])) {
+        $q = gl_q('SELECT * FROM quote WHERE entity_id = ? AND is_active = 1', [$_SESSION['quote_id']])->fetch();
+        if ($q) {
+            return $q;
+        }
+    }
+    if (!empty($_SESSION['customer_id'])) {
+        $q = gl_customer_cart((int)$_SESSION['customer_id'], true);
+    } else {
+        $q = gl_cart_by_mask(gl_create_guest_cart());
+    }
+    $_SESSION['quote_id'] = (int)$q['entity_id'];
+    return $q;
+}
+
+function gl_sections(): array
+{
+    $customer = new stdClass();
+    if (!empty($_SESSION['customer_id'])) {
+        $customer = ['fullname' => $_SESSION['customer_name'], 'firstname' => $_SESSION['customer_firstname'], 'websiteId' => '1'];
+    }
+    $items = [];
+    $sub = 0.0;
+    if (!empty($_SESSION['quote_id'])) {
+        foreach (gl_items((int)$_SESSION['quote_id']) as $i) {
+            $items[] = ['product_sku' => $i['sku'], 'qty' => $i['qty'], 'product_name' => $i['name'], 'item_id' => $i['item_id']];
+            $sub += $i['qty'] * $i['price'];
+        }
+    }
+    return [
+        'customer' => $customer,
+        'cart' => ['summary_count' => array_sum(array_column($items, 'qty')), 'subtotalAmount' => number_format($sub, 2, '.', ''),
+                   'items' => $items],
+    ];
+}

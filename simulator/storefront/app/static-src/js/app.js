@@ -1,0 +1,1 @@
+window.greenlight = { release: "{{release}}" };

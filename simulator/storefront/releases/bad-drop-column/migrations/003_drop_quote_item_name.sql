@@ -1,0 +1,1 @@
+ALTER TABLE quote_item DROP COLUMN name;

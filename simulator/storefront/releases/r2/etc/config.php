@@ -1,0 +1,5 @@
+<?php
+return [
+    'banner' => 'Winter sale: free gift wrap on every order',
+    'defects' => [],
+];

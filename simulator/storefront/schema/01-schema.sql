@@ -1,0 +1,78 @@
+-- The storefront's schema (a Magento-shaped subset) and its seed catalog.
+CREATE TABLE IF NOT EXISTS catalog_product_entity (
+  entity_id INT UNSIGNED NOT NULL PRIMARY KEY,
+  sku VARCHAR(64) NOT NULL UNIQUE,
+  name VARCHAR(255) NOT NULL,
+  price DECIMAL(12,2) NOT NULL,
+  qty INT NOT NULL
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS customer_entity (
+  entity_id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  email VARCHAR(255) NOT NULL UNIQUE,
+  firstname VARCHAR(255) NOT NULL,
+  lastname VARCHAR(255) NOT NULL,
+  password_hash VARCHAR(128) NOT NULL,
+  created_at DATETIME NOT NULL
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS oauth_token (
+  token CHAR(32) NOT NULL PRIMARY KEY,
+  customer_id INT UNSIGNED NOT NULL,
+  created_at DATETIME NOT NULL
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS quote (
+  entity_id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  masked_id CHAR(32) NULL UNIQUE,
+  customer_id INT UNSIGNED NULL,
+  customer_email VARCHAR(255) NULL,
+  is_active TINYINT NOT NULL DEFAULT 1,
+  shipping_method VARCHAR(64) NULL,
+  shipping_amount DECIMAL(12,2) NOT NULL DEFAULT 0,
+  reserved_order_id INT UNSIGNED NULL,
+  created_at DATETIME(6) NOT NULL,
+  updated_at DATETIME(6) NULL,
+  KEY customer_active (customer_id, is_active)
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS quote_item (
+  item_id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  quote_id INT UNSIGNED NOT NULL,
+  product_id INT UNSIGNED NOT NULL,
+  sku VARCHAR(64) NOT NULL,
+  name VARCHAR(255) NULL,
+  price DECIMAL(12,2) NOT NULL,
+  qty DECIMAL(12,4) NOT NULL,
+  KEY quote (quote_id)
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS sales_order (
+  entity_id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  increment_id VARCHAR(32) NOT NULL,
+  quote_id INT UNSIGNED NOT NULL UNIQUE,   -- one order per cart: a retried place-order cannot double it
+  customer_id INT UNSIGNED NULL,
+  customer_email VARCHAR(255) NOT NULL,
+  grand_total DECIMAL(12,2) NOT NULL,
+  created_at DATETIME(6) NOT NULL,
+  release_id VARCHAR(64) NOT NULL,
+  KEY email (customer_email)
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS setup_module (
+  module VARCHAR(64) NOT NULL PRIMARY KEY,
+  schema_version VARCHAR(32) NOT NULL,
+  data_version VARCHAR(32) NOT NULL
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS greenlight_migrations (
+  name VARCHAR(128) NOT NULL PRIMARY KEY,
+  release_id VARCHAR(64) NOT NULL,
+  applied_at DATETIME NOT NULL
+) ENGINE=InnoDB;
+
+INSERT IGNORE INTO setup_module VALUES ('Greenlight_Catalog', '1.0.0', '1.0.0'), ('Greenlight_Checkout', '1.0.0', '1.0.0');
+
+INSERT IGNORE INTO catalog_product_entity (entity_id, sku, name, price, qty)
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30)
+SELECT i, CONCAT('GL-', LPAD(i, 4, '0')), CONCAT('Greenlight Tee ', i), 10 + i, 100000000 FROM n;
