@@ -1,0 +1,176 @@
+"""The local replica's lifecycle through the compose CLI: build what is missing, up, wait healthy, down.
+
+The docker SDK has no compose support, so compose itself runs as a subprocess (`docker compose` v2 when present,
+else `docker-compose` v1, which is what Debian packages)."""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+SECRETS = ROOT / ".greenlight" / "secrets.env"
+PROJECT = "greenlight"
+SERVICES = ("lb", "blue-1", "blue-2", "green-1", "green-2", "db", "redis")
+IMAGES = ("greenlight/node", "greenlight/lb", "greenlight/db", "greenlight/redis")
+BASE_IMAGE = "debian:bookworm-slim"
+
+
+class StackError(RuntimeError):
+    """One line saying what is wrong with the local replica and what to do."""
+
+
+def project() -> str:
+    return os.environ.get("GREENLIGHT_PROJECT", PROJECT)
+
+
+def container(service: str) -> str:
+    return f"{project()}-{service}"
+
+
+def _secrets() -> dict[str, str]:
+    """The replica's DB password: generated once, kept in a 0600 file, never printed."""
+    if not SECRETS.exists():
+        SECRETS.parent.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(SECRETS, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"GREENLIGHT_DB_PASSWORD={secrets.token_urlsafe(18)}\n")
+    out = {}
+    for line in SECRETS.read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            k, v = line.split("=", 1)
+            out[k.strip()] = v.strip()
+    return out
+
+
+def db_password() -> str:
+    return os.environ.get("GREENLIGHT_DB_PASSWORD") or _secrets()["GREENLIGHT_DB_PASSWORD"]
+
+
+def env() -> dict[str, str]:
+    e = dict(os.environ)
+    for k, v in _secrets().items():
+        e.setdefault(k, v)
+    return e
+
+
+def _run(argv: list[str], *, check: bool = True, capture: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
+    try:
+        p = subprocess.run(argv, cwd=ROOT, env=env(), text=True, timeout=timeout,
+                           stdout=subprocess.PIPE if capture else None, stderr=subprocess.PIPE if capture else None)
+    except FileNotFoundError:
+        raise StackError(f"{argv[0]} is not installed: run `make setup` (or scripts/bootstrap-engine.sh as root)") from None
+    if check and p.returncode != 0:
+        tail = ((p.stderr or "") + (p.stdout or "")).strip().splitlines()[-1:] or ["(no output)"]
+        raise StackError(f"{' '.join(argv[:3])} failed: {tail[0][:300]}")
+    return p
+
+
+def engine_ok() -> bool:
+    if not shutil.which("docker"):
+        return False
+    return subprocess.run(["docker", "info"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+
+
+def ensure_engine() -> None:
+    """A Docker engine and the base image; bootstraps them (installing Debian's docker.io as root) if missing."""
+    if engine_ok() and (_image_exists(BASE_IMAGE) or all(_image_exists(i) for i in IMAGES)):
+        return
+    p = subprocess.run(["bash", str(ROOT / "scripts" / "bootstrap-engine.sh")], text=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        last = (p.stderr.strip().splitlines() or ["bootstrap failed"])[-1]
+        raise StackError(last.replace("greenlight-bootstrap: error: ", "no Docker engine: "))
+
+
+def compose_cmd() -> list[str]:
+    if subprocess.run(["docker", "compose", "version"], stdout=subprocess.DEVNULL,
+                      stderr=subprocess.DEVNULL).returncode == 0:
+        return ["docker", "compose", "-p", project(), "-f", str(COMPOSE_FILE)]
+    if shutil.which("docker-compose"):
+        return ["docker-compose", "-p", project(), "-f", str(COMPOSE_FILE)]
+    raise StackError("neither `docker compose` nor `docker-compose` is installed: run `make setup`")
+
+
+def _image_exists(name: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", name], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode == 0
+
+
+def build(*, force: bool = False) -> list[str]:
+    """Build the replica's images (only the missing ones unless force). Returns what was built."""
+    ensure_engine()
+    missing = [i for i in IMAGES if force or not _image_exists(i)]
+    if not missing:
+        return []
+    services = sorted({"blue-1" if i == "greenlight/node" else i.split("/")[1] for i in missing})
+    _run(compose_cmd() + ["build", *services])
+    return missing
+
+
+def _inspect(names: list[str]) -> dict[str, dict]:
+    p = subprocess.run(["docker", "inspect", "--format",
+                        "{{.Name}}|{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}",
+                        *names], text=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out = {}
+    for line in p.stdout.splitlines():
+        name, status, health = line.split("|")
+        out[name.lstrip("/")] = {"status": status, "health": health}
+    return out
+
+
+def service_states() -> dict[str, dict]:
+    names = [container(s) for s in SERVICES]
+    found = _inspect(names)
+    return {s: found.get(container(s), {"status": "missing", "health": "none"}) for s in SERVICES}
+
+
+def is_up() -> bool:
+    if not engine_ok():
+        return False
+    return all(st["status"] == "running" and st["health"] in ("healthy", "none") for st in service_states().values())
+
+
+def lb_port() -> int:
+    return int(os.environ.get("GREENLIGHT_LB_PORT", "8080"))
+
+
+def up(*, timeout: float = 240) -> float:
+    """Build what is missing, start everything, wait until every service is healthy. Returns seconds taken."""
+    t0 = time.monotonic()
+    build()
+    _run(compose_cmd() + ["up", "-d", "--remove-orphans"])
+    wait_healthy(timeout=timeout)
+    return time.monotonic() - t0
+
+
+def wait_healthy(*, timeout: float = 240) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    bad: list[str] = []
+    while time.monotonic() < deadline:
+        states = service_states()
+        bad = [f"{s} ({st['status']}/{st['health']})" for s, st in states.items()
+               if st["status"] != "running" or st["health"] not in ("healthy", "none")]
+        if not bad:
+            try:  # the LB has no container health check: ask it through its own front door
+                if httpx.get(f"http://127.0.0.1:{lb_port()}/healthz", timeout=2).status_code == 200:
+                    return
+                bad = ["lb (no healthy backend yet)"]
+            except httpx.HTTPError as exc:
+                bad = [f"lb ({type(exc).__name__})"]
+        time.sleep(0.5)
+    raise StackError(f"the replica did not become healthy within {timeout:.0f} s: {', '.join(bad)}; "
+                     f"see `docker logs {container(bad[0].split()[0])}`")
+
+
+def down(*, keep_data: bool = False) -> None:
+    """Remove every container and network the replica created; volumes too unless keep_data."""
+    if not engine_ok():
+        return
+    _run(compose_cmd() + ["down", "--remove-orphans", "-t", "5"] + ([] if keep_data else ["-v"]))

@@ -1,0 +1,109 @@
+"""The local docker-compose replica as a Target: HAProxy's runtime API is the load balancer, docker exec
+reaches the nodes, the DB is published on loopback."""
+from __future__ import annotations
+
+import os
+
+from harness import stack
+from harness.db import DbAccess
+from harness.haproxy import HAProxyError, RuntimeAPI
+from harness.retry import GaveUp, retry
+from harness.targets.base import COLOURS, ExecResult, Node, TargetError
+
+LIVE_MAP = "/etc/haproxy/live.map"
+NODE_PORTS = {"blue-1": 8081, "blue-2": 8082, "green-1": 8083, "green-2": 8084}
+
+
+def _port(var: str, default: int) -> int:
+    return int(os.environ.get(var, str(default)))
+
+
+class ComposeTarget:
+    name = "local"
+    served_by_header = "X-Served-By"
+    release_header = "X-Release"
+
+    def __init__(self):
+        self.lb_url = f"http://127.0.0.1:{stack.lb_port()}"
+        self.api = RuntimeAPI("127.0.0.1", _port("GREENLIGHT_LB_ADMIN_PORT", 9999))
+        self._docker = None
+
+    # -- reading the live system -------------------------------------------------------------------
+    def nodes(self, colour: str) -> list[Node]:
+        if colour not in COLOURS:
+            raise TargetError(f"unknown colour {colour!r}")
+        out = []
+        for i in (1, 2):
+            name = f"{colour}-{i}"
+            port = _port(f"GREENLIGHT_{colour.upper()}{i}_PORT", NODE_PORTS[name])
+            out.append(Node(name=name, colour=colour, url=f"http://127.0.0.1:{port}",
+                            address=stack.container(name)))
+        return out
+
+    def live_colour(self) -> str:
+        try:
+            backend = self.api.show_map(LIVE_MAP).get("live", "bk_blue")
+        except HAProxyError as exc:
+            raise TargetError(f"cannot read the live colour: {exc}; is the replica up? (`greenlight up`)") from None
+        if backend in ("bk_blue", "bk_green"):
+            return backend[3:]
+        # The pool backend (the DO simulator's): the colour of the servers taking traffic.
+        colours = {s["name"].split("-")[0] for s in self.api.servers("bk_pool") if not s["maint"]}
+        if len(colours) != 1:
+            raise TargetError(f"the load balancer serves {sorted(colours) or 'no colour'}: expected exactly one")
+        return colours.pop()
+
+    # -- acting on nodes ---------------------------------------------------------------------------
+    def _container(self, node: Node):
+        if self._docker is None:
+            import docker  # imported late: it pulls in requests, which must stay out of Locust processes
+
+            self._docker = docker.from_env()
+        try:
+            return self._docker.containers.get(node.address)
+        except Exception as exc:  # docker.errors.NotFound / APIError
+            raise TargetError(f"container {node.address} not reachable: {exc}") from None
+
+    def exec(self, node: Node, argv: list[str], timeout: float = 120) -> ExecResult:
+        res = self._container(node).exec_run(argv, demux=True)
+        out, err = res.output if isinstance(res.output, tuple) else (res.output, b"")
+        return ExecResult(res.exit_code, (out or b"").decode(errors="replace"), (err or b"").decode(errors="replace"))
+
+    def put_tar(self, node: Node, dest_dir: str, tar_bytes: bytes) -> None:
+        if not self._container(node).put_archive(dest_dir, tar_bytes):
+            raise TargetError(f"{node.name}: copying into {dest_dir} failed")
+
+    # -- the load balancer -------------------------------------------------------------------------
+    def switch(self, to_colour: str) -> None:
+        if to_colour not in COLOURS:
+            raise TargetError(f"unknown colour {to_colour!r}")
+        backend = f"bk_{to_colour}"
+        self.api.set_map(LIVE_MAP, "live", backend)
+        # Persist, so a restarted HAProxy comes back on the same colour.
+        lb = Node(name="lb", colour="", url="", address=stack.container("lb"))
+        r = self.exec(lb, ["sh", "-c", f"echo 'live {backend}' > {LIVE_MAP}"])
+        if not r.ok:
+            raise TargetError(f"switched, but could not persist the live map: {r.stderr.strip()[:200]}")
+
+    def lb_ready(self, colour: str, timeout: float = 30) -> tuple[bool, str]:
+        """HAProxy's own health checks see every server of the colour UP."""
+        def check():
+            servers = self.api.servers(f"bk_{colour}")
+            down = [s["name"] for s in servers if not s["up"] or s["maint"]]
+            if down:
+                raise RuntimeError(f"HAProxy sees {', '.join(down)} down")
+            return servers
+
+        try:
+            retry(check, what=f"bk_{colour} healthy", timeout=timeout, interval=0.5)
+            return True, ""
+        except GaveUp as exc:
+            return False, f"load balancer: {exc.last}"
+
+    def db(self) -> DbAccess:
+        return DbAccess(host="127.0.0.1", port=_port("GREENLIGHT_DB_PORT", 3307), user="magento", name="magento",
+                        password=stack.db_password())
+
+    def describe(self) -> dict:
+        return {"kind": "compose", "lb": self.lb_url, "project": stack.project(),
+                "nodes": {c: [n.url for n in self.nodes(c)] for c in COLOURS}}
