@@ -52,12 +52,12 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
             report_dir: str | Path = "reports/latest", rollback_after: bool = False,
             auto_rollback: bool = True, watch_s: float = 10, baseline_s: float | None = None,
             bounds=None) -> Certification:
+    rel = release if isinstance(release, Release) else find_release(release)  # bad input fails before any change
     from harness import ledger as ledger_mod
     from harness import report as report_mod
     from harness import verdicts as verdicts_mod
     from harness.traffic import LoadRun
 
-    rel = release if isinstance(release, Release) else find_release(release)
     report_dir = Path(report_dir)
     ledger_dir = report_dir / "ledger"
     if ledger_dir.exists():

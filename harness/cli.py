@@ -1,0 +1,158 @@
+"""`greenlight` — a thin command line over the engine."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from harness.targets.base import TargetError
+
+
+def _fail(msg: str) -> int:
+    print(f"greenlight: error: {msg}", file=sys.stderr)
+    return 2
+
+
+def cmd_up(args) -> int:
+    from harness import stack
+
+    built = stack.build()
+    if built:
+        print(f"built {', '.join(built)}")
+    secs = stack.up(timeout=args.timeout)
+    print(f"replica healthy in {secs:.1f} s; load balancer at http://127.0.0.1:{stack.lb_port()}")
+    return 0
+
+
+def cmd_down(args) -> int:
+    from harness import stack
+
+    stack.down(keep_data=args.keep_data)
+    print("replica removed" + (" (DB and Redis data kept)" if args.keep_data else ""))
+    return 0
+
+
+def _node_state(node, target) -> dict:
+    import httpx
+
+    try:
+        r = httpx.get(node.url + "/healthz", timeout=2)
+        return {"url": node.url, "healthy": r.status_code == 200,
+                "release": r.headers.get(target.release_header, ""), "status": r.status_code}
+    except httpx.HTTPError as exc:
+        return {"url": node.url, "healthy": False, "release": "", "status": type(exc).__name__}
+
+
+def cmd_status(args) -> int:
+    from harness.targets.factory import open_target
+
+    if args.target == "local":
+        from harness import stack
+
+        if not stack.engine_ok():
+            return _fail("no Docker engine answers: run `make setup` (or scripts/bootstrap-engine.sh as root)")
+        if not stack.is_up():
+            states = {s: f"{v['status']}/{v['health']}" for s, v in stack.service_states().items()}
+            if args.json:
+                print(json.dumps({"up": False, "services": states}))
+            else:
+                print("replica is not running: " + ", ".join(f"{k}={v}" for k, v in states.items()))
+            return 1
+    with open_target(args.target, manage_stack=False) as t:
+        out = {"up": True, "target": t.describe(), "lb": t.lb_url, "live": t.live_colour(),
+               "nodes": {n.name: {"colour": c, **_node_state(n, t)} for c in ("blue", "green") for n in t.nodes(c)}}
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        print(f"live colour: {out['live']}   load balancer: {out['lb']}")
+        for name, n in out["nodes"].items():
+            print(f"  {name:8} {n['colour']:5} {n['url']:24} {'healthy' if n['healthy'] else 'UNHEALTHY':9} {n['release']}")
+    return 0
+
+
+def cmd_certify(args) -> int:
+    from harness.certify import certify, default_release
+    from harness.targets.factory import open_target
+
+    with open_target(args.target, manage_stack=False) as t:
+        release = args.release or default_release(t)
+        cert = certify(t, release=release, users=args.users, load_seconds=args.load_seconds,
+                       report_dir=args.report_dir, rollback_after=args.rollback_drill)
+    print(f"report: {cert.paths.get('json')}  {cert.paths.get('html')}")
+    return 0 if cert.passed else 1
+
+
+def cmd_rollback(args) -> int:
+    """Switch back to the other colour, after checking it is healthy, and wait until traffic converged."""
+    from harness.converge import wait_converged
+    from harness.gate import run_gate
+    from harness.targets.base import other_colour
+    from harness.targets.factory import open_target
+
+    with open_target(args.target, manage_stack=False) as t:
+        live = t.live_colour()
+        back = other_colour(live)
+        nodes = t.nodes(back)
+        states = [_node_state(n, t) for n in nodes]
+        releases = {s["release"] for s in states}
+        if not all(s["healthy"] for s in states) or len(releases) != 1:
+            return _fail(f"{back} is not a healthy single release ({states}); not switching")
+        release = releases.pop()
+        gate = run_gate(t, back, release, run_id="rollback")
+        if not gate.passed and not args.force:
+            return _fail(f"{back} failed its gate: {'; '.join(gate.reasons)} (use --force to switch anyway)")
+        t.switch(back)
+        wait_converged(t, release, timeout=args.timeout)
+        print(f"rolled back: {live} -> {back} (release {release}), traffic converged")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="greenlight", description="Prove a blue-green cutover of a Magento 2 store is safe.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    up = sub.add_parser("up", help="build what is missing, start the local replica, wait until healthy")
+    up.add_argument("--timeout", type=float, default=240)
+    up.set_defaults(fn=cmd_up)
+    down = sub.add_parser("down", help="remove the replica's containers, networks and volumes")
+    down.add_argument("--keep-data", action="store_true", help="keep the DB and Redis volumes")
+    down.set_defaults(fn=cmd_down)
+    st = sub.add_parser("status", help="live colour, nodes, health, releases")
+    st.add_argument("--json", action="store_true")
+    st.add_argument("--target", default="local")
+    st.set_defaults(fn=cmd_status)
+    c = sub.add_parser("certify", help="cut over under load and write a report")
+    c.add_argument("--target", default="local")
+    c.add_argument("--release", default=None, help="release directory or shipped id (default: the next good release)")
+    c.add_argument("--users", type=int, default=12)
+    c.add_argument("--load-seconds", type=float, default=45)
+    c.add_argument("--report-dir", default="reports/latest")
+    c.add_argument("--rollback-drill", action="store_true", help="switch back after the cutover, under the same load")
+    c.set_defaults(fn=cmd_certify)
+    rb = sub.add_parser("rollback", help="switch back to the other colour, verified")
+    rb.add_argument("--target", default="local")
+    rb.add_argument("--timeout", type=float, default=60)
+    rb.add_argument("--force", action="store_true")
+    rb.set_defaults(fn=cmd_rollback)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from harness.release import ReleaseError
+    from harness.stack import StackError
+
+    try:
+        if args.cmd == "certify" and args.target == "local":
+            from harness import stack
+
+            if not stack.is_up():
+                stack.up()
+        return args.fn(args)
+    except (TargetError, StackError, ReleaseError) as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
