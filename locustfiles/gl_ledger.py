@@ -1,0 +1,130 @@
+"""The request ledger: one JSON line per request, appended by the Locust process that made it.
+
+Attached to `events.request`; every request Locust counts is written exactly once (so the ledger total equals
+Locust's own total). Lines are buffered and flushed at least every FLUSH_S seconds and at exit. The file is
+opened lazily per pid, so forked `--processes` workers each get their own shard and the master (no users)
+writes none.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import threading
+
+import gevent
+import orjson
+
+FLUSH_S = 0.5
+MAX_BUFFER = 2000  # lines; bounds memory between timed flushes under heavy load
+ERROR_MAX = 300  # characters of error text kept per record
+
+# Extra per-call fields the journeys may set through context={...}; everything else in a context is private.
+OPTIONAL_FIELDS = ("order_id", "probe", "page_release", "asset_release")
+
+
+def _header(response, name: str):
+    headers = getattr(response, "headers", None)
+    if not headers:
+        return None
+    try:
+        return headers.get(name)
+    except Exception:  # an ErrorResponse can carry odd header objects; identity is then unknown
+        return None
+
+
+class RequestLedger:
+    def __init__(self, directory: str, served_by_header: str = "X-Served-By", release_header: str = "X-Release"):
+        self.directory = directory
+        self.served_by_header = served_by_header
+        self.release_header = release_header
+        self._pid = None
+        self._fh = None
+        self._buf: list[bytes] = []
+        self._lock = threading.Lock()
+        self._flusher = None
+        self.written = 0  # records handed to the file (for tests/diagnostics)
+
+    # -- file handling -------------------------------------------------------------------------------------------
+    @property
+    def path(self) -> str:
+        return os.path.join(self.directory, f"requests-{socket.gethostname()}-{os.getpid()}.jsonl")
+
+    def _ensure_open(self) -> None:
+        if self._pid == os.getpid():
+            return
+        # First record in this process (or first after a fork): start a fresh shard and a fresh flusher.
+        os.makedirs(self.directory, exist_ok=True)
+        self._pid = os.getpid()
+        self._buf = []
+        self._fh = open(self.path, "ab")
+        self._flusher = gevent.spawn(self._flush_loop)
+
+    def _flush_loop(self) -> None:
+        while True:
+            gevent.sleep(FLUSH_S)
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            if not self._buf or self._fh is None or self._pid != os.getpid():
+                return
+            data, self._buf = b"".join(self._buf), []
+            self._fh.write(data)
+            self._fh.flush()
+
+    def close(self) -> None:
+        self.flush()
+        if self._fh is not None and self._pid == os.getpid():
+            self._fh.close()
+            self._fh = None
+            self._pid = None
+
+    # -- the listener --------------------------------------------------------------------------------------------
+    def on_request(self, request_type, name, response_time, response_length, response=None, context=None,
+                   exception=None, start_time=None, url=None, **_kw) -> None:
+        ctx = context or {}
+        status = getattr(response, "status_code", 0) or 0
+        session = ctx.get("session")
+        if callable(session):  # evaluated after the response, so a cookie the response just set is seen
+            session = session()
+        rec = {
+            "ts": start_time,
+            "user": ctx.get("user"),
+            "journey": ctx.get("journey"),
+            "step": ctx.get("step"),
+            "method": request_type,
+            "name": name,
+            "status": int(status),
+            "ms": round(response_time or 0.0, 2),
+            "bytes": response_length or 0,
+            "served_by": _header(response, self.served_by_header),
+            "release": _header(response, self.release_header),
+            "session": session,
+            "error": str(exception)[:ERROR_MAX] if exception is not None else None,
+        }
+        for key in OPTIONAL_FIELDS:
+            if key in ctx:
+                rec[key] = ctx[key]
+        line = orjson.dumps(rec, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS)
+        with self._lock:
+            self._ensure_open()
+            self._buf.append(line)
+            self.written += 1
+            full = len(self._buf) >= MAX_BUFFER
+        if full:
+            self.flush()
+
+
+def attach(events, directory: str | None = None, served_by_header: str | None = None,
+           release_header: str | None = None) -> RequestLedger:
+    """Register a ledger on Locust's events; configuration defaults come from the environment."""
+    ledger = RequestLedger(
+        directory or os.environ.get("GREENLIGHT_LEDGER_DIR") or "ledger",
+        served_by_header or os.environ.get("GREENLIGHT_SERVED_BY_HEADER", "X-Served-By"),
+        release_header or os.environ.get("GREENLIGHT_RELEASE_HEADER", "X-Release"),
+    )
+    events.request.add_listener(ledger.on_request)
+    events.quitting.add_listener(lambda **_kw: ledger.flush())
+    atexit.register(ledger.close)
+    return ledger

@@ -1,0 +1,50 @@
+"""Traffic settings from the environment, so a real Magento 2.4 store needs only a host and its SKUs."""
+from __future__ import annotations
+
+import os
+import uuid
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def weight(journey: str, default: int) -> int:
+    """GREENLIGHT_WEIGHT_<JOURNEY>, e.g. GREENLIGHT_WEIGHT_GUEST=3; 0 disables the journey."""
+    return int(_env(f"GREENLIGHT_WEIGHT_{journey.upper()}", str(default)))
+
+
+RUN_ID = _env("GREENLIGHT_RUN_ID", uuid.uuid4().hex[:8])
+SERVED_BY_HEADER = _env("GREENLIGHT_SERVED_BY_HEADER", "X-Served-By")
+RELEASE_HEADER = _env("GREENLIGHT_RELEASE_HEADER", "X-Release")
+
+SKUS = _list("GREENLIGHT_SKUS", [f"GL-{i:04d}" for i in range(1, 31)])
+# Entity ids of the same products, in the same order as SKUS (the storefront add-to-cart form posts ids).
+PRODUCT_IDS = [int(p) for p in _list("GREENLIGHT_PRODUCT_IDS", [str(i) for i in range(1, len(SKUS) + 1)])]
+SKU_BY_PRODUCT_ID = dict(zip(PRODUCT_IDS, SKUS))
+
+# "/rest/V1" or "/rest/<store_code>/V1" on a multi-store Magento.
+_STORE = os.environ.get("GREENLIGHT_STORE_CODE", "")
+REST = f"/rest/{_STORE}/V1" if _STORE else "/rest/V1"
+
+WAIT_MIN_S = float(_env("GREENLIGHT_WAIT_MIN_S", "0.5"))
+WAIT_MAX_S = float(_env("GREENLIGHT_WAIT_MAX_S", "1.5"))
+# Share of line items added with qty 2 (a known-bad release fails place-order only for qty >= 2).
+QTY2_SHARE = float(_env("GREENLIGHT_QTY2_SHARE", "0.5"))
+# Chance that a long-lived storefront session adds another item between probes.
+SESSION_ADD_SHARE = float(_env("GREENLIGHT_SESSION_ADD_SHARE", "0.2"))
+SESSION_MAX_QTY = 10
+
+ADDRESS = {
+    "firstname": "Green", "lastname": "Light", "street": ["1 Cutover Street"], "city": "Austin",
+    "region": "Texas", "region_id": 57, "region_code": "TX", "country_id": "US", "postcode": "78701",
+    "telephone": "5125550100",
+}

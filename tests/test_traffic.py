@@ -1,0 +1,146 @@
+"""The checkout traffic, run for real: locust subprocesses against a fake Magento-shaped store on loopback."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.traffic import HostRefused, LoadRun, check_host, count_requests, wait_until_requests
+from test_traffic_fakestore import RELEASE, FakeStore
+
+FAST = {"GREENLIGHT_WAIT_MIN_S": "0.05", "GREENLIGHT_WAIT_MAX_S": "0.2", "GREENLIGHT_SESSION_ADD_SHARE": "0.3"}
+
+
+def records(ledger_dir: Path) -> list[dict]:
+    return [json.loads(line) for shard in sorted(ledger_dir.glob("requests-*.jsonl")) for line in shard.open()]
+
+
+@pytest.fixture
+def store():
+    s = FakeStore().start()
+    yield s
+    s.stop()
+
+
+def run_load(store, tmp_path, seconds=3, users=6, **kw) -> LoadRun:
+    run = LoadRun(store.url, tmp_path / "ledger", users=users, spawn_rate=users, run_time_s=seconds,
+                  run_id="t1", extra_env={**FAST, **kw.pop("extra_env", {})}, stop_timeout_s=3, **kw)
+    return run.start()
+
+
+def test_every_request_is_on_the_ledger_and_journeys_complete(store, tmp_path):
+    run = run_load(store, tmp_path, seconds=4, users=8)
+    assert run.wait() == 0, run.log_path.read_text()
+    recs = records(run.ledger_dir)
+    # The ledger is complete: one line per request Locust counted.
+    assert len(recs) == run.locust_total() > 50
+    assert {r["journey"] for r in recs} == {"guest", "customer", "session", "browse"}
+    assert all(r["status"] == 200 or r["status"] == 302 for r in recs), [r for r in recs if r["error"]][:3]
+    assert all(r["served_by"] == "fake-1" and r["release"] == RELEASE for r in recs)
+    # Orders: every place-order record carries the id the store gave; ids are distinct.
+    orders = [r["order_id"] for r in recs if r["step"] == "place order"]
+    assert orders and len(set(orders)) == len(orders) == store.orders
+    # Templates, not raw URLs, name the requests.
+    assert any(r["name"] == "/rest/V1/guest-carts/:cartId/items" for r in recs)
+    assert not any("/guest-carts/" in r["name"] and ":cartId" not in r["name"] for r in recs)
+    # Long-lived sessions are checked and intact.
+    probes = [r["probe"] for r in recs if "probe" in r]
+    assert probes and all(p["ok"] for p in probes)
+    assert any(p["expected"]["cart"] for p in probes)
+    # Static assets name the release of their page and their own marker.
+    assets = [r for r in recs if r["step"] == "static asset"]
+    assert assets and all(r["page_release"] == r["asset_release"] == RELEASE for r in assets)
+    assert not any(r["name"].endswith("favicon.ico") for r in assets)  # only /static/ assets
+    # Sessions are identified, bearer tokens never written.
+    assert all(r["session"] for r in recs if r["journey"] == "guest")
+    customer_sessions = {r["session"] for r in recs if r["journey"] == "customer" and r["step"] != "create account"}
+    assert customer_sessions and all(s.startswith("tok:") for s in customer_sessions)
+    text = "".join(p.read_text() for p in run.ledger_dir.glob("requests-*.jsonl"))
+    assert not any(token in text for token in store.tokens)
+    assert not any(c["password"] in text for c in store.customers.values())
+
+
+def test_a_cut_shows_up_as_status_0_records_inside_the_cut(store, tmp_path):
+    run = run_load(store, tmp_path, seconds=5, users=6)
+    wait_until_requests(run.ledger_dir, 30, timeout=15, run=run)
+    began, ended = store.cut(1.0)
+    assert run.wait() == 0
+    recs = records(run.ledger_dir)
+    assert len(recs) == run.locust_total()
+    cut = [r for r in recs if r["status"] == 0]
+    assert cut, "no transport errors recorded during the cut"
+    assert all(r["error"] for r in cut)
+    # Every transport error started inside the cut (small slack for the listener closing).
+    assert all(began - 0.2 <= r["ts"] <= ended + 0.1 for r in cut), [(r["ts"] - began) for r in cut]
+    # Traffic resumed after the cut.
+    assert any(r["status"] == 200 and r["ts"] > ended + 0.2 for r in recs)
+    assert run.locust_failures() >= len(cut)
+
+
+def test_a_lost_session_fails_its_probe(store, tmp_path):
+    run = run_load(store, tmp_path, seconds=4, users=4,
+                   extra_env={"GREENLIGHT_WEIGHT_GUEST": "0", "GREENLIGHT_WEIGHT_CUSTOMER": "0",
+                              "GREENLIGHT_WEIGHT_BROWSE": "0"})
+    wait_until_requests(run.ledger_dir, 30, timeout=15, run=run)
+    store.forget_sessions()  # what a flush of the session store does
+    run.wait()
+    probes = [r["probe"] for r in records(run.ledger_dir) if "probe" in r]
+    lost = [p for p in probes if not p["ok"]]
+    assert lost, "the session loss went unnoticed"
+    assert all(p["observed"]["fullname"] is None and p["expected"]["fullname"] for p in lost)
+    # The shoppers logged in again and were whole afterwards: each one's last probe passed.
+    last = {}
+    for r in records(run.ledger_dir):
+        if "probe" in r:
+            last[r["user"]] = r["probe"]["ok"]
+    assert last and all(last.values()), last
+
+
+def test_stop_is_graceful_and_counts_match(store, tmp_path):
+    run = run_load(store, tmp_path, seconds=120, users=5)
+    wait_until_requests(run.ledger_dir, 40, timeout=15, run=run)
+    assert run.is_running
+    t0 = time.monotonic()
+    run.stop()
+    assert time.monotonic() - t0 < 10
+    assert not run.is_running
+    assert count_requests(run.ledger_dir) == run.locust_total() >= 40
+
+
+@pytest.mark.parametrize("ending", ["run time", "stop"])
+def test_forked_workers_each_write_a_shard(store, tmp_path, ending):
+    run = run_load(store, tmp_path, seconds=4 if ending == "run time" else 120, users=6, processes=2)
+    if ending == "stop":  # SIGTERM reaches the forked workers, and they flush before exiting
+        wait_until_requests(run.ledger_dir, 60, timeout=15, run=run)
+        assert run.stop() == 0, run.log_path.read_text()
+    else:
+        assert run.wait() == 0, run.log_path.read_text()
+    shards = list(run.ledger_dir.glob("requests-*.jsonl"))
+    assert len(shards) == 2
+    assert count_requests(run.ledger_dir) == run.locust_total() > 20
+
+
+def test_wait_until_requests_times_out_without_traffic(tmp_path):
+    with pytest.raises(TimeoutError):
+        wait_until_requests(tmp_path, 1, timeout=0.3)
+
+
+@pytest.mark.parametrize("host", ["http://127.0.0.1:8080", "http://localhost", "http://[::1]:8081",
+                                  "http://127.0.0.2:9", "http://greenlight-lb", "http://greenlight-blue-1:80"])
+def test_loopback_and_project_containers_are_accepted(host):
+    assert check_host(host) == host
+
+
+@pytest.mark.parametrize("host", ["http://10.0.0.5:8080", "https://example.com", "http://192.168.1.1",
+                                  "http://greenlight-lb.evil.com", "ftp://127.0.0.1", "127.0.0.1:8080"])
+def test_other_hosts_are_refused_in_one_line(host, tmp_path):
+    with pytest.raises(HostRefused) as err:
+        LoadRun(host, tmp_path, users=1, spawn_rate=1, run_time_s=1, run_id="x")
+    assert "\n" not in str(err.value) and "refusing" in str(err.value)
+    assert not (tmp_path / "locust.log").exists()  # nothing was started
+
+
+def test_an_explicit_allow_list_admits_a_named_host():
+    assert check_host("http://203.0.113.10", allow_hosts=("203.0.113.10",)) == "http://203.0.113.10"

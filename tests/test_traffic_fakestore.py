@@ -1,0 +1,234 @@
+"""A tiny Magento-shaped HTTP server (stdlib, loopback) for testing the traffic without the replica.
+
+It answers just the routes the journeys use (shared/reference/magento.md), keeps sessions in memory so a test
+can lose them on purpose, and can be cut (listener closed) for a moment to produce transport errors.
+"""
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+RELEASE = "fake-r1"
+NODE = "fake-1"
+PAGE_ASSETS = ('<link rel="stylesheet" href="/static/version7/frontend/Greenlight/luma/en_US/css/styles.css">'
+               '<script src="http://127.0.0.1/static/version7/frontend/Greenlight/luma/en_US/js/app.js"></script>'
+               '<link rel="icon" href="/favicon.ico">')
+
+
+class FakeStore:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.carts: dict[str, dict] = {}  # masked id / "c:<email>" -> {sku: qty}
+        self.customers: dict[str, dict] = {}  # email -> {password, firstname, lastname}
+        self.tokens: dict[str, str] = {}  # token -> email
+        self.sessions: dict[str, dict] = {}  # PHPSESSID -> data
+        self.orders = 0
+        self.server = None
+        self.port = 0
+        self._thread = None
+
+    # -- lifecycle -----------------------------------------------------------------------------------------------
+    def start(self) -> FakeStore:
+        store = self
+
+        class Handler(_Handler):
+            pass
+
+        Handler.store = store
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def cut(self, seconds: float) -> tuple[float, float]:
+        """Close the listener for `seconds` (connections are refused), then listen again on the same port."""
+        self.stop()
+        began = time.time()
+        time.sleep(seconds)
+        ended = time.time()
+        self.start()
+        return began, ended
+
+    def forget_sessions(self) -> None:
+        with self.lock:
+            self.sessions.clear()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    store: FakeStore
+    protocol_version = "HTTP/1.0"  # one request per connection: a cut refuses every new request
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    # -- plumbing ------------------------------------------------------------------------------------------------
+    def _send(self, status: int, body, ctype="application/json", headers=None):
+        data = body if isinstance(body, bytes) else (json.dumps(body) if ctype == "application/json" else body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("X-Served-By", NODE)
+        self.send_header("X-Release", RELEASE)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self):
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if "json" in (self.headers.get("Content-Type") or ""):
+            return json.loads(raw or b"null")
+        return {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+
+    def _session(self) -> tuple[str, dict, dict]:
+        """(session id, data, headers to set) — a new session when the cookie is unknown."""
+        cookies = dict(p.strip().split("=", 1) for p in (self.headers.get("Cookie") or "").split(";") if "=" in p)
+        sid = cookies.get("PHPSESSID")
+        with self.store.lock:
+            if sid in self.store.sessions:
+                return sid, self.store.sessions[sid], {}
+            sid = secrets.token_hex(13)
+            data = self.store.sessions[sid] = {"form_key": secrets.token_hex(8), "cart": {}}
+        return sid, data, {"Set-Cookie": f"PHPSESSID={sid}; Path=/; HttpOnly"}
+
+    def _page(self, title, data, extra=""):
+        return (f'<html><head><title>{title}</title>{PAGE_ASSETS}</head><body>'
+                f'<input type="hidden" name="form_key" value="{data["form_key"]}">{extra}</body></html>')
+
+    def do_GET(self):
+        self._route("GET")
+
+    def do_POST(self):
+        self._route("POST")
+
+    # -- routes --------------------------------------------------------------------------------------------------
+    def _route(self, method):
+        path = urlsplit(self.path).path
+        if path.startswith("/rest/V1/"):
+            return self._rest(method, path[len("/rest/V1"):])
+        if path.startswith("/static/"):
+            return self._send(200, f"/* greenlight-release: {RELEASE} */\nbody{{}}\n", "text/css")
+        sid, data, set_cookie = self._session()
+        page = path in ("/", "/customer/account/login/") or re.match(r"^/catalog/product/view/id/\d+$", path)
+        if method == "GET" and page:
+            return self._send(200, self._page(path, data), "text/html", set_cookie)
+        if method == "POST" and path == "/customer/account/loginPost/":
+            form = self._body()
+            cust = self.store.customers.get(form.get("login[username]"))
+            if form.get("form_key") != data["form_key"] or not cust or cust["password"] != form.get("login[password]"):
+                return self._send(302, b"", "text/html", {"Location": "/customer/account/login/", **set_cookie})
+            new_sid = secrets.token_hex(13)  # session id regenerated on login
+            with self.store.lock:
+                self.store.sessions.pop(sid, None)
+                self.store.sessions[new_sid] = {**data, "customer": f'{cust["firstname"]} {cust["lastname"]}'}
+            return self._send(302, b"", "text/html", {"Location": "/customer/account/",
+                                                       "Set-Cookie": f"PHPSESSID={new_sid}; Path=/; HttpOnly"})
+        if method == "POST" and path == "/checkout/cart/add":
+            form = self._body()
+            if form.get("form_key") != data["form_key"]:
+                return self._send(302, b"", "text/html", {"Location": "/", **set_cookie})
+            sku = f"GL-{int(form['product']):04d}"
+            data["cart"][sku] = data["cart"].get(sku, 0) + float(form["qty"])
+            return self._send(302, b"", "text/html", {"Location": "/checkout/cart/", **set_cookie})
+        if method == "GET" and path == "/customer/section/load/":
+            customer = {"fullname": data["customer"]} if "customer" in data else {}
+            items = [{"product_sku": s, "qty": q} for s, q in data["cart"].items()]
+            return self._send(200, {"customer": customer, "cart": {"items": items}}, headers=set_cookie)
+        return self._send(404, "<h1>Whoops</h1>", "text/html")
+
+    def _rest(self, method, path):
+        store = self.store
+        body = self._body() if method == "POST" else None
+        auth = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+        if method == "POST" and path == "/guest-carts":
+            masked = secrets.token_hex(16)
+            store.carts[masked] = {}
+            return self._send(200, masked)
+        if method == "POST" and path == "/customers":
+            c = body["customer"]
+            if c["email"] in store.customers:
+                return self._send(400, {"message": "A customer with the same email address already exists."})
+            store.customers[c["email"]] = {"password": body["password"], **c}
+            return self._send(200, {"id": len(store.customers), **c})
+        if method == "POST" and path == "/integration/customer/token":
+            cust = store.customers.get(body["username"])
+            if not cust or cust["password"] != body["password"]:
+                return self._send(401, {"message": "The account sign-in was incorrect"})
+            token = secrets.token_hex(16)
+            store.tokens[token] = body["username"]
+            return self._send(200, token)
+        m = re.match(r"^/guest-carts/([^/]+)(/[a-z-]+)?$", path)
+        if m:
+            key, action = m.group(1), m.group(2) or ""
+            if key not in store.carts:
+                return self._send(404, {"message": "No such entity with %fieldName = %fieldValue"})
+        elif path.startswith("/customers/me") or path.startswith("/carts/mine"):
+            if auth not in store.tokens:
+                return self._send(401, {"message": "The consumer isn't authorized to access %resources."})
+            email = store.tokens[auth]
+            if path == "/customers/me":
+                public = {k: v for k, v in store.customers[email].items() if k != "password"}
+                return self._send(200, {"id": 1, **public})
+            key, action = f"c:{email}", path[len("/carts/mine"):]
+            if action == "" and method == "POST":
+                store.carts.setdefault(key, {})
+                return self._send(200, 42)
+            if key not in store.carts:
+                return self._send(404, {"message": "No such entity"})
+        else:
+            return self._send(404, {"message": "Request does not match any route."})
+        cart = store.carts[key]
+        if action == "/items":
+            item = body["cartItem"]
+            cart[item["sku"]] = cart.get(item["sku"], 0) + item["qty"]
+            return self._send(200, {"item_id": 1, "sku": item["sku"], "qty": item["qty"]})
+        if action == "/totals":
+            return self._send(200, {"grand_total": 10, "items_qty": sum(cart.values())})
+        if action == "/estimate-shipping-methods":
+            return self._send(200, [{"carrier_code": "flatrate", "method_code": "flatrate", "available": True}])
+        if action == "/shipping-information":
+            return self._send(200, {"payment_methods": [{"code": "checkmo"}], "totals": {}})
+        if action == "/payment-information":
+            if not cart:
+                return self._send(400, {"message": "The shipping method is missing."})
+            with store.lock:
+                store.orders += 1
+                order = store.orders
+            store.carts[key] = {}
+            return self._send(200, order)
+        return self._send(404, {"message": "Request does not match any route."})
+
+
+def test_fake_store_answers_a_guest_checkout():
+    # The fake must itself behave, or the traffic tests would prove nothing.
+    store = FakeStore().start()
+    try:
+        with httpx.Client(base_url=store.url) as c:
+            cart = c.post("/rest/V1/guest-carts").json()
+            item = {"cartItem": {"sku": "GL-0001", "qty": 2}}
+            assert c.post(f"/rest/V1/guest-carts/{cart}/items", json=item).status_code == 200
+            pay = f"/rest/V1/guest-carts/{cart}/payment-information"
+            assert c.post(pay, json={"email": "a@b.c"}).json() == 1
+            assert c.post(pay, json={"email": "a@b.c"}).status_code == 400  # the cart was emptied by the order
+            assert c.get("/nope").headers["X-Release"] == RELEASE
+    finally:
+        store.stop()
