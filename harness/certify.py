@@ -7,7 +7,7 @@ from pathlib import Path
 
 from harness.cutover import Outcome, Plan, live_release, run_cutover
 from harness.release import Release, find_release, load_release, releases_dir
-from harness.targets.base import Target
+from harness.targets.base import Target, TargetError
 
 
 @dataclass
@@ -56,7 +56,7 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
     from harness import ledger as ledger_mod
     from harness import report as report_mod
     from harness import verdicts as verdicts_mod
-    from harness.traffic import LoadRun
+    from harness.traffic import LoadRun, wait_until_requests
 
     report_dir = Path(report_dir)
     ledger_dir = report_dir / "ledger"
@@ -74,9 +74,10 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
     events.event("load_start", users=users, run_id=plan.run_id)
     load.start()
     try:
-        load.wait_until_requests(max(20, users * 2), timeout=60)
-    except Exception:  # the cutover's own checks will surface a dead load generator
-        pass
+        wait_until_requests(ledger_dir, max(20, users * 2), timeout=60, run=load)
+    except (TimeoutError, RuntimeError) as exc:
+        load.stop()
+        raise TargetError(f"the load never reached {target.lb_url}: {exc}") from None
     outcome = run_cutover(target, plan, events, load)
     events.close()
 

@@ -1,0 +1,42 @@
+"""Every known-bad release must be stopped, for the right reason, and leave the good colour live.
+
+Each case runs a real certification on the replica (load, deploy, gate, switch, watch) with that release."""
+import pytest
+
+from harness.certify import certify
+from harness.cutover import live_release
+
+pytestmark = [pytest.mark.replica, pytest.mark.badrelease]
+
+# release id -> (verdict that must fail, fragment its detail must contain)
+CASES = {
+    "bad-place-order-500": ("zero_5xx", "payment-information"),
+    "bad-file-sessions": ("sessions_intact", "lost"),
+    "bad-drop-column": ("gate", "old code / new schema"),
+    "bad-healthz-lies": ("gate", "add_item"),
+    "bad-static-version": ("gate", "carries release r1"),
+    "bad-flush-sessions": ("sessions_intact", "lost"),
+    "bad-slow-warmup": ("gate", "bound 2000 ms"),
+    "bad-module-bump": ("gate", "Please update your modules"),
+}
+
+
+@pytest.mark.parametrize("release_id", sorted(CASES))
+def test_known_bad_release_is_stopped(gl_target, gl_options, release_id):
+    verdict, fragment = CASES[release_id]
+    live_before = gl_target.live_colour()
+    release_before = live_release(gl_target)
+    cert = certify(gl_target, release=release_id, users=10, load_seconds=25, watch_s=8,
+                   report_dir=gl_options["report_dir"] / "bad" / release_id)
+    assert not cert.passed, f"{release_id} was certified: {cert.verdicts}"
+    v = cert.verdict(verdict)
+    assert not v["passed"], f"{release_id}: {verdict} passed; failing: " + \
+        str({k: x["detail"] for k, x in cert.verdicts.items() if not x["passed"]})
+    assert fragment in v["detail"] + " ".join(map(str, v.get("evidence", []))), v
+    # Whatever happened, the good colour serves again and is healthy.
+    assert gl_target.live_colour() == live_before
+    assert live_release(gl_target) == release_before
+    if verdict == "gate":
+        # Refused before the switch: no customer saw an error.
+        assert cert.verdict("zero_5xx")["passed"], cert.verdict("zero_5xx")
+        assert not cert.outcome.switched
