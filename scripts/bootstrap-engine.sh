@@ -18,6 +18,10 @@ if ! engine_up; then
         apt-get update -qq >/dev/null
         apt-get install -y -qq docker.io docker-compose debootstrap >/dev/null
     fi
+    # A dockerd killed with the previous session leaves its pid file behind; a new one refuses to start.
+    for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+        if [ -f "$pidfile" ] && ! kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null; then rm -f "$pidfile"; fi
+    done
     say "starting dockerd"
     mkdir -p /var/log
     nohup dockerd >/var/log/dockerd.log 2>&1 &
