@@ -83,7 +83,8 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
 
     led = ledger_mod.load(ledger_dir)
     db = target.db() if hasattr(target, "db") else None
-    db_ids = db.order_ids(f"{plan.run_id}-%") if db is not None else None
+    # Load users only: the gate's smoke orders use another domain (smoke.greenlight.test).
+    db_ids = db.order_ids(f"{plan.run_id}-%@greenlight.test") if db is not None else None
     context = {
         "run_id": plan.run_id,
         "old_release": outcome.from_release,
@@ -97,10 +98,25 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
         "outcome": {k: v for k, v in vars(outcome).items() if k != "ledger_dir"},
         "target": target.describe(),
     }
-    verdicts = verdicts_mod.evaluate(led, bounds or verdicts_mod.Bounds(), context)
+    verdicts = outcome_verdicts(outcome) + verdicts_mod.evaluate(led, bounds or verdicts_mod.Bounds(), context)
     paths = report_mod.write_report(report_dir, verdicts, led, context)
-    import json
-
-    rep = json.loads(Path(paths["json"]).read_text())
+    rep = report_mod.build_report(verdicts, led, context)
     print(report_mod.summary(rep))
     return Certification(outcome=outcome, verdicts=rep["verdicts"], report=rep, paths=paths)
+
+
+def outcome_verdicts(outcome: Outcome) -> list:
+    """What the engine itself observed: the gate's decision, the watch window, engine errors."""
+    from harness.verdicts import Verdict
+
+    failed_checks = [g for g in outcome.gate if not g["ok"]]
+    out = [Verdict("gate", not outcome.refused, len(outcome.gate) - len(failed_checks), len(outcome.gate),
+                   f"refused: {outcome.refused}" if outcome.refused else f"{len(outcome.gate)} gate checks passed",
+                   failed_checks)]
+    breach = outcome.rolled_back if outcome.rolled_back and outcome.rolled_back != "rollback drill" else ""
+    out.append(Verdict("post_switch_watch", outcome.switched and not breach, breach or None, 0,
+                       f"rolled back automatically: {breach}" if breach else
+                       ("no breach in the watch window" if outcome.switched else "no switch to watch")))
+    if outcome.error:
+        out.append(Verdict("engine", False, None, None, outcome.error))
+    return out

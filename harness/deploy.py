@@ -23,6 +23,7 @@ from harness.targets.base import Node, Target, TargetError
 RELEASES_ROOT = "/srv/storefront/releases"
 CURRENT = "/srv/storefront/current"
 REHEARSAL_DB = "magento_rehearsal"
+SHARED_STATIC = "/srv/storefront/shared/static"
 STATIC_DEPLOY = "setup:static-content:deploy"
 
 EventFn = Callable[..., None]
@@ -38,6 +39,7 @@ class LiveStatus:
     modules: dict
     blue_green_enabled: bool
     db_status: str
+    static_version: int = 0
 
 
 def _magento(target: Target, node: Node, root: str, *args: str, timeout: float = 300):
@@ -54,7 +56,8 @@ def live_status(target: Target, node: Node) -> LiveStatus:
         raise TargetError(f"{node.name}: greenlight:status failed: {(r.stderr or r.stdout).strip()[:200]}")
     d = json.loads(r.stdout)
     return LiveStatus(release=d.get("release", ""), modules=d.get("modules", {}) or {},
-                      blue_green_enabled=bool(d.get("blue_green_enabled")), db_status=d.get("db_status", ""))
+                      blue_green_enabled=bool(d.get("blue_green_enabled")), db_status=d.get("db_status", ""),
+                      static_version=int(d.get("static_version") or 0))
 
 
 def module_bumps(live: LiveStatus, release: Release) -> list[str]:
@@ -87,6 +90,24 @@ def ship(target: Target, node: Node, release: Release, artifact: bytes) -> None:
     r = target.exec(node, ["sh", "-c", f"rm -rf {shlex.quote(dest)} && mv {shlex.quote(staging)} {shlex.quote(dest)}"])
     if not r.ok:
         raise TargetError(f"{node.name}: cannot install {dest}: {r.stderr.strip()[:200]}")
+
+
+def share_static(target: Target, src: Node, version: int, dest_nodes: list[Node]) -> list[str]:
+    """Copy a published static version to nodes that lack it. Across a switch, a page rendered by one colour
+    asks for its assets from the other: each colour must hold both versions (published versions are immutable,
+    so adding one never changes what a live page gets)."""
+    get_tar = getattr(target, "get_tar", None)
+    path = f"{SHARED_STATIC}/version{version}"
+    if get_tar is None or not version:
+        return []
+    need = [n for n in dest_nodes if not target.exec(n, ["test", "-d", path]).ok]
+    if not need:
+        return []
+    data = get_tar(src, path)
+    for n in need:
+        target.exec(n, ["mkdir", "-p", SHARED_STATIC])
+        target.put_tar(n, SHARED_STATIC, data)
+    return [n.name for n in need]
 
 
 def rehearse(target: Target, release: Release, idle: Node, live: Node, event: EventFn) -> None:
@@ -143,4 +164,8 @@ def deploy(target: Target, release: Release, colour: str, event: EventFn) -> Non
             r = _magento(target, node, CURRENT, *shlex.split(step))
             if not r.ok:
                 raise TargetError(f"{node.name}: deploy step {step} failed: {(r.stderr or r.stdout).strip()[:200]}")
+    if live is not None and live_nodes:
+        to_live = share_static(target, idle[0], release.static_version, live_nodes)
+        to_idle = share_static(target, live_nodes[0], live.static_version, idle)
+        event("static_shared", version=release.static_version, to=to_live + to_idle)
     event("deploy_done", release=release.id, colour=colour)

@@ -73,6 +73,13 @@ class ComposeTarget:
         if not self._container(node).put_archive(dest_dir, tar_bytes):
             raise TargetError(f"{node.name}: copying into {dest_dir} failed")
 
+    def get_tar(self, node: Node, path: str) -> bytes:
+        try:
+            stream, _ = self._container(node).get_archive(path)
+        except Exception as exc:  # docker.errors.NotFound
+            raise TargetError(f"{node.name}: cannot read {path}: {exc}") from None
+        return b"".join(stream)
+
     # -- the load balancer -------------------------------------------------------------------------
     def switch(self, to_colour: str) -> None:
         if to_colour not in COLOURS:
