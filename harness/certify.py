@@ -1,6 +1,7 @@
 """A certification: load + cutover (+ rollback) → ledger → verdicts → report. The main job of Greenlight."""
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +71,9 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
     load = LoadRun(host=target.lb_url, ledger_dir=ledger_dir, users=users, spawn_rate=max(1.0, users / 2),
                    run_time_s=load_seconds + 600, run_id=plan.run_id,
                    extra_env={"GREENLIGHT_SERVED_BY_HEADER": target.served_by_header,
-                              "GREENLIGHT_RELEASE_HEADER": target.release_header})
+                              "GREENLIGHT_RELEASE_HEADER": target.release_header,
+                              # Sessions are the scarcest evidence: give them the largest share of users.
+                              "GREENLIGHT_WEIGHT_SESSION": os.environ.get("GREENLIGHT_WEIGHT_SESSION", "4")})
     events.event("load_start", users=users, run_id=plan.run_id)
     load.start()
     try:

@@ -108,6 +108,7 @@ def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
     t_load = time.monotonic()
     try:
         _sleep_until(t_load + plan.baseline_s)
+        deploy_started = time.time()
         try:
             deploy(target, plan.release, to_colour, ev)
         except DeployRefused as exc:
@@ -119,6 +120,11 @@ def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
         if not gate.passed:
             out.refused = "; ".join(gate.reasons)
             ev("gate_fail", reasons=gate.reasons, checks=gate.checks)
+            return out
+        hurt = _live_hurt_since(target, from_colour, load, deploy_started)
+        if hurt:
+            out.refused = f"live traffic was hurt during the deploy: {hurt}"
+            ev("gate_fail", reasons=[out.refused], stage="live traffic")
             return out
         ev("gate_pass", checks=len(gate.checks))
         switched_at = switch_and_converge(target, plan, to_colour, plan.release.id, ev)
@@ -155,6 +161,13 @@ def _watch(target: Target, plan: Plan, colour: str, load, since: float) -> str |
             return why
         time.sleep(0.25)
     return None
+
+
+def _live_hurt_since(target: Target, colour: str, load, since: float) -> str | None:
+    """A deploy must not touch what customers use: any breach in the load since it began refuses the switch
+    (e.g. a deploy step that flushed the sessions' Redis database)."""
+    time.sleep(1.0)  # the load's ledger shards flush every 0.5 s
+    return Watch(target=target, colour=colour, tail=LedgerTail(load.ledger_dir), since_ts=since).check()
 
 
 def _sleep_until(t: float) -> None:
