@@ -1,0 +1,204 @@
+"""Each verdict passes on clean traffic and FAILS on the one fault it claims to catch.
+
+Ledgers are generated with hypothesis: random clean traffic around a switch must pass every verdict; the same
+traffic with one injected fault must fail exactly the verdict for that fault."""
+import copy
+
+import orjson
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from harness.ledger import load
+from harness.verdicts import Bounds, evaluate
+
+T0 = 1_800_000_000.0
+SWITCH, CONVERGED, END = T0 + 10, T0 + 11, T0 + 30
+JOURNEYS = ("guest", "customer", "session", "browse")
+
+
+@st.composite
+def clean_runs(draw):
+    """(records, events, db_order_ids) for a clean blue→green switch."""
+    n = draw(st.integers(60, 300))
+    times = sorted(draw(st.lists(st.floats(T0, END, allow_nan=False), min_size=n, max_size=n)))
+    records, orders = [], []
+    for k, ts in enumerate(times):
+        new = ts >= SWITCH
+        rec = {"ts": ts, "user": f"u{k % 7}", "journey": JOURNEYS[k % 4], "step": "s", "method": "GET",
+               "name": "/x", "status": draw(st.sampled_from([200, 200, 200, 302, 404])),
+               "ms": draw(st.floats(1, 50)), "bytes": 100, "served_by": ("green-" if new else "blue-") + str(1 + k % 2),
+               "release": "r2" if new else "r1", "session": f"s{k % 7}", "error": None}
+        if k % 11 == 0:
+            rec["status"] = 200
+            rec["order_id"] = 1000 + k
+            orders.append(1000 + k)
+        if k % 5 == 0:
+            rec["status"] = 200
+            rec["page_release"] = rec["asset_release"] = rec["release"]
+        records.append(rec)
+    # Session probes: every session user probed before and after the switch, all fine.
+    for u in range(3):
+        for ts in (T0 + 2 + u, SWITCH + 5 + u):
+            records.append({"ts": ts, "user": f"sess{u}", "journey": "session", "step": "check", "method": "GET",
+                            "name": "/customer/section/load/", "status": 200, "ms": 5.0, "bytes": 50,
+                            "served_by": "green-1" if ts > SWITCH else "blue-1", "release": "r2" if ts > SWITCH else "r1",
+                            "session": f"php{u}", "error": None,
+                            "probe": {"ok": True, "expected": {"fullname": f"U {u}"}, "observed": {"fullname": f"U {u}"}}})
+    events = [{"ts": T0 + 5, "event": "deploy_start"}, {"ts": SWITCH, "event": "switch_start"},
+              {"ts": CONVERGED, "event": "converged"}]
+    return records, events, orders
+
+
+def _judge(tmp_path, records, events, db_ids):
+    d = tmp_path / f"l{len(list(tmp_path.iterdir()))}"
+    d.mkdir()
+    half = len(records) // 2  # two writer processes
+    for name, part in (("requests-a-1.jsonl", records[:half]), ("requests-b-2.jsonl", records[half:])):
+        (d / name).write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in part))
+    (d / "events.jsonl").write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
+    led = load(d)
+    ctx = {"old_release": "r1", "new_release": "r2", "db_order_ids": db_ids, "locust_total": len(records)}
+    return {v.name: v for v in evaluate(led, Bounds(converged_s=5), ctx)}
+
+
+SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@SETTINGS
+@given(run=clean_runs())
+def test_clean_traffic_passes_every_verdict(tmp_path, run):
+    v = _judge(tmp_path, *run)
+    failing = {k: x.detail for k, x in v.items() if not x.passed}
+    assert not failing
+
+
+def _mutated(run, fn):
+    records, events, orders = copy.deepcopy(run)
+    fn(records, orders)
+    return records, events, orders
+
+
+@SETTINGS
+@given(run=clean_runs(), status=st.sampled_from([500, 502, 503, 504]), where=st.floats(0, 1))
+def test_one_5xx_fails_zero_5xx(tmp_path, run, status, where):
+    def fault(records, orders):
+        r = records[int(where * (len(records) - 1))]
+        r["status"] = status
+        r.pop("order_id", None) and orders.pop()  # a failed place-order creates no order
+    records, events, orders = _mutated(run, fault)
+    orders[:] = [o for o in orders if any(r.get("order_id") == o for r in records)]
+    v = _judge(tmp_path, records, events, orders)
+    assert not v["zero_5xx"].passed and v["zero_5xx"].value == 1
+    assert v["zero_5xx"].evidence[0]["status"] == status
+    assert v["zero_transport_errors"].passed
+
+
+@SETTINGS
+@given(run=clean_runs())
+def test_one_dropped_connection_fails_zero_transport_errors(tmp_path, run):
+    def fault(records, orders):
+        r = next(r for r in records if "order_id" not in r and "probe" not in r and "page_release" not in r)
+        r.update(status=0, error="ConnectionResetError(104)")
+    v = _judge(tmp_path, *_mutated(run, fault))
+    assert not v["zero_transport_errors"].passed
+    assert "ConnectionResetError" in v["zero_transport_errors"].evidence[0]["error"]
+    assert v["zero_5xx"].passed
+
+
+@SETTINGS
+@given(run=clean_runs(), after=st.booleans())
+def test_one_lost_session_fails_sessions_intact(tmp_path, run, after):
+    def fault(records, orders):
+        probes = [r for r in records if "probe" in r and (r["ts"] > SWITCH) == after]
+        probes[0]["probe"] = {"ok": False, "expected": {"fullname": "U 0"}, "observed": {"fullname": None}}
+    v = _judge(tmp_path, *_mutated(run, fault))
+    s = v["sessions_intact"]
+    assert not s.passed and s.value["sessions_lost"] == 1
+    assert s.evidence[0]["expected"] == {"fullname": "U 0"} and s.evidence[0]["observed"] == {"fullname": None}
+
+
+@SETTINGS
+@given(run=clean_runs())
+def test_no_session_crossing_the_switch_is_not_a_pass(tmp_path, run):
+    records, events, orders = run
+    records = [r for r in records if not ("probe" in r and r["ts"] > SWITCH)]
+    assert not _judge(tmp_path, records, events, orders)["sessions_intact"].passed
+
+
+@SETTINGS
+@given(run=clean_runs(), late=st.floats(6, 15))
+def test_old_release_answering_late_fails_converged(tmp_path, run, late):
+    def fault(records, orders):
+        records.append({**records[0], "ts": SWITCH + late, "release": "r1", "served_by": "blue-1", "status": 200,
+                        "order_id": None, "page_release": None, "asset_release": None})
+        records.append({**records[0], "ts": SWITCH + late + 2, "release": "r2", "served_by": "green-1",
+                        "order_id": None, "page_release": None, "asset_release": None})
+    records, events, orders = _mutated(run, fault)
+    v = _judge(tmp_path, records, events, orders)
+    assert not v["converged"].passed and v["converged"].value > 5
+
+
+@SETTINGS
+@given(run=clean_runs(), kind=st.sampled_from(["missing", "unexpected", "doubled"]))
+def test_order_faults_fail_orders_reconciled(tmp_path, run, kind):
+    def fault(records, orders):
+        if kind == "missing":
+            orders.pop()
+        elif kind == "unexpected":
+            orders.append(999_999)
+        else:
+            first = next(r for r in records if "order_id" in r)
+            records.append({**first, "ts": first["ts"] + 0.01})
+    v = _judge(tmp_path, *_mutated(run, fault))
+    o = v["orders_reconciled"]
+    assert not o.passed
+    assert o.value[{"missing": "missing", "unexpected": "unexpected", "doubled": "duplicated"}[kind]] == 1
+
+
+@SETTINGS
+@given(run=clean_runs())
+def test_orders_without_db_access_are_not_a_pass(tmp_path, run):
+    records, events, orders = run
+    assert not _judge(tmp_path, records, events, None)["orders_reconciled"].passed
+
+
+@SETTINGS
+@given(run=clean_runs(), factor=st.floats(5, 50))
+def test_slow_after_switch_fails_latency(tmp_path, run, factor):
+    def fault(records, orders):
+        for r in records:
+            if r["ts"] > CONVERGED:
+                r["ms"] = r["ms"] * factor + 60
+    records, events, orders = _mutated(run, fault)
+    v = _judge(tmp_path, records, events, orders)
+    lat = v["latency_by_phase"]
+    if lat.value["after"]["n"] >= 20 and lat.value["before"]["n"] >= 20:
+        assert not lat.passed
+
+
+@SETTINGS
+@given(run=clean_runs(), status=st.sampled_from([200, 404]))
+def test_asset_of_another_release_fails_static(tmp_path, run, status):
+    def fault(records, orders):
+        r = next(r for r in records if "page_release" in r)
+        r["status"] = status
+        r["asset_release"] = "r0" if status == 200 else None
+    v = _judge(tmp_path, *_mutated(run, fault))
+    assert not v["static_assets_consistent"].passed and v["static_assets_consistent"].value == 1
+
+
+@SETTINGS
+@given(run=clean_runs())
+def test_ledger_shorter_than_locust_total_fails(tmp_path, run):
+    records, events, orders = run
+    d = tmp_path / f"x{len(list(tmp_path.iterdir()))}"
+    d.mkdir()
+    (d / "requests-a-1.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records) + b'{"ts": 1, "sta')
+    led = load(d)
+    assert led.skipped_lines == 1 and len(led) == len(records)
+    v = {x.name: x for x in evaluate(led, Bounds(), {"locust_total": len(records) + 1, "db_order_ids": orders})}
+    assert not v["ledger_complete"].passed
+
+
+def test_empty_ledger_fails(tmp_path):
+    v = _judge(tmp_path, [], [{"ts": T0, "event": "switch_start"}], [])
+    assert not v["latency_by_phase"].passed and not v["sessions_intact"].passed
