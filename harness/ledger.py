@@ -4,6 +4,7 @@
 records stay fast and small."""
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 import time
@@ -18,6 +19,7 @@ COLUMNS = ("ts", "user", "journey", "step", "method", "name", "status", "ms", "b
            "session", "error")
 # Sparse fields: few records carry them, so they are kept as {row index: value}.
 SPARSE = ("order_id", "probe", "page_release", "asset_release")
+_INTERNED = {"user", "journey", "step", "method", "name", "served_by", "release", "session"}
 
 
 class LedgerWriter:
@@ -84,15 +86,26 @@ class Ledger:
 
 
 def load(ledger_dir: str | Path) -> Ledger:
+    # Millions of short-lived dicts would trigger the cyclic GC over and over; nothing here makes cycles.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _load(ledger_dir)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _load(ledger_dir: str | Path) -> Ledger:
     """Read every request shard and the events of one run. A truncated last line (a process killed mid-write)
     or a malformed line is skipped and counted, never fatal."""
     d = Path(ledger_dir)
     led = Ledger(path=d, cols={c: [] for c in COLUMNS}, sparse={s: {} for s in SPARSE})
-    cols = [led.cols[c] for c in COLUMNS]
-    sparse = [(s, led.sparse[s]) for s in SPARSE]
+    appenders = [(name, led.cols[name].append, name in _INTERNED) for name in COLUMNS]
+    sparse = [(name, led.sparse[name]) for name in SPARSE]
     intern = sys.intern
-    row = 0
     loads = orjson.loads
+    row = 0
     for shard in sorted(d.glob(SHARD_GLOB)):
         with shard.open("rb") as fh:
             for line in fh:
@@ -101,16 +114,19 @@ def load(ledger_dir: str | Path) -> Ledger:
                 except orjson.JSONDecodeError:
                     led.skipped_lines += 1
                     continue
-                if not isinstance(r, dict) or "ts" not in r:
+                if type(r) is not dict or "ts" not in r:
                     led.skipped_lines += 1
                     continue
-                for c, name in zip(cols, COLUMNS):
-                    v = r.get(name)
-                    c.append(intern(v) if type(v) is str and name != "error" else v)
-                for s, store in sparse:
-                    v = r.get(s)
-                    if v is not None:
-                        store[row] = v
+                get = r.get
+                for name, append, interned in appenders:
+                    v = get(name)
+                    # Repeated strings (users, nodes, releases, routes) are interned: a million records stay small.
+                    append(intern(v) if interned and type(v) is str else v)
+                if len(r) > len(COLUMNS):
+                    for name, store in sparse:
+                        v = get(name)
+                        if v is not None:
+                            store[row] = v
                 row += 1
     ev = d / EVENTS_FILE
     if ev.exists():
