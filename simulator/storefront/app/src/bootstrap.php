@@ -65,6 +65,8 @@ function gl_redis(int $db): Redis
         $c = gl_config()['redis'];
         $conn = new Redis();
         $conn->connect($c['host'], $c['port'], 1.0);
+        // A frozen Redis accepts the TCP connection and then never answers: bound every read.
+        $conn->setOption(Redis::OPT_READ_TIMEOUT, 2.0);
         $conn->select($db);
         $r[$db] = $conn;
     }

@@ -12,6 +12,10 @@ function gl_health(): array
         return [503, $out + ['status' => 'maintenance']];
     }
     try {
+        // A frozen MariaDB accepts TCP but sends no greeting; PDO would wait for its read timeout. Look first.
+        if (!gl_tcp_greets(gl_config()['db']['host'], gl_config()['db']['port'])) {
+            throw new RuntimeException('no greeting');
+        }
         gl_db()->query('SELECT 1');
         $out['db'] = 'ok';
     } catch (Throwable $e) {
@@ -29,4 +33,17 @@ function gl_health(): array
         return [503, $out];
     }
     return [200, $out];
+}
+
+/** Does a server that speaks first (MySQL's greeting) say something within $timeout seconds? */
+function gl_tcp_greets(string $host, int $port, float $timeout = 1.0): bool
+{
+    $fh = @fsockopen($host, $port, $errno, $errstr, $timeout);
+    if (!$fh) {
+        return false;
+    }
+    stream_set_timeout($fh, 0, (int)($timeout * 1e6));
+    $got = fread($fh, 4);
+    fclose($fh);
+    return $got !== false && strlen($got) === 4;
 }
