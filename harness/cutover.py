@@ -110,7 +110,12 @@ def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
         _sleep_until(t_load + plan.baseline_s)
         deploy_started = time.time()
         try:
-            deploy(target, plan.release, to_colour, ev)
+            # A target may deploy its own way (DigitalOcean: the user's hook); the replica deploys over exec.
+            deploy_release = getattr(target, "deploy_release", None)
+            if deploy_release is not None:
+                deploy_release(plan.release, to_colour, ev)
+            else:
+                deploy(target, plan.release, to_colour, ev)
         except DeployRefused as exc:
             out.refused = str(exc)
             ev("gate_fail", reasons=[out.refused], stage="deploy")
