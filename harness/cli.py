@@ -71,6 +71,8 @@ def cmd_status(args) -> int:
 
 
 def cmd_certify(args) -> int:
+    if args.dry_run:
+        return cmd_plan(args)
     from harness.certify import certify, default_release
     from harness.targets.factory import open_target
 
@@ -107,6 +109,44 @@ def cmd_rollback(args) -> int:
     return 0
 
 
+def cmd_deploy(args) -> int:
+    """Deploy a release to one colour of the local replica (what a deploy hook does on real droplets)."""
+    from harness.deploy import DeployRefused, deploy
+    from harness.release import find_release
+    from harness.targets.compose import ComposeTarget
+
+    release = find_release(args.release_dir)
+    try:
+        deploy(ComposeTarget(), release, args.colour, lambda name, **kw: print(f"{name} {kw}", flush=True))
+    except DeployRefused as exc:
+        return _fail(f"deploy refused: {exc}")
+    return 0
+
+
+def cmd_plan(args) -> int:
+    """Dry run: every step and every API write call a cutover would make, without making any."""
+    from harness.certify import default_release
+    from harness.config import load_config
+    from harness.release import find_release
+    from harness.targets.base import other_colour
+    from harness.targets.digitalocean import DigitalOceanTarget
+
+    cfg = load_config(args.target)
+    if cfg.target.kind != "digitalocean":
+        return _fail("--dry-run plans DigitalOcean targets; the local replica needs no plan")
+    t = DigitalOceanTarget(cfg, dry_run=True)
+    live = t.live_colour()
+    idle = other_colour(live)
+    release = find_release(args.release) if args.release else default_release(t)
+    t.deploy_release(release, idle, lambda *a, **k: None)
+    t.switch(idle)
+    print(f"plan: {live} -> {idle}, release {release.id}, load balancer {t.do.lb_id} ({t.do.switch_mode})")
+    for step in t.plan:
+        print(f"  {step}")
+    print("  then: wait until only the new release answers at " + t.lb_url + " (nothing above was sent)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="greenlight", description="Prove a blue-green cutover of a Magento 2 store is safe.")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -127,7 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--load-seconds", type=float, default=45)
     c.add_argument("--report-dir", default="reports/latest")
     c.add_argument("--rollback-drill", action="store_true", help="switch back after the cutover, under the same load")
+    c.add_argument("--dry-run", action="store_true", help="print the plan (every API write) and change nothing")
     c.set_defaults(fn=cmd_certify)
+    dp = sub.add_parser("deploy", help="deploy a release to one colour of the local replica (a deploy hook)")
+    dp.add_argument("--colour", required=True, choices=["blue", "green"])
+    dp.add_argument("--release-dir", required=True)
+    dp.set_defaults(fn=cmd_deploy)
     rb = sub.add_parser("rollback", help="switch back to the other colour, verified")
     rb.add_argument("--target", default="local")
     rb.add_argument("--timeout", type=float, default=60)
@@ -138,17 +183,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from harness.config import ConfigError
     from harness.release import ReleaseError
     from harness.stack import StackError
 
     try:
-        if args.cmd == "certify" and args.target == "local":
+        if args.cmd == "certify" and args.target == "local" and not args.dry_run:
             from harness import stack
 
             if not stack.is_up():
                 stack.up()
         return args.fn(args)
-    except (TargetError, StackError, ReleaseError) as exc:
+    except (TargetError, StackError, ReleaseError, ConfigError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return 130

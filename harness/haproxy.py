@@ -46,7 +46,7 @@ class RuntimeAPI:
 
     def servers(self, backend: str) -> list[dict]:
         """`show servers state`: name, operational state (0 stopped, 1 starting, 2 running, 3 stopping),
-        admin state (bit 0x01/0x04 = maintenance)."""
+        admin state (forced, inherited or resolver maintenance: bits 0x01, 0x02, 0x20; 0x04 only records that the config said `disabled`)."""
         lines = self.command(f"show servers state {backend}").splitlines()
         header = next((line for line in lines if line.startswith("# be_id")), None)
         if header is None:
@@ -58,7 +58,7 @@ class RuntimeAPI:
             if not line.startswith("#") and len(parts) == len(cols):  # skips the leading format-version line
                 rows.append(dict(zip(cols, parts)))
         return [{"name": r["srv_name"], "up": r["srv_op_state"] == "2",
-                 "maint": bool(int(r["srv_admin_state"]) & 0x05)} for r in rows]
+                 "maint": bool(int(r["srv_admin_state"]) & 0x23)} for r in rows]
 
     def set_server_state(self, backend: str, server: str, state: str) -> None:
         out = self.command(f"set server {backend}/{server} state {state}").strip()

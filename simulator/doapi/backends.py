@@ -33,7 +33,8 @@ class HAProxyBackend:
         live = self.api.show_map("/etc/haproxy/live.map").get("live", "bk_blue")
         names = ({"bk_blue": {"blue-1", "blue-2"}, "bk_green": {"green-1", "green-2"}}.get(live)
                  or {s["name"] for s in self.api.servers(POOL) if not s["maint"]})
-        return [i for i, (n, _) in DROPLETS.items() if n in names]
+        # Nothing serving at all (should not happen): start on blue rather than on an empty LB.
+        return [i for i, (n, _) in DROPLETS.items() if n in names] or [101, 102]
 
     def apply(self, droplet_ids: list[int]) -> None:
         wanted = {DROPLETS[i][0] for i in droplet_ids}
