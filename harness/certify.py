@@ -57,7 +57,7 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
     from harness import ledger as ledger_mod
     from harness import report as report_mod
     from harness import verdicts as verdicts_mod
-    from harness.traffic import LoadRun, wait_until_requests
+    from harness.traffic import HostRefused, LoadRun, wait_until_requests
 
     report_dir = Path(report_dir)
     ledger_dir = report_dir / "ledger"
@@ -68,12 +68,10 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
                 watch_s=watch_s, auto_rollback=auto_rollback, rollback_after=rollback_after,
                 baseline_s=baseline_s if baseline_s is not None else max(5.0, load_seconds * 0.2))
     events = ledger_mod.LedgerWriter(ledger_dir)
-    load = LoadRun(host=target.lb_url, ledger_dir=ledger_dir, users=users, spawn_rate=max(1.0, users / 2),
-                   run_time_s=load_seconds + 600, run_id=plan.run_id,
-                   extra_env={"GREENLIGHT_SERVED_BY_HEADER": target.served_by_header,
-                              "GREENLIGHT_RELEASE_HEADER": target.release_header,
-                              # Sessions are the scarcest evidence: give them the largest share of users.
-                              "GREENLIGHT_WEIGHT_SESSION": os.environ.get("GREENLIGHT_WEIGHT_SESSION", "4")})
+    try:
+        load = _load_run(LoadRun, target, ledger_dir, users, load_seconds, plan)
+    except HostRefused as exc:
+        raise TargetError(str(exc)) from None
     events.event("load_start", users=users, run_id=plan.run_id)
     load.start()
     try:
@@ -123,3 +121,14 @@ def outcome_verdicts(outcome: Outcome) -> list:
     if outcome.error:
         out.append(Verdict("engine", False, None, None, outcome.error))
     return out
+
+
+def _load_run(LoadRun, target: Target, ledger_dir: Path, users: int, load_seconds: float, plan: Plan):
+    """Locust in its own processes, aimed at the target's load balancer (loopback or an allowed host only)."""
+    return LoadRun(host=target.lb_url, ledger_dir=ledger_dir, users=users, spawn_rate=max(1.0, users / 2),
+                   run_time_s=load_seconds + 600, run_id=plan.run_id,  # the harness stops it; this is a backstop
+                   allow_hosts=tuple(getattr(target, "allow_hosts", ())),
+                   extra_env={"GREENLIGHT_SERVED_BY_HEADER": target.served_by_header,
+                              "GREENLIGHT_RELEASE_HEADER": target.release_header,
+                              # Sessions are the scarcest evidence: give them the largest share of users.
+                              "GREENLIGHT_WEIGHT_SESSION": os.environ.get("GREENLIGHT_WEIGHT_SESSION", "4")})

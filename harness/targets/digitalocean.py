@@ -42,6 +42,7 @@ class DigitalOceanTarget:
         self.cfg, self.do = cfg, do
         self.served_by_header, self.release_header = cfg.headers.served_by, cfg.headers.release
         self.dry_run = dry_run
+        self.allow_hosts = tuple(do.allow_hosts)   # load may go to these (the user's own staging LB) besides loopback
         self.plan: list[str] = []                # every write call, made or (dry run) not made
         self._client = httpx.Client(base_url=do.api_base.rstrip("/"), timeout=do.timeout_s, transport=transport,
                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
