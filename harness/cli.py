@@ -16,10 +16,7 @@ def _fail(msg: str) -> int:
 def cmd_up(args) -> int:
     from harness import stack
 
-    built = stack.build()
-    if built:
-        print(f"built {', '.join(built)}")
-    secs = stack.up(timeout=args.timeout)
+    secs = stack.up(timeout=args.timeout)  # builds what changed (cached layers) first
     print(f"replica healthy in {secs:.1f} s; load balancer at http://127.0.0.1:{stack.lb_port()}")
     return 0
 

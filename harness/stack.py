@@ -102,13 +102,12 @@ def _image_exists(name: str) -> bool:
 
 
 def build(*, force: bool = False) -> list[str]:
-    """Build the replica's images (only the missing ones unless force). Returns what was built."""
+    """Build the replica's images. Docker's layer cache makes an unchanged image a no-op, and a changed
+    storefront or config (the COPY steps) a quick rebuild, so images never lag behind the code.
+    Returns the images that did not exist before."""
     ensure_engine()
-    missing = [i for i in IMAGES if force or not _image_exists(i)]
-    if not missing:
-        return []
-    services = sorted({"blue-1" if i == "greenlight/node" else i.split("/")[1] for i in missing})
-    _run(compose_cmd() + ["build", *services])
+    missing = [i for i in IMAGES if not _image_exists(i)]
+    _run(compose_cmd() + ["build"] + (["--no-cache"] if force else []) + ["lb", "blue-1", "db", "redis"])
     return missing
 
 
@@ -139,10 +138,21 @@ def lb_port() -> int:
     return int(os.environ.get("GREENLIGHT_LB_PORT", "8080"))
 
 
+def _stale_data() -> bool:
+    """A DB volume from an earlier checkout whose password this checkout never had."""
+    return subprocess.run(["docker", "volume", "inspect", f"{project()}_db-data"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode == 0
+
+
 def up(*, timeout: float = 240) -> float:
-    """Build what is missing, start everything, wait until every service is healthy. Returns seconds taken."""
+    """Build what changed, start everything, wait until every service is healthy. Returns seconds taken."""
     t0 = time.monotonic()
+    fresh_secrets = not SECRETS.exists()
     build()
+    if fresh_secrets and _stale_data():
+        print("greenlight: replica data from another checkout found (its DB password is not known here): "
+              "recreating the replica's containers and volumes", flush=True)
+        down()
     _run(compose_cmd() + ["up", "-d", "--remove-orphans"])
     wait_healthy(timeout=timeout)
     return time.monotonic() - t0
