@@ -117,6 +117,8 @@ def _inspect(names: list[str]) -> dict[str, dict]:
                         *names], text=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     out = {}
     for line in p.stdout.splitlines():
+        if line.count("|") != 2:  # missing containers: some docker clients print "[]"
+            continue
         name, status, health = line.split("|")
         out[name.lstrip("/")] = {"status": status, "health": health}
     return out
