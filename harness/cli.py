@@ -144,6 +144,16 @@ def cmd_plan(args) -> int:
     return 0
 
 
+def cmd_doapi(args) -> int:
+    """Run the DigitalOcean API simulator in the foreground, backed by the replica's HAProxy."""
+    import sys as _sys
+
+    from simulator.doapi.__main__ import main as doapi_main
+
+    _sys.argv = ["greenlight doapi", "--port", str(args.port), "--haproxy", args.haproxy]
+    return doapi_main()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="greenlight", description="Prove a blue-green cutover of a Magento 2 store is safe.")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -170,6 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     dp.add_argument("--colour", required=True, choices=["blue", "green"])
     dp.add_argument("--release-dir", required=True)
     dp.set_defaults(fn=cmd_deploy)
+    da = sub.add_parser("doapi", help="run the DigitalOcean API simulator (token from $DOAPI_TOKEN)")
+    da.add_argument("--port", type=int, default=8090)
+    da.add_argument("--haproxy", default="127.0.0.1:9999", help="HAProxy runtime API, or 'memory'")
+    da.set_defaults(fn=cmd_doapi)
     rb = sub.add_parser("rollback", help="switch back to the other colour, verified")
     rb.add_argument("--target", default="local")
     rb.add_argument("--timeout", type=float, default=60)
