@@ -90,6 +90,11 @@ function gl_storefront(string $method, string $path): array
         $_SESSION['customer_id'] = $id;
         $_SESSION['customer_name'] = $c['firstname'] . ' ' . $c['lastname'];
         $_SESSION['customer_firstname'] = $c['firstname'];
+        // As Magento does at log-in: the customer's saved (active) cart becomes the session's cart.
+        $saved = gl_customer_cart($id, false);
+        if ($saved) {
+            $_SESSION['quote_id'] = (int)$saved['entity_id'];
+        }
         return gl_redirect('/customer/account/');
     }
     if ($method === 'GET' && preg_match('#^/customer/account/?$#', $path)) {
