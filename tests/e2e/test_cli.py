@@ -21,7 +21,27 @@ def test_status_json_names_the_live_colour_and_every_node(gl_target):
     assert all(n["healthy"] and n["release"] for n in st["nodes"].values())
 
 
+def _idle_gets(gl_target, release):
+    idle = "green" if gl_target.live_colour() == "blue" else "blue"
+    p = gl("deploy", "--colour", idle, "--release-dir", release)
+    assert p.returncode == 0, p.stderr
+
+
+def test_manual_rollback_refuses_an_unhealthy_colour(gl_target):
+    from harness.cutover import live_release
+
+    _idle_gets(gl_target, "bad-healthz-lies")
+    start = gl_target.live_colour()
+    p = gl("rollback")
+    assert p.returncode == 2 and "failed its gate" in p.stderr, p.stderr
+    assert gl_target.live_colour() == start
+    _idle_gets(gl_target, live_release(gl_target))
+
+
 def test_manual_rollback_switches_and_verifies_then_back(gl_target):
+    from harness.cutover import live_release
+
+    _idle_gets(gl_target, live_release(gl_target))  # whatever an earlier test left on the idle colour
     start = gl_target.live_colour()
     p = gl("rollback")
     assert p.returncode == 0, p.stderr
