@@ -7,10 +7,20 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-_TOKEN_LIKE = re.compile(r"^(dop_v1_[0-9a-f]{20,}|[0-9a-f]{64})$")
+# DO personal/OAuth/refresh tokens (do[por]_v1_ + 64 hex) and legacy 64-hex tokens.
+_TOKEN_LIKE = re.compile(r"^(do[por]_v1_[0-9a-fA-F]{16,}|[0-9a-fA-F]{64})$")
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class ConfigError(ValueError):
@@ -39,6 +49,7 @@ class Ssh(_Strict):
     user: str = "root"
     key: str | None = None
     port: int = Field(22, ge=1, le=65535)
+    ports: dict[str, int] = {}          # droplet name -> SSH port, overriding port (the simulator's droplets)
 
 
 class Database(_Strict):
@@ -81,6 +92,32 @@ class DigitalOcean(_Strict):
             raise ValueError("must be an environment variable name")
         return v
 
+    @field_validator("api_base")
+    @classmethod
+    def _api_base(cls, v: str) -> str:
+        u = urlsplit(v)
+        if not u.hostname:
+            raise ValueError("must be a URL such as https://api.digitalocean.com")
+        if u.scheme != "https" and not (u.scheme == "http" and u.hostname in _LOOPBACK):
+            raise ValueError("must be https:// (plain http only to 127.0.0.1, e.g. the simulator): the token "
+                             "would travel in clear text")
+        return v.rstrip("/")
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[a-z]{3}[0-9]", v):
+            raise ValueError(f"{v!r} is not a region slug (e.g. nyc3, ams3, fra1)")
+        return v
+
+    @field_validator("node_url")
+    @classmethod
+    def _node_url(cls, v: str) -> str:
+        unknown = set(re.findall(r"{(\w*)}", v)) - {"ip", "name"}
+        if unknown or not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL template using {ip} and/or {name}, e.g. \"http://{ip}:80\"")
+        return v
+
     @field_validator("deploy_hook")
     @classmethod
     def _hook(cls, v: str | None) -> str | None:
@@ -110,8 +147,12 @@ class Headers(_Strict):
 
 
 class BoundsSection(_Strict):
-    converged_s: float = Field(30.0, gt=0)
-    p99_ratio: float = Field(3.0, gt=0)
+    """Verdict bounds (see harness/verdicts.py Bounds)."""
+    converged_s: float = Field(30.0, gt=0)          # switch start -> last response from the old release
+    p99_ratio: float = Field(3.0, gt=1)             # p99 after/before the switch
+    p99_floor_ms: float = Field(250.0, ge=0)        # a p99 below this is never a regression
+    min_phase_samples: int = Field(50, ge=1)        # fewer requests in a phase: not judged
+    quiet_s: float = Field(2.0, gt=0)               # only the new release answered this long = converged
 
 
 class Config(_Strict):
@@ -120,6 +161,15 @@ class Config(_Strict):
     headers: Headers = Headers()
     bounds: BoundsSection = BoundsSection()
 
+    def verdict_bounds(self):
+        """The bounds as harness.verdicts.Bounds (only the fields it has)."""
+        import dataclasses
+
+        from harness.verdicts import Bounds
+
+        names = {f.name for f in dataclasses.fields(Bounds)}
+        return Bounds(**{k: v for k, v in self.bounds.model_dump().items() if k in names})
+
     @model_validator(mode="after")
     def _kind(self):
         if self.target.kind == "digitalocean" and self.digitalocean is None:
@@ -127,7 +177,21 @@ class Config(_Strict):
         return self
 
 
+def _token_like_keys(data, prefix: str = "") -> list[str]:
+    """Keys whose value looks like an API token (the value itself is never echoed)."""
+    found = []
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for k, v in items:
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(v, str) and _TOKEN_LIKE.match(v.strip()):
+            found.append(key)
+        elif isinstance(v, (dict, list)):
+            found += _token_like_keys(v, key)
+    return found
+
+
 def load_config(path: str | Path) -> Config:
+    """Read and validate greenlight.toml. ConfigError lists every problem, one line each: file, key, fix."""
     p = Path(path)
     try:
         data = tomllib.loads(p.read_text())
@@ -135,11 +199,21 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{p}: no such file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    tokens = _token_like_keys(data)
+    if tokens:
+        raise ConfigError("\n".join(
+            f"{p}: {k}: looks like a token itself: put the token in an environment variable and name the variable "
+            "in digitalocean.token_env (e.g. DIGITALOCEAN_TOKEN)" for k in tokens))
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        raise ConfigError(f"{p}: {where}: {msg}{more}") from None
+        lines = []
+        for err in exc.errors():
+            where = ".".join(str(x) for x in err["loc"]) or "(top level)"
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key: remove it or check its spelling"
+            elif err["type"] == "missing":
+                msg = "required: add it"
+            lines.append(f"{p}: {where}: {msg}")
+        raise ConfigError("\n".join(lines)) from None

@@ -9,7 +9,7 @@ import os
 import shlex
 import subprocess
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import httpx
 
@@ -29,6 +29,16 @@ class _Retryable(Exception):
     pass
 
 
+def _summary(body: dict | None) -> str:
+    """What a write sends, briefly (for the plan): the target and how many other fields are kept."""
+    if not body:
+        return ""
+    if set(body) == {"droplet_ids"}:
+        return f" droplet_ids={body['droplet_ids']}"
+    target = f"droplet_ids={body['droplet_ids']}" if "droplet_ids" in body else f"tag={body.get('tag')!r}"
+    return f" (full replace: {target}, region={body.get('region')}, {len(body) - 2} other fields kept)"
+
+
 class DigitalOceanTarget:
     name = "digitalocean"
 
@@ -46,8 +56,20 @@ class DigitalOceanTarget:
         self.plan: list[str] = []                # every write call, made or (dry run) not made
         self._client = httpx.Client(base_url=do.api_base.rstrip("/"), timeout=do.timeout_s, transport=transport,
                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        self._redact = lambda text: text.replace(token, "[token]")   # belt and braces: no message carries it
         self.lb_url = do.lb_url or ""
-        lb = self.load_balancer()                # validates token, LB id and region before anything else
+        self._names: dict[str, str] = {}         # droplet name -> colour, as last listed
+        self._last_live: str | None = None       # the colour last read as live (for messages when the API fails)
+        try:
+            self._check()
+        except BaseException:
+            self._client.close()
+            raise
+
+    def _check(self) -> None:
+        """Token, LB id, region and both colours' droplets, read before anything else (reads only)."""
+        do = self.do
+        lb = self.load_balancer()
         if do.region and lb["region"]["slug"] != do.region:
             raise TargetError(f"load balancer {do.lb_id} is in {lb['region']['slug']}, not {do.region}: fix "
                               "digitalocean.region")
@@ -57,7 +79,7 @@ class DigitalOceanTarget:
                 raise TargetError(f"no droplets for {colour} ({self._colour_desc(colour)}): check the tags or ids")
 
     @classmethod
-    def from_config(cls, cfg: Config, **kw) -> "DigitalOceanTarget":
+    def from_config(cls, cfg: Config, **kw) -> DigitalOceanTarget:
         return cls(cfg, **kw)
 
     def close(self) -> None:
@@ -68,8 +90,14 @@ class DigitalOceanTarget:
 
     # -- HTTP with DO's retry rules ----------------------------------------------------------------
     def _call(self, method: str, path: str, body: dict | None = None) -> httpx.Response | None:
+        try:
+            return self._call_once(method, path, body)
+        except TargetError as exc:
+            raise TargetError(self._redact(str(exc))) from None
+
+    def _call_once(self, method: str, path: str, body: dict | None) -> httpx.Response | None:
         if method != "GET":
-            self.plan.append(f"{method} {path}")
+            self.plan.append(f"{method} {path}{_summary(body)}")
             if self.dry_run:
                 return None
 
@@ -114,15 +142,16 @@ class DigitalOceanTarget:
 
     def _droplets(self, colour: str) -> list[dict]:
         ids = getattr(self.do, f"{colour}_ids")
-        if ids is not None:
-            return [self._call("GET", f"/v2/droplets/{i}").json()["droplet"] for i in ids]
         tag = getattr(self.do, f"{colour}_tag")
         out, path = [], f"/v2/droplets?tag_name={tag}&per_page=200"
+        if ids is not None:
+            out, path = [self._call("GET", f"/v2/droplets/{i}").json()["droplet"] for i in ids], None
         while path:
             data = self._call("GET", path).json()
             out += data["droplets"]
             nxt = (data.get("links") or {}).get("pages", {}).get("next")
             path = nxt[nxt.index("/v2/"):] if nxt else None
+        self._names.update({d["name"]: colour for d in out})
         return out
 
     def nodes(self, colour: str) -> list[Node]:
@@ -132,26 +161,34 @@ class DigitalOceanTarget:
         for d in self._droplets(colour):
             ip = next((n["ip_address"] for n in d["networks"]["v4"] if n["type"] == "public"), "")
             url = self.do.node_urls.get(d["name"]) or self.do.node_url.format(ip=ip, name=d["name"])
-            ssh = f"ssh://{self.do.ssh.user}@{ip}:{self.do.ssh.port}"
+            ssh = f"ssh://{self.do.ssh.user}@{ip}:{self.do.ssh.ports.get(d['name'], self.do.ssh.port)}"
             out.append(Node(name=d["name"], colour=colour, url=url, address=ip,
-                            meta={"id": d["id"], "testinfra": ssh + "?timeout=10"}))
+                            meta={"id": d["id"], "testinfra": ssh + "?timeout=10" + (
+                                f"&ssh_identity_file={os.path.expanduser(self.do.ssh.key)}" if self.do.ssh.key else "")}))
         return out
+
+    def _colour_of(self, lb: dict) -> str:
+        """'blue', 'green', 'both' or 'none': what the LB object targets (no refusal, no traffic)."""
+        if lb.get("tag"):
+            return next((c for c in COLOURS if lb["tag"] == getattr(self.do, f"{c}_tag")), "none")
+        served = set(lb.get("droplet_ids") or [])
+        colours = [c for c in COLOURS if served & {d["id"] for d in self._droplets(c)}]
+        return colours[0] if len(colours) == 1 else ("both" if colours else "none")
 
     def live_colour(self) -> str:
         lb = self.load_balancer()
         if (lb.get("sticky_sessions") or {}).get("type") == "cookies":
             raise TargetError("the load balancer pins clients with DO sticky cookies: at a switch those clients lose "
                               "their droplet; turn sticky sessions off (sessions belong in shared Redis)")
-        served = set(lb.get("droplet_ids") or [])
-        if lb.get("tag"):
-            for c in COLOURS:
-                if lb["tag"] == getattr(self.do, f"{c}_tag"):
-                    return c
-        colours = [c for c in COLOURS if served & {d["id"] for d in self._droplets(c)}]
-        if len(colours) != 1:
-            raise TargetError(f"the load balancer serves {colours or 'no colour'} at steady state: both releases "
-                              "would answer customers; point it at exactly one colour first")
-        return colours[0]
+        colour = self._colour_of(lb)
+        if colour == "both":
+            raise TargetError("the load balancer serves ['blue', 'green'] at steady state: both releases would answer "
+                              "customers; point it at exactly one colour first")
+        if colour == "none":
+            raise TargetError("the load balancer serves no colour: its droplets/tag match neither blue nor green; "
+                              "point it at exactly one colour first")
+        self._last_live = colour
+        return colour
 
     # -- switching ----------------------------------------------------------------------------------
     def _put_body(self, lb: dict, **target) -> dict:
@@ -162,22 +199,120 @@ class DigitalOceanTarget:
         body.update(target)
         return body
 
+    def _settled(self) -> dict:
+        """The LB once DO has finished applying earlier changes (status 'new' while it applies): writing before
+        that only earns a 403."""
+        if self.dry_run:
+            return self.load_balancer()
+        try:
+            lb = retry(self.load_balancer, what="load balancer applying its last change", timeout=self.do.give_up_s,
+                       interval=0.2, backoff=1.5, max_interval=3.0, retry_on=(), until=lambda x: x.get("status") != "new")
+        except GaveUp:
+            raise TargetError(f"the load balancer stayed in status 'new' for {self.do.give_up_s:.0f} s") from None
+        if lb.get("status") == "errored":
+            raise TargetError("the load balancer is in status 'errored' at DigitalOcean")
+        return lb
+
+    def _traffic_colours(self, probes: int = 6) -> set[str]:
+        """Colours seen answering at the LB URL (by the identity header), from a few quick probes. Node names come
+        from the last droplet listing, so this works while the API does not."""
+        names = self._names
+        seen = set()
+        with httpx.Client(timeout=2) as client:
+            for _ in range(probes):
+                try:
+                    r = client.get(self.lb_url.rstrip("/") + "/healthz")
+                except httpx.HTTPError:
+                    continue
+                if r.headers.get(self.served_by_header) in names:
+                    seen.add(names[r.headers[self.served_by_header]])
+        return seen
+
+    def _where_now(self, before: str) -> str:
+        """One clause saying which colour is live after a failed switch, from the API if it answers, else traffic."""
+        try:
+            r = self._client.get(f"/v2/load_balancers/{self.do.lb_id}", timeout=3)
+            if r.status_code == 200:
+                return f"the API says the LB serves {self._colour_of(r.json()['load_balancer'])}"
+        except Exception:  # noqa: BLE001, S110 - best effort: the API may be what failed; traffic tells next
+            pass
+        try:
+            seen = self._traffic_colours()
+        except Exception:  # noqa: BLE001
+            seen = set()
+        if seen:
+            return f"traffic at {self.lb_url} shows {' and '.join(sorted(seen))} (was {before})"
+        return f"the live colour could not be confirmed (was {before}): check the LB before retrying"
+
+    def _wait_traffic_shows(self, colour: str) -> None:
+        """Add/remove mode: the new droplets start DOWN until they pass the health check; remove the old colour only
+        once traffic through the LB is answered by the new one."""
+        self.plan.append(f"wait until traffic at {self.lb_url} is answered by {colour}")
+        if self.dry_run:
+            return
+        try:
+            retry(self._traffic_colours, what=f"traffic showing {colour}", timeout=self.do.give_up_s, interval=0.5,
+                  backoff=1.5, max_interval=5.0, retry_on=(), until=lambda seen: colour in seen)
+        except GaveUp:
+            raise TargetError(f"{colour} never answered through the LB within {self.do.give_up_s:.0f} s "
+                              "(its droplets stay DOWN: check their /healthz)") from None
+
     def switch(self, to_colour: str) -> None:
+        """Point the LB at to_colour. On failure the error says which colour is live; nothing half-done is left
+        when it can be undone (add/remove mode takes the new droplets out again)."""
         if to_colour not in COLOURS:
             raise TargetError(f"unknown colour {to_colour!r}")
-        lb = self.load_balancer()
-        new_ids = [d["id"] for d in self._droplets(to_colour)]
-        mode = self.do.switch_mode
         path = f"/v2/load_balancers/{self.do.lb_id}"
-        if mode == "droplet_ids":
-            self._call("PUT", path, self._put_body(lb, droplet_ids=new_ids))
-        elif mode == "tag":
-            self._call("PUT", path, self._put_body(lb, tag=getattr(self.do, f"{to_colour}_tag")))
-        else:  # add the new colour, let it take traffic, then remove the old one
-            old = [i for i in lb.get("droplet_ids") or [] if i not in new_ids]
-            self._call("POST", f"{path}/droplets", {"droplet_ids": new_ids})
-            if old:
-                self._call("DELETE", f"{path}/droplets", {"droplet_ids": old})
+        before = self._last_live or "unknown"
+        try:
+            lb = self._settled()
+            before = self._colour_of(lb)
+            new_ids = [d["id"] for d in self._droplets(to_colour)]
+            if self.do.switch_mode == "droplet_ids":
+                self._call("PUT", path, self._put_body(lb, droplet_ids=new_ids))
+            elif self.do.switch_mode == "tag":
+                self._call("PUT", path, self._put_body(lb, tag=getattr(self.do, f"{to_colour}_tag")))
+            else:
+                self._add_remove(lb, new_ids, to_colour)
+            self._settled()
+        except TargetError as exc:
+            raise TargetError(f"switch {before} -> {to_colour} aborted: {exc}; {self._where_now(before)}") from None
+
+    def _add_remove(self, lb: dict, new_ids: list[int], to_colour: str) -> None:
+        if lb.get("tag"):
+            raise TargetError(f"switch_mode 'add_remove' needs an LB that lists droplet ids, but it targets tag "
+                              f"{lb['tag']!r}: use switch_mode = 'tag'")
+        want = self.do.health_check.model_dump() if self.do.health_check else None
+        have = lb.get("health_check") or {}
+        if want and {k: have.get(k) for k in want} != want:
+            raise TargetError("the LB's health check differs from digitalocean.health_check and add/remove calls "
+                              "cannot change it: fix the LB or use switch_mode = 'droplet_ids'")
+        path = f"/v2/load_balancers/{self.do.lb_id}/droplets"
+        current = list(lb.get("droplet_ids") or [])
+        added = [i for i in new_ids if i not in current]
+        old = [i for i in current if i not in new_ids]
+        if added:
+            self._call("POST", path, {"droplet_ids": added})
+            try:
+                self._settled()
+                self._wait_traffic_shows(to_colour)
+            except TargetError as exc:
+                try:
+                    self._call("DELETE", path, {"droplet_ids": added})   # undo: the old colour alone again
+                except TargetError as undo:
+                    raise TargetError(f"{exc}; taking {added} out again failed too ({undo})") from None
+                raise TargetError(f"{exc}; took {added} out again") from None
+        if old:
+            self._settled()
+            self._call("DELETE", path, {"droplet_ids": old})
+
+    def wait_converged(self, new_release: str, quiet_s: float | None = None, timeout: float | None = None) -> float:
+        """Probe the LB URL until only new_release answered for quiet_s seconds (the identity header); returns when
+        the quiet streak began (epoch s). GaveUp after `timeout`. Defaults: bounds.quiet_s, bounds.converged_s."""
+        from harness.converge import wait_converged
+
+        b = self.cfg.bounds
+        return wait_converged(self, new_release, quiet_s=quiet_s or b.quiet_s, timeout=timeout or b.converged_s)
 
     # -- nodes: deploy hook, SSH --------------------------------------------------------------------
     def deploy_release(self, release, colour: str, event: Callable[..., None]) -> None:
@@ -191,26 +326,31 @@ class DigitalOceanTarget:
         self.plan.append(f"deploy hook for {colour}")
         if self.dry_run:
             return
-        p = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=1800)
+        p = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=1800, check=False)
         if p.returncode != 0:
             tail = (p.stderr or p.stdout).strip().splitlines()[-1:] or [f"exit {p.returncode}"]
             raise TargetError(f"deploy hook failed for {colour}: {tail[0][:200]}")
         event("deploy_done", release=release.id, colour=colour)
 
-    def exec(self, node: Node, argv: list[str], timeout: float = 120) -> ExecResult:
-        ssh = ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new", "-p", str(self.do.ssh.port)]
+    def _ssh(self, node: Node) -> list[str]:
+        argv = ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new", "-o", "ConnectTimeout=10",
+                "-p", str(self.do.ssh.ports.get(node.name, self.do.ssh.port))]
         if self.do.ssh.key:
-            ssh += ["-i", self.do.ssh.key]
-        p = subprocess.run(ssh + [f"{self.do.ssh.user}@{node.address}", shlex.join(argv)], capture_output=True,
-                           text=True, timeout=timeout)
+            argv += ["-i", os.path.expanduser(self.do.ssh.key)]
+        return argv + [f"{self.do.ssh.user}@{node.address}"]
+
+    def exec(self, node: Node, argv: list[str], timeout: float = 120) -> ExecResult:
+        p = subprocess.run(self._ssh(node) + [shlex.join(argv)], capture_output=True, text=True, timeout=timeout,
+                           check=False)
         return ExecResult(p.returncode, p.stdout, p.stderr)
 
     def put_tar(self, node: Node, dest_dir: str, tar_bytes: bytes) -> None:
-        ssh = ["ssh", "-o", "BatchMode=yes", "-p", str(self.do.ssh.port)] + (["-i", self.do.ssh.key] if self.do.ssh.key else [])
-        p = subprocess.run(ssh + [f"{self.do.ssh.user}@{node.address}", f"tar -x -C {shlex.quote(dest_dir)}"],
-                           input=tar_bytes, capture_output=True, timeout=300)
+        d = shlex.quote(dest_dir)
+        p = subprocess.run(self._ssh(node) + [f"mkdir -p {d} && tar -x -C {d}"], input=tar_bytes,
+                           capture_output=True, timeout=300, check=False)
         if p.returncode != 0:
-            raise TargetError(f"{node.name}: unpacking into {dest_dir} failed over SSH")
+            tail = p.stderr.decode(errors="replace").strip().splitlines()[-1:] or [f"exit {p.returncode}"]
+            raise TargetError(f"{node.name}: unpacking into {dest_dir} over SSH failed: {tail[0][:200]}")
 
     def db(self) -> DbAccess | None:
         d = self.do.database

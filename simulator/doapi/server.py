@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +24,7 @@ class Faults:
         self.rate_limited = 0      # the next N requests get 429
         self.busy = 0              # the next N writes get 403 "processes previous actions"
         self.errors_500 = 0        # the next N requests get 500
+        self.write_errors_500 = 0  # the next N writes get 500 (reads still work)
         self.go_away_after_writes = -1  # after N more writes, drop every connection (the API vanished)
         self.gone = False
 
@@ -50,6 +52,11 @@ def make_handler(sim: Sim):
         def log_message(self, *a):  # quiet
             pass
 
+        def setup(self):
+            super().setup()
+            # Headers and body go out as two writes: without NODELAY each response waits for a delayed ACK.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
         def _send(self, status: int, body=None, headers: dict | None = None):
             data = b"" if body is None else json.dumps(body).encode()
             self.send_response(status)
@@ -66,9 +73,12 @@ def make_handler(sim: Sim):
         def _error(self, status, ident, message, headers=None):
             self._send(status, {"id": ident, "message": message, "request_id": f"sim-{time.monotonic_ns():x}"}, headers)
 
-        def _body(self):
+        def _read_body(self) -> bytes:
             n = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(n) if n else b""
+            return self.rfile.read(n) if n else b""
+
+        def _body(self):
+            raw = self._raw
             if not raw:
                 return {}
             try:
@@ -79,6 +89,9 @@ def make_handler(sim: Sim):
         def _route(self, method: str):
             url = urlsplit(self.path)
             path = url.path
+            # Read the body first, whatever the answer: an unread body would corrupt the next request on a
+            # kept-alive connection.
+            self._raw = self._read_body()
             if path.startswith("/_sim/"):
                 return self._control(method, path)
             write = method in ("PUT", "POST", "DELETE")
@@ -102,6 +115,8 @@ def make_handler(sim: Sim):
                     return
                 if sim.faults.go_away_after_writes > 0:
                     sim.faults.go_away_after_writes -= 1
+                if sim.faults.take("write_errors_500"):
+                    return self._error(500, "server_error", "Server was unable to give you a response.")
                 if sim.faults.take("busy"):
                     return self._error(403, "forbidden", "Load Balancer can't be updated while it processes previous actions")
             acc = sim.account
@@ -112,32 +127,30 @@ def make_handler(sim: Sim):
                         return self._send(200, {"load_balancer": acc.get_lb(m[1])})
                     if method == "PUT":
                         return self._send(200, {"load_balancer": acc.put_lb(m[1], self._body())})
-                if m := re.fullmatch(r"/v2/load_balancers/([^/]+)/droplets", path):
-                    if method in ("POST", "DELETE"):
-                        ids = self._body().get("droplet_ids")
-                        if not isinstance(ids, list) or not ids:
-                            raise ApiError(422, "unprocessable_entity", "droplet_ids is required")
-                        acc.add_droplets(m[1], [int(i) for i in ids], add=method == "POST")
-                        return self._send(204)
+                if (m := re.fullmatch(r"/v2/load_balancers/([^/]+)/droplets", path)) and method in ("POST", "DELETE"):
+                    ids = self._body().get("droplet_ids")
+                    if not isinstance(ids, list) or not ids:
+                        raise ApiError(422, "unprocessable_entity", "droplet_ids is required")
+                    acc.add_droplets(m[1], [int(i) for i in ids], add=method == "POST")
+                    return self._send(204)
                 if path == "/v2/droplets" and method == "GET":
                     return self._list_droplets(q)
-                if m := re.fullmatch(r"/v2/droplets/(\d+)", path):
-                    if method == "GET":
-                        return self._send(200, {"droplet": acc.droplet(int(m[1]))})
-                if m := re.fullmatch(r"/v2/tags/([^/]+)/resources", path):
-                    if method in ("POST", "DELETE"):
-                        acc.tag_resources(m[1], self._body().get("resources") or [], add=method == "POST")
-                        return self._send(204)
-                if m := re.fullmatch(r"/v2/reserved_ips/([^/]+)/actions", path):
-                    if method == "POST":
-                        body = self._body()
-                        if body.get("type") != "assign" or int(body.get("droplet_id", 0)) not in acc.droplets:
-                            raise ApiError(422, "unprocessable_entity", "type must be assign and droplet_id a droplet")
-                        return self._send(201, {"action": {"id": int(time.time()), "status": "in-progress",
-                                                           "type": "assign_ip", "resource_type": "reserved_ip"}})
+                if (m := re.fullmatch(r"/v2/droplets/(\d+)", path)) and method == "GET":
+                    return self._send(200, {"droplet": acc.droplet(int(m[1]))})
+                if (m := re.fullmatch(r"/v2/tags/([^/]+)/resources", path)) and method in ("POST", "DELETE"):
+                    acc.tag_resources(m[1], self._body().get("resources") or [], add=method == "POST")
+                    return self._send(204)
+                if re.fullmatch(r"/v2/reserved_ips/([^/]+)/actions", path) and method == "POST":
+                    body = self._body()
+                    if body.get("type") != "assign" or int(body.get("droplet_id", 0)) not in acc.droplets:
+                        raise ApiError(422, "unprocessable_entity", "type must be assign and droplet_id a droplet")
+                    return self._send(201, {"action": {"id": int(time.time()), "status": "in-progress",
+                                                       "type": "assign_ip", "resource_type": "reserved_ip"}})
                 raise ApiError(404, "not_found", "The resource you were accessing could not be found.")
             except ApiError as e:
                 return self._error(e.status, e.ident, e.message, e.headers)
+            except (ValueError, TypeError, AttributeError):   # ids that are not numbers, bodies that are not objects
+                return self._error(422, "unprocessable_entity", "the request body has invalid values")
 
         def _list_droplets(self, q):
             tag = (q.get("tag_name") or [None])[0]

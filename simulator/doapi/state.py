@@ -38,6 +38,7 @@ class Account:
         self.backend = backend
         self.apply_delay = apply_delay
         self.applying_until = 0.0
+        self.apply_failed = False   # the backend refused the last change (DO: status "errored")
         self.droplets = {i: {"id": i, "name": n, "status": "active", "tags": [t], "size_slug": "s-2vcpu-4gb",
                              "region": REGION, "networks": {"v4": [
                                  {"ip_address": "127.0.0.1", "netmask": "255.0.0.0", "gateway": "127.0.0.1", "type": "public"},
@@ -58,6 +59,8 @@ class Account:
         self._need_lb(lb_id)
         with self.lock:
             lb = copy.deepcopy(self.lb)
+        # While a change is being applied the LB reads as "new" (and refuses further updates with 403).
+        lb["status"] = "new" if self.applying_until else ("errored" if self.apply_failed else "active")
         # DO reports no per-droplet health; the tag form lists no ids.
         if lb["tag"]:
             lb["droplet_ids"] = [i for i, d in self.droplets.items() if lb["tag"] in d["tags"]]
@@ -146,6 +149,9 @@ class Account:
             time.sleep(self.apply_delay)
             try:
                 self.backend.apply(target)
+                self.apply_failed = False
+            except Exception:  # noqa: BLE001 - surfaced as status "errored", as DO does
+                self.apply_failed = True
             finally:
                 with self.lock:
                     self.applying_until = 0.0

@@ -1,0 +1,123 @@
+"""The simulator's HAProxy backend with real traffic: a private haproxy (own ports, own config) in front of four
+tiny stand-in droplets; a DO API switch moves what answers at the HAProxy frontend, and a droplet that fails its
+health check never takes traffic. Skipped when no haproxy binary is installed."""
+import secrets
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from harness.config import load_config
+from harness.haproxy import RuntimeAPI
+from harness.retry import retry
+from harness.targets.digitalocean import DigitalOceanTarget
+from simulator.doapi.backends import HAProxyBackend
+from simulator.doapi.server import serve
+from simulator.doapi.state import LB_ID, Account
+
+pytestmark = pytest.mark.skipif(not shutil.which("haproxy"), reason="no haproxy binary")
+TOKEN = "dop_v1_" + secrets.token_hex(32)
+NAMES = ["blue-1", "blue-2", "green-1", "green-2"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def node(name: str, healthy: dict) -> ThreadingHTTPServer:
+    class H(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            ok = healthy.get(name, True) or self.path != "/healthz"
+            self.send_response(200 if ok else 503)
+            self.send_header("X-Served-By", name)
+            self.send_header("X-Release", "r1" if name.startswith("blue") else "r2")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+@pytest.fixture
+def private_lb(tmp_path):
+    healthy: dict[str, bool] = {}
+    nodes = {n: node(n, healthy) for n in NAMES}
+    fe, admin = free_port(), free_port()
+    (tmp_path / "live.map").write_text("live bk_blue\n")
+    srv = lambda n, extra="": f"    server {n} 127.0.0.1:{nodes[n].server_address[1]} check {extra}\n"
+    chk = "    option httpchk GET /healthz\n    http-check expect status 200\n"
+    cfg = (f"global\n    stats socket ipv4@127.0.0.1:{admin} level admin\n"
+           "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n"
+           "    timeout check 500ms\n    default-server inter 200 rise 2 fall 2\n"
+           f"frontend fe\n    bind 127.0.0.1:{fe}\n"
+           f"    use_backend %[str(live),map({tmp_path}/live.map,bk_blue)]\n"
+           f"backend bk_blue\n{chk}{srv('blue-1')}{srv('blue-2')}"
+           f"backend bk_green\n{chk}{srv('green-1')}{srv('green-2')}"
+           f"backend bk_pool\n{chk}" + "".join(srv(n, "disabled") for n in NAMES))
+    (tmp_path / "haproxy.cfg").write_text(cfg)
+    proc = subprocess.Popen(["haproxy", "-db", "-f", str(tmp_path / "haproxy.cfg")], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    api = RuntimeAPI("127.0.0.1", admin)
+    try:
+        retry(lambda: api.command("show info"), what="private haproxy up", timeout=10, interval=0.1)
+        yield {"fe": f"http://127.0.0.1:{fe}", "api": api, "map": f"{tmp_path}/live.map", "healthy": healthy}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        for s in nodes.values():
+            s.shutdown()
+
+
+def served(url: str, n: int = 12) -> set[str]:
+    out = set()
+    with httpx.Client(timeout=2) as c:
+        for _ in range(n):
+            r = c.get(url + "/")
+            out.add(r.headers.get("X-Served-By", f"HTTP {r.status_code}"))
+    return out
+
+
+@pytest.fixture
+def driver(private_lb, tmp_path, monkeypatch):
+    backend = HAProxyBackend(private_lb["api"], healthy_timeout=3, map_file=private_lb["map"])
+    httpd, _ = serve(Account(backend, backend.current_ids(), apply_delay=0.1), TOKEN, port=0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    monkeypatch.setenv("GL_TEST_DO_TOKEN", TOKEN)
+
+    def make(mode: str) -> DigitalOceanTarget:
+        p = tmp_path / f"{mode}.toml"
+        p.write_text(f'[target]\nkind = "digitalocean"\n[digitalocean]\napi_base = "http://127.0.0.1:'
+                     f'{httpd.server_address[1]}"\ntoken_env = "GL_TEST_DO_TOKEN"\nlb_id = "{LB_ID}"\n'
+                     f'lb_url = "{private_lb["fe"]}"\nswitch_mode = "{mode}"\ngive_up_s = 6\n')
+        return DigitalOceanTarget(load_config(p))
+    yield make
+    httpd.shutdown()
+
+
+@pytest.mark.parametrize("mode", ["droplet_ids", "add_remove"])
+def test_a_do_switch_moves_real_traffic(private_lb, driver, mode):
+    t = driver(mode)
+    assert t.live_colour() == "blue" and served(private_lb["fe"]) == {"blue-1", "blue-2"}
+    t.switch("green")
+    assert served(private_lb["fe"]) == {"green-1", "green-2"}
+    assert t.wait_converged("r2", quiet_s=0.5, timeout=10) <= time.time()
+    t.switch("blue")
+    assert served(private_lb["fe"]) == {"blue-1", "blue-2"}
+
+
+def test_a_droplet_failing_its_health_check_takes_no_traffic(private_lb, driver):
+    private_lb["healthy"]["green-2"] = False
+    t = driver("droplet_ids")
+    t.switch("green")
+    assert served(private_lb["fe"], 20) == {"green-1"}
