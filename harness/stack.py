@@ -16,7 +16,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 SECRETS = ROOT / ".greenlight" / "secrets.env"
 PROJECT = "greenlight"
 SERVICES = ("lb", "blue-1", "blue-2", "green-1", "green-2", "db", "redis")
-IMAGES = ("greenlight/node", "greenlight/lb", "greenlight/db", "greenlight/redis")
+IMAGE_NAMES = ("greenlight/node", "greenlight/lb", "greenlight/db", "greenlight/redis")
 BASE_IMAGE = "debian:bookworm-slim"
 
 
@@ -26,6 +26,12 @@ class StackError(RuntimeError):
 
 def project() -> str:
     return os.environ.get("GREENLIGHT_PROJECT", PROJECT)
+
+
+def images() -> tuple[str, ...]:
+    """The replica's images, tagged per checkout lane (GREENLIGHT_IMAGE_TAG) so parallel replicas never share one."""
+    tag = os.environ.get("GREENLIGHT_IMAGE_TAG", "latest")
+    return tuple(f"{n}:{tag}" for n in IMAGE_NAMES)
 
 
 def container(service: str) -> str:
@@ -78,7 +84,7 @@ def engine_ok() -> bool:
 
 def ensure_engine() -> None:
     """A Docker engine and the base image; bootstraps them (installing Debian's docker.io as root) if missing."""
-    if engine_ok() and (_image_exists(BASE_IMAGE) or all(_image_exists(i) for i in IMAGES)):
+    if engine_ok() and (_image_exists(BASE_IMAGE) or all(_image_exists(i) for i in images())):
         return
     p = subprocess.run(["bash", str(ROOT / "scripts" / "bootstrap-engine.sh")], text=True,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -106,7 +112,7 @@ def build(*, force: bool = False) -> list[str]:
     storefront or config (the COPY steps) a quick rebuild, so images never lag behind the code.
     Returns the images that did not exist before."""
     ensure_engine()
-    missing = [i for i in IMAGES if not _image_exists(i)]
+    missing = [i for i in images() if not _image_exists(i)]
     _run(compose_cmd() + ["build"] + (["--no-cache"] if force else []) + ["lb", "blue-1", "db", "redis"])
     return missing
 
