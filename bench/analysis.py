@@ -46,11 +46,13 @@ MEASURE = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
 from harness.ledger import load
+from harness.context import RunContext
 from harness.verdicts import Bounds, evaluate
 led = load(sys.argv[1])
 t1 = time.perf_counter()
 orders = [i for i in range(0, int(sys.argv[2]), 50)]
-vs = evaluate(led, Bounds(), {"old_release": "r1", "new_release": "r2", "db_order_ids": orders, "locust_total": len(led)})
+vs = evaluate(led, Bounds(), RunContext(old_release="r1", new_release="r2", db_order_ids=orders,
+                                        locust_total=len(led)))
 t2 = time.perf_counter()
 print(json.dumps({"records": len(led), "load_s": t1 - t0, "evaluate_s": t2 - t1,
                   "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -6,9 +6,11 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.context import RunContext
 from harness.cutover import Outcome, Plan, live_release, run_cutover
 from harness.release import Release, find_release, load_release, releases_dir
 from harness.targets.base import Target, TargetError
+from harness.verdicts.registry import Bounds
 
 
 @dataclass
@@ -52,12 +54,15 @@ def default_release(target: Target) -> Release:
 def certify(target: Target, *, release: Release | str, users: int = 12, load_seconds: float = 45,
             report_dir: str | Path = "reports/latest", rollback_after: bool = False,
             auto_rollback: bool = True, watch_s: float = 10, baseline_s: float | None = None,
-            bounds=None) -> Certification:
+            bounds: Bounds | None = None) -> Certification:
+    """`bounds` (default: Bounds()) hold every limit the run is judged by, convergence's quiet time included."""
     rel = release if isinstance(release, Release) else find_release(release)  # bad input fails before any change
     from harness import ledger as ledger_mod
     from harness import report as report_mod
     from harness import verdicts as verdicts_mod
     from harness.traffic import HostRefused, LoadRun, wait_until_requests
+
+    bounds = bounds or Bounds()
 
     report_dir = Path(report_dir)
     ledger_dir = report_dir / "ledger"
@@ -65,7 +70,7 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
         shutil.rmtree(ledger_dir)
     ledger_dir.mkdir(parents=True)
     plan = Plan(release=rel, report_dir=report_dir, users=users, load_seconds=load_seconds,
-                watch_s=watch_s, auto_rollback=auto_rollback, rollback_after=rollback_after,
+                watch_s=watch_s, auto_rollback=auto_rollback, rollback_after=rollback_after, quiet_s=bounds.quiet_s,
                 baseline_s=baseline_s if baseline_s is not None else max(5.0, load_seconds * 0.2))
     events = ledger_mod.LedgerWriter(ledger_dir)
     try:
@@ -86,41 +91,25 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
     db = target.db() if hasattr(target, "db") else None
     # Load users only: the gate's smoke orders use another domain (smoke.greenlight.test).
     db_ids = db.order_ids(f"{plan.run_id}-%@greenlight.test") if db is not None else None
-    context = {
-        "run_id": plan.run_id,
-        "old_release": outcome.from_release,
-        "new_release": outcome.to_release,
-        "from_colour": outcome.from_colour,
-        "to_colour": outcome.to_colour,
-        "old_nodes": [n.name for n in target.nodes(outcome.from_colour)],
-        "new_nodes": [n.name for n in target.nodes(outcome.to_colour)],
-        "db_order_ids": db_ids,
-        "locust_total": outcome.locust_total,
-        "outcome": {k: v for k, v in vars(outcome).items() if k != "ledger_dir"},
-        "target": target.describe(),
-    }
-    verdicts = outcome_verdicts(outcome) + verdicts_mod.evaluate(led, bounds or verdicts_mod.Bounds(), context)
+    context = RunContext(
+        run_id=plan.run_id,
+        old_release=outcome.from_release,
+        new_release=outcome.to_release,
+        from_colour=outcome.from_colour,
+        to_colour=outcome.to_colour,
+        old_nodes=[n.name for n in target.nodes(outcome.from_colour)],
+        new_nodes=[n.name for n in target.nodes(outcome.to_colour)],
+        db_order_ids=db_ids,
+        locust_total=outcome.locust_total,
+        rollback_drill=plan.rollback_after,
+        outcome=outcome,
+        target=target.describe(),
+    )
+    verdicts = verdicts_mod.evaluate(led, bounds, context)
     paths = report_mod.write_report(report_dir, verdicts, led, context)
     rep = report_mod.build_report(verdicts, led, context)
     print(report_mod.summary(rep))
     return Certification(outcome=outcome, verdicts=rep["verdicts"], report=rep, paths=paths)
-
-
-def outcome_verdicts(outcome: Outcome) -> list:
-    """What the engine itself observed: the gate's decision, the watch window, engine errors."""
-    from harness.verdicts import Verdict
-
-    failed_checks = [g for g in outcome.gate if not g["ok"]]
-    out = [Verdict("gate", not outcome.refused, len(outcome.gate) - len(failed_checks), len(outcome.gate),
-                   f"refused: {outcome.refused}" if outcome.refused else f"{len(outcome.gate)} gate checks passed",
-                   failed_checks)]
-    breach = outcome.rolled_back if outcome.rolled_back and outcome.rolled_back != "rollback drill" else ""
-    out.append(Verdict("post_switch_watch", outcome.switched and not breach, breach or None, 0,
-                       f"rolled back automatically: {breach}" if breach else
-                       ("no breach in the watch window" if outcome.switched else "no switch to watch")))
-    if outcome.error:
-        out.append(Verdict("engine", False, None, None, outcome.error))
-    return out
 
 
 def _load_run(LoadRun, target: Target, ledger_dir: Path, users: int, load_seconds: float, plan: Plan):

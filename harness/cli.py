@@ -30,14 +30,11 @@ def cmd_down(args) -> int:
 
 
 def _node_state(node, target) -> dict:
-    import httpx
+    from harness import health
 
-    try:
-        r = httpx.get(node.url + "/healthz", timeout=2)
-        return {"url": node.url, "healthy": r.status_code == 200,
-                "release": r.headers.get(target.release_header, ""), "status": r.status_code}
-    except httpx.HTTPError as exc:
-        return {"url": node.url, "healthy": False, "release": "", "status": type(exc).__name__}
+    h = health.probe(node.url)
+    return {"url": node.url, "healthy": h.ok, "release": h.header(target.release_header),
+            "status": h.status if h.status is not None else h.error}
 
 
 def cmd_status(args) -> int:
@@ -71,12 +68,14 @@ def cmd_certify(args) -> int:
     if args.dry_run:
         return cmd_plan(args)
     from harness.certify import certify, default_release
+    from harness.config import bounds_for
     from harness.targets.factory import open_target
 
+    bounds = bounds_for(args.target)
     with open_target(args.target, manage_stack=False) as t:
         release = args.release or default_release(t)
         cert = certify(t, release=release, users=args.users, load_seconds=args.load_seconds,
-                       report_dir=args.report_dir, rollback_after=args.rollback_drill)
+                       report_dir=args.report_dir, rollback_after=args.rollback_drill, bounds=bounds)
     print(f"report: {cert.paths.get('json')}  {cert.paths.get('html')}")
     return 0 if cert.passed else 1
 

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from harness.bounds import Bounds
+
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -146,29 +148,15 @@ class Headers(_Strict):
     release: str = "X-Release"
 
 
-class BoundsSection(_Strict):
-    """Verdict bounds (see harness/verdicts.py Bounds)."""
-    converged_s: float = Field(30.0, gt=0)          # switch start -> last response from the old release
-    p99_ratio: float = Field(3.0, gt=1)             # p99 after/before the switch
-    p99_floor_ms: float = Field(250.0, ge=0)        # a p99 below this is never a regression
-    min_phase_samples: int = Field(50, ge=1)        # fewer requests in a phase: not judged
-    quiet_s: float = Field(2.0, gt=0)               # only the new release answered this long = converged
-
-
 class Config(_Strict):
     target: TargetSection = TargetSection()
     digitalocean: DigitalOcean | None = None
     headers: Headers = Headers()
-    bounds: BoundsSection = BoundsSection()
+    bounds: Bounds = Field(default_factory=Bounds)   # validated against the Bounds dataclass itself
 
-    def verdict_bounds(self):
-        """The bounds as harness.verdicts.Bounds (only the fields it has)."""
-        import dataclasses
-
-        from harness.verdicts import Bounds
-
-        names = {f.name for f in dataclasses.fields(Bounds)}
-        return Bounds(**{k: v for k, v in self.bounds.model_dump().items() if k in names})
+    def verdict_bounds(self) -> Bounds:
+        """The bounds a run from this file is held to."""
+        return self.bounds
 
     @model_validator(mode="after")
     def _kind(self):
@@ -211,9 +199,16 @@ def load_config(path: str | Path) -> Config:
         for err in exc.errors():
             where = ".".join(str(x) for x in err["loc"]) or "(top level)"
             msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
+            if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
                 msg = "unknown key: remove it or check its spelling"
             elif err["type"] == "missing":
                 msg = "required: add it"
             lines.append(f"{p}: {where}: {msg}")
         raise ConfigError("\n".join(lines)) from None
+
+
+def bounds_for(spec: str | None) -> Bounds:
+    """The bounds a run against `spec` is held to: the target file's [bounds], or the defaults for 'local'."""
+    if spec in (None, "", "local") or not Path(spec).is_file():
+        return Bounds()
+    return load_config(spec).bounds

@@ -5,13 +5,9 @@ import time
 
 import httpx
 
+from harness import health
 from harness.retry import GaveUp
 from harness.targets.base import Target
-
-
-def observed_release(target: Target, client: httpx.Client) -> tuple[str, str]:
-    r = client.get(target.lb_url.rstrip("/") + "/healthz")
-    return r.headers.get(target.release_header, ""), r.headers.get(target.served_by_header, "")
 
 
 def wait_converged(target: Target, release: str, *, quiet_s: float = 2.0, timeout: float = 60,
@@ -24,11 +20,9 @@ def wait_converged(target: Target, release: str, *, quiet_s: float = 2.0, timeou
     last = ""
     with httpx.Client(timeout=2) as client:
         while time.monotonic() < deadline:
-            try:
-                got, node = observed_release(target, client)
-                last = f"{got or '?'} from {node or '?'}"
-            except httpx.HTTPError as exc:
-                got, last = "", f"{type(exc).__name__}"
+            h = health.probe(target.lb_url, client=client)
+            got = h.header(target.release_header)
+            last = h.error if h.status is None else f"{got or '?'} from {h.header(target.served_by_header) or '?'}"
             now = time.monotonic()
             if got == release:
                 if streak_start is None:

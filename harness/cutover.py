@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from harness import health
 from harness.converge import wait_converged
 from harness.deploy import DeployRefused, deploy
 from harness.gate import run_gate
@@ -49,7 +50,9 @@ class Outcome:
     to_release: str
     switched: bool = False
     refused: str = ""                 # why the gate/deploy refused, when it did
-    rolled_back: str = ""             # why traffic went back, when it did
+    rolled_back: str = ""             # why traffic went back, when it did ("rollback drill" for the drill)
+    breach: str = ""                  # the watch window's breach, when there was one
+    drill: bool = False               # traffic went back because the plan asked for it (the rollback drill)
     error: str = ""                   # an engine error (target unreachable, …)
     gate: list[dict] = field(default_factory=list)
     started_at: float = 0.0
@@ -58,18 +61,17 @@ class Outcome:
 
 
 def live_release(target: Target) -> str:
-    r = httpx.get(target.lb_url.rstrip("/") + "/healthz", timeout=5)
-    return r.headers.get(target.release_header, "")
+    """The release answering at the load balancer now (by its identity header)."""
+    h = health.probe(target.lb_url, timeout=5)
+    if h.status is None:
+        raise TargetError(f"the load balancer at {target.lb_url} does not answer ({h.error})")
+    return h.header(target.release_header)
 
 
 def ensure_healthy_live(target: Target, prefer: str, event: Callable[..., None]) -> str:
     """Leave one healthy colour live: `prefer` when it is healthy, else the other one when it is."""
     def healthy(colour: str) -> bool:
-        try:
-            return all(httpx.get(n.url.rstrip("/") + "/healthz", timeout=3).status_code == 200
-                       for n in target.nodes(colour))
-        except httpx.HTTPError:
-            return False
+        return all(health.probe(n.url, timeout=3).ok for n in target.nodes(colour))
 
     try:
         live = target.live_colour()
@@ -136,11 +138,12 @@ def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
         out.switched = True
         breach = _watch(target, plan, to_colour, load, since=switched_at)
         ev("watch_done", window_s=plan.watch_s, breach=breach or "")
+        out.breach = breach or ""
         if breach and plan.auto_rollback:
             out.rolled_back = breach
             switch_and_converge(target, plan, from_colour, out.from_release, ev, kind="rollback")
         elif plan.rollback_after:
-            out.rolled_back = "rollback drill"
+            out.rolled_back, out.drill = "rollback drill", True
             switch_and_converge(target, plan, from_colour, out.from_release, ev, kind="rollback")
         _sleep_until(t_load + plan.load_seconds)
         return out

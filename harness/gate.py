@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import httpx
-
-from harness.retry import GaveUp, retry
+from harness.health import wait_healthy
 from harness.smoke import smoke_checkout, smoke_storefront
 from harness.targets.base import Node, Target
 
@@ -25,20 +23,9 @@ class GateResult:
 
 
 def _healthy(target: Target, node: Node, release: str, timeout: float) -> tuple[bool, str]:
-    def probe():
-        r = httpx.get(node.url.rstrip("/") + "/healthz", timeout=2)
-        got = r.headers.get(target.release_header, "")
-        if r.status_code != 200:
-            raise RuntimeError(f"/healthz answered {r.status_code}")
-        if release and got and got != release:
-            raise RuntimeError(f"/healthz served by release {got!r}, expected {release!r}")
-        return r
-
-    try:
-        retry(probe, what=f"{node.name} health", timeout=timeout, interval=0.5)
-        return True, ""
-    except GaveUp as exc:
-        return False, f"{node.name}: not healthy within {timeout:.0f} s ({exc.last})"
+    ok, last = wait_healthy(node.url, what=f"{node.name} health", timeout=timeout, release=release,
+                            release_header=target.release_header)
+    return (True, "") if ok else (False, f"{node.name}: not healthy within {timeout:.0f} s ({last})")
 
 
 def run_gate(target: Target, new_colour: str, new_release: str, *, run_id: str,

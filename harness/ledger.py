@@ -13,13 +13,9 @@ from pathlib import Path
 
 import orjson
 
-EVENTS_FILE = "events.jsonl"
-SHARD_GLOB = "requests-*.jsonl"
-COLUMNS = ("ts", "user", "journey", "step", "method", "name", "status", "ms", "bytes", "served_by", "release",
-           "session", "error")
-# Sparse fields: few records carry them, so they are kept as {row index: value}.
-SPARSE = ("order_id", "probe", "page_release", "asset_release")
-_INTERNED = {"user", "journey", "step", "method", "name", "served_by", "release", "session"}
+from harness.ledger_schema import COLUMNS, EVENTS_FILE, INTERNED, SPARSE, shards
+
+__all__ = ["COLUMNS", "EVENTS_FILE", "SPARSE", "Ledger", "LedgerWriter", "load"]
 
 
 class LedgerWriter:
@@ -101,12 +97,12 @@ def _load(ledger_dir: str | Path) -> Ledger:
     or a malformed line is skipped and counted, never fatal."""
     d = Path(ledger_dir)
     led = Ledger(path=d, cols={c: [] for c in COLUMNS}, sparse={s: {} for s in SPARSE})
-    appenders = [(name, led.cols[name].append, name in _INTERNED) for name in COLUMNS]
+    appenders = [(name, led.cols[name].append, name in INTERNED) for name in COLUMNS]
     sparse = [(name, led.sparse[name]) for name in SPARSE]
     intern = sys.intern
     loads = orjson.loads
     row = 0
-    for shard in sorted(d.glob(SHARD_GLOB)):
+    for shard in shards(d):
         with shard.open("rb") as fh:
             for line in fh:
                 try:

@@ -6,52 +6,59 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+from harness.context import RunContext
 from harness.ledger import Ledger
-from harness.verdicts import Verdict
+from harness.verdicts import REGISTRY, Verdict
 
 EVENT_MARKS = ("deploy_start", "deploy_done", "gate_pass", "gate_fail", "switch_start", "converged", "breach",
                "rollback_start", "rollback_converged", "fault_on", "fault_off", "safety_switch")
 PALETTE = ["#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"]
 
 
-def build_report(verdicts: list[Verdict], led: Ledger, context: dict) -> dict:
-    vd = {v.name: v.to_dict() for v in verdicts}
+def _verdict_facts(verdicts: list[Verdict]) -> dict[str, dict]:
+    """What each registered verdict contributes to the report's sections (its `facts` hook), merged."""
+    merged: dict[str, dict] = {"totals": {}, "switch": {}}
+    for v in verdicts:
+        spec = REGISTRY.get(v.name)
+        if spec is None or spec.facts is None or v.skipped:
+            continue
+        for section, values in spec.facts(v).items():
+            merged.setdefault(section, {}).update(values)
+    return merged
+
+
+def build_report(verdicts: list[Verdict], led: Ledger, context: RunContext) -> dict:
     st = led.cols.get("status", [])
-    sess = vd.get("sessions_intact", {}).get("value") or {}
-    orders = vd.get("orders_reconciled", {}).get("value") or {}
-    conv = vd.get("converged", {})
-    conv_ev = (conv.get("evidence") or [{}])[0] if conv.get("evidence") else {}
-    out = context.get("outcome", {})
+    facts = _verdict_facts(verdicts)
+    out = context.outcome_dict()
     return {
         "passed": all(v.passed for v in verdicts),
-        "verdicts": vd,
+        "verdicts": {v.name: v.to_dict() for v in verdicts},
         "totals": {
             "requests": len(led),
             "errors_5xx": sum(1 for s in st if s is not None and s >= 500),
             "transport_errors": sum(1 for s in st if s == 0),
-            "sessions_checked": sess.get("sessions_checked", 0),
-            "sessions_lost": sess.get("sessions_lost", 0),
-            "orders_placed": orders.get("orders_placed", 0),
-            "orders_in_db": orders.get("orders_in_db", 0),
-            "locust_total": context.get("locust_total"),
+            "sessions_checked": 0, "sessions_lost": 0, "orders_placed": 0, "orders_in_db": 0,
+            **facts["totals"],
+            "locust_total": context.locust_total,
         },
         "switch": {
-            "from": context.get("from_colour"), "to": context.get("to_colour"),
-            "from_release": context.get("old_release"), "to_release": context.get("new_release"),
-            "started_at": led.event_ts("switch_start"), "converged_s": conv.get("value"),
-            "mixed_window_s": conv_ev.get("mixed_window_s"),
+            "from": context.from_colour, "to": context.to_colour,
+            "from_release": context.old_release, "to_release": context.new_release,
+            "started_at": led.event_ts("switch_start"), "converged_s": None, "mixed_window_s": None,
+            **facts["switch"],
             "switched": out.get("switched"), "refused": out.get("refused") or "",
             "rolled_back": out.get("rolled_back") or "", "final_colour": out.get("final_colour"),
         },
         "gate": out.get("gate", []),
         "events": led.events,
         "ledger": str(led.path),
-        "run_id": context.get("run_id"),
-        "target": context.get("target", {}),
+        "run_id": context.run_id,
+        "target": context.target,
     }
 
 
-def write_report(report_dir: str | Path, verdicts: list[Verdict], led: Ledger, context: dict) -> dict:
+def write_report(report_dir: str | Path, verdicts: list[Verdict], led: Ledger, context: RunContext) -> dict:
     d = Path(report_dir)
     d.mkdir(parents=True, exist_ok=True)
     rep = build_report(verdicts, led, context)
@@ -71,8 +78,12 @@ def summary(rep: dict) -> str:
     if sw.get("rolled_back"):
         lines.append(f"  rolled back: {sw['rolled_back']}")
     for name, v in rep["verdicts"].items():
-        lines.append(f"  [{'PASS' if v['passed'] else 'FAIL'}] {name}: {v['detail']}")
+        lines.append(f"  [{_mark(v)}] {name}: {v['detail']}")
     return "\n".join(lines)
+
+
+def _mark(v: dict) -> str:
+    return "SKIP" if v.get("skipped") else ("PASS" if v["passed"] else "FAIL")
 
 
 def _timeline_svg(led: Ledger, events: list[dict]) -> str:
@@ -128,7 +139,7 @@ def _timeline_svg(led: Ledger, events: list[dict]) -> str:
 def render_html(rep: dict, led: Ledger) -> str:
     e = html.escape
     rows = "".join(
-        f"<tr class={'pass' if v['passed'] else 'fail'}><td>{e(n)}</td><td>{'PASS' if v['passed'] else 'FAIL'}</td>"
+        f"<tr class={_mark(v).lower()}><td>{e(n)}</td><td>{_mark(v)}</td>"
         f"<td>{e(json.dumps(v['value'], default=str))[:200]}</td><td>{e(str(v['bound']))}</td><td>{e(v['detail'])}</td></tr>"
         for n, v in rep["verdicts"].items())
     evidence = ""
@@ -144,7 +155,7 @@ def render_html(rep: dict, led: Ledger) -> str:
                    f"<td>{e(g['detail'])}</td></tr>" for g in rep.get("gate", []))
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Greenlight report</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse;margin:1em 0}}
-td,th{{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}}.pass td:nth-child(2){{color:#2ca02c}}
+td,th{{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}}.pass td:nth-child(2){{color:#2ca02c}}.skip td:nth-child(2){{color:#888}}
 .fail td:nth-child(2),.fail td:first-child{{color:#d62728;font-weight:bold}}h1 span{{color:{'#2ca02c' if rep['passed'] else '#d62728'}}}</style>
 </head><body><h1>Greenlight: <span>{'PASSED' if rep['passed'] else 'FAILED'}</span></h1>
 <p>{e(str(sw['from_release']))} ({e(str(sw['from']))}) → {e(str(sw['to_release']))} ({e(str(sw['to']))}) —

@@ -58,3 +58,13 @@ class RetryAfter(Exception):
     def __init__(self, seconds: float, reason: str = ""):
         super().__init__(reason or f"retry after {seconds:.1f}s")
         self.seconds = seconds
+
+
+def succeeds_within(fn: Callable[[], object], *, what: str, timeout: float, interval: float = 0.5) -> tuple[bool, object]:
+    """retry() as a yes/no for checks that report rather than raise: (True, None) once fn returns without raising,
+    (False, the last error) when `timeout` runs out."""
+    try:
+        retry(fn, what=what, timeout=timeout, interval=interval)
+        return True, None
+    except GaveUp as exc:
+        return False, exc.last

@@ -167,7 +167,7 @@ def up(*, timeout: float = 240) -> float:
 
 
 def wait_healthy(*, timeout: float = 240) -> None:
-    import httpx
+    from harness import health
 
     deadline = time.monotonic() + timeout
     bad: list[str] = []
@@ -176,12 +176,11 @@ def wait_healthy(*, timeout: float = 240) -> None:
         bad = [f"{s} ({st['status']}/{st['health']})" for s, st in states.items()
                if st["status"] != "running" or st["health"] not in ("healthy", "none")]
         if not bad:
-            try:  # the LB has no container health check: ask it through its own front door
-                if httpx.get(f"http://127.0.0.1:{lb_port()}/healthz", timeout=2).status_code == 200:
-                    return
-                bad = ["lb (no healthy backend yet)"]
-            except httpx.HTTPError as exc:
-                bad = [f"lb ({type(exc).__name__})"]
+            # The LB has no container health check: ask it through its own front door.
+            h = health.probe(f"http://127.0.0.1:{lb_port()}")
+            if h.ok:
+                return
+            bad = ["lb (no healthy backend yet)" if h.status is not None else f"lb ({h.error})"]
         time.sleep(0.5)
     raise StackError(f"the replica did not become healthy within {timeout:.0f} s: {', '.join(bad)}; "
                      f"see `docker logs {container(bad[0].split()[0])}`")

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from harness.ledger_schema import shards
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_LOCUSTFILE = ROOT / "locustfiles" / "checkout.py"
 STATS_PREFIX = "locust"  # -> <ledger_dir>/locust.json (locust appends .json)
@@ -48,7 +50,7 @@ def check_host(host: str, allow_hosts: tuple[str, ...] = ()) -> str:
 
 
 def ledger_shards(ledger_dir: str | Path) -> list[Path]:
-    return sorted(Path(ledger_dir).glob("requests-*.jsonl"))
+    return shards(ledger_dir)
 
 
 def count_requests(ledger_dir: str | Path) -> int:

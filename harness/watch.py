@@ -5,9 +5,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import orjson
 
+from harness import health, verdicts
+from harness.ledger_schema import shards
 from harness.targets.base import Target
 
 
@@ -20,7 +21,7 @@ class LedgerTail:
 
     def read_new(self) -> list[dict]:
         out: list[dict] = []
-        for shard in sorted(self.dir.glob("requests-*.jsonl")):
+        for shard in shards(self.dir):
             pos = self._pos.get(shard, 0)
             try:
                 size = os.path.getsize(shard)
@@ -44,19 +45,10 @@ class LedgerTail:
 
 
 def breach_of(record: dict, since_ts: float) -> str | None:
-    """Why this record is a breach of the watch window, or None."""
+    """Why this record is a breach of the watch window, or None: the verdicts' own live rules, from the switch on."""
     if record.get("ts", 0) < since_ts:
         return None
-    st = record.get("status", 200)
-    where = f"{record.get('method', '')} {record.get('name', '')} on {record.get('served_by') or '?'}"
-    if st == 0:
-        return f"transport error: {where}: {str(record.get('error') or '')[:120]}"
-    if st >= 500:
-        return f"HTTP {st}: {where}"
-    probe = record.get("probe")
-    if isinstance(probe, dict) and probe.get("ok") is False:
-        return f"session lost: {record.get('user')} expected {probe.get('expected')} observed {probe.get('observed')}"
-    return None
+    return verdicts.live_breach(record)
 
 
 @dataclass
@@ -66,20 +58,25 @@ class Watch:
     tail: LedgerTail
     since_ts: float
     breaches: list[str] = field(default_factory=list)
+    window: list[dict] = field(default_factory=list)   # records since the switch, for the verdicts' window rules
 
     def check(self) -> str | None:
         """One look: the ledger's new records, then every node of the watched colour. A reason, or None."""
+        keep_window = verdicts.has_window_rules()
         for rec in self.tail.read_new():
             why = breach_of(rec, self.since_ts)
+            if why:
+                self.breaches.append(why)
+            if keep_window and rec.get("ts", 0) >= self.since_ts:
+                self.window.append(rec)
+        if keep_window and not self.breaches:
+            why = verdicts.window_breach(self.window)
             if why:
                 self.breaches.append(why)
         if self.breaches:
             return self.breaches[0]
         for node in self.target.nodes(self.colour):
-            try:
-                r = httpx.get(node.url.rstrip("/") + "/healthz", timeout=2)
-                if r.status_code != 200:
-                    return f"health check failed on {node.name}: HTTP {r.status_code}"
-            except httpx.HTTPError as exc:
-                return f"health check failed on {node.name}: {type(exc).__name__}"
+            h = health.probe(node.url)
+            if not h.ok:
+                return f"health check failed on {node.name}: {h.problem}"
         return None

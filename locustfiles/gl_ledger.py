@@ -15,12 +15,14 @@ import threading
 import gevent
 import orjson
 
+from harness.ledger_schema import SPARSE, shard_name
+
 FLUSH_S = 0.5
 MAX_BUFFER = 2000  # lines; bounds memory between timed flushes under heavy load
 ERROR_MAX = 300  # characters of error text kept per record
 
-# Extra per-call fields the journeys may set through context={...}; everything else in a context is private.
-OPTIONAL_FIELDS = ("order_id", "probe", "page_release", "asset_release")
+# Extra per-call fields the journeys may set through context={...} (the schema's sparse fields).
+OPTIONAL_FIELDS = SPARSE
 
 
 def _header(response, name: str):
@@ -48,7 +50,7 @@ class RequestLedger:
     # -- file handling -------------------------------------------------------------------------------------------
     @property
     def path(self) -> str:
-        return os.path.join(self.directory, f"requests-{socket.gethostname()}-{os.getpid()}.jsonl")
+        return os.path.join(self.directory, shard_name(socket.gethostname(), os.getpid()))
 
     def _ensure_open(self) -> None:
         if self._pid == os.getpid():

@@ -7,6 +7,7 @@ import copy
 import orjson
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from harness.context import RunContext
 from harness.ledger import load
 from harness.verdicts import Bounds, evaluate
 
@@ -56,7 +57,7 @@ def _judge(tmp_path, records, events, db_ids):
         (d / name).write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in part))
     (d / "events.jsonl").write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
     led = load(d)
-    ctx = {"old_release": "r1", "new_release": "r2", "db_order_ids": db_ids, "locust_total": len(records)}
+    ctx = RunContext(old_release="r1", new_release="r2", db_order_ids=db_ids, locust_total=len(records))
     return {v.name: v for v in evaluate(led, Bounds(converged_s=5), ctx)}
 
 
@@ -208,10 +209,33 @@ def test_ledger_shorter_than_locust_total_fails(tmp_path, run):
     (d / "requests-a-1.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records) + b'{"ts": 1, "sta')
     led = load(d)
     assert led.skipped_lines == 1 and len(led) == len(records)
-    v = {x.name: x for x in evaluate(led, Bounds(), {"locust_total": len(records) + 1, "db_order_ids": orders})}
+    v = {x.name: x for x in evaluate(led, Bounds(), RunContext(locust_total=len(records) + 1, db_order_ids=orders))}
     assert not v["ledger_complete"].passed
 
 
 def test_empty_ledger_fails(tmp_path):
     v = _judge(tmp_path, [], [{"ts": T0, "event": "switch_start"}], [])
     assert not v["latency_by_phase"].passed and not v["sessions_intact"].passed
+
+
+def test_bounds_from_greenlight_toml_change_the_outcome(tmp_path):
+    """[bounds] of a target file reaches the verdicts: the same run passes the default bound and fails a tight one."""
+    from harness.config import bounds_for
+
+    records = [{"ts": T0 + i * 0.5, "status": 200, "ms": 5.0, "served_by": "blue-1" if T0 + i * 0.5 < SWITCH + 3
+                else "green-1", "release": "r1" if T0 + i * 0.5 < SWITCH + 3 else "r2"} for i in range(60)]
+    events = [{"ts": SWITCH, "event": "switch_start"}, {"ts": SWITCH + 3, "event": "converged"}]
+    toml = tmp_path / "greenlight.toml"
+    toml.write_text('[target]\nkind = "compose"\n[bounds]\nconverged_s = 1.5\n')
+    assert bounds_for(str(toml)).converged_s == 1.5 and bounds_for("local") == Bounds()
+
+    def judge(bounds):
+        d = tmp_path / f"b{bounds.converged_s}"
+        d.mkdir()
+        (d / "requests-a-1.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+        (d / "events.jsonl").write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
+        return {v.name: v for v in evaluate(load(d), bounds, RunContext(old_release="r1", new_release="r2"))}
+
+    assert judge(Bounds())["converged"].passed
+    tight = judge(bounds_for(str(toml)))["converged"]
+    assert not tight.passed and tight.bound == 1.5 and tight.value > 1.5

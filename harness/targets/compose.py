@@ -7,7 +7,7 @@ import os
 from harness import stack
 from harness.db import DbAccess
 from harness.haproxy import HAProxyError, RuntimeAPI
-from harness.retry import GaveUp, retry
+from harness.retry import succeeds_within
 from harness.targets.base import COLOURS, ExecResult, Node, TargetError
 
 LIVE_MAP = "/etc/haproxy/live.map"
@@ -101,11 +101,8 @@ class ComposeTarget:
                 raise RuntimeError(f"HAProxy sees {', '.join(down)} down")
             return servers
 
-        try:
-            retry(check, what=f"bk_{colour} healthy", timeout=timeout, interval=0.5)
-            return True, ""
-        except GaveUp as exc:
-            return False, f"load balancer: {exc.last}"
+        ok, last = succeeds_within(check, what=f"bk_{colour} healthy", timeout=timeout)
+        return (True, "") if ok else (False, f"load balancer: {last}")
 
     def db(self) -> DbAccess:
         return DbAccess(host="127.0.0.1", port=_port("GREENLIGHT_DB_PORT", 3307), user="magento", name="magento",

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import httpx
 
+from harness import health
 from harness.config import Config
 from harness.db import DbAccess
 from harness.retry import GaveUp, RetryAfter, retry
@@ -220,12 +221,9 @@ class DigitalOceanTarget:
         seen = set()
         with httpx.Client(timeout=2) as client:
             for _ in range(probes):
-                try:
-                    r = client.get(self.lb_url.rstrip("/") + "/healthz")
-                except httpx.HTTPError:
-                    continue
-                if r.headers.get(self.served_by_header) in names:
-                    seen.add(names[r.headers[self.served_by_header]])
+                node = health.probe(self.lb_url, client=client).header(self.served_by_header)
+                if node in names:
+                    seen.add(names[node])
         return seen
 
     def _where_now(self, before: str) -> str:

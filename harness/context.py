@@ -1,0 +1,35 @@
+"""What one run hands from the cutover to the verdicts and the report: a typed record, not a dict of strings."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.cutover import Outcome
+
+
+@dataclass
+class RunContext:
+    """Facts about the run that the ledger itself does not hold.
+
+    None means "not known in this run" (e.g. `db_order_ids` when the target gives no database access); a verdict
+    that needs an unknown fact says so in its detail instead of guessing."""
+
+    run_id: str = ""
+    old_release: str = ""
+    new_release: str = ""
+    from_colour: str = ""
+    to_colour: str = ""
+    old_nodes: list[str] = field(default_factory=list)
+    new_nodes: list[str] = field(default_factory=list)
+    db_order_ids: list[int] | None = None
+    locust_total: int | None = None
+    rollback_drill: bool = False          # the run switched back on purpose: a rollback is not a breach
+    outcome: Outcome | None = None        # the engine's own observations (gate, watch, errors); None: ledger only
+    target: dict = field(default_factory=dict)   # the target's secret-free description
+
+    def outcome_dict(self) -> dict:
+        """The outcome as plain data for report.json (no paths)."""
+        if self.outcome is None:
+            return {}
+        return {k: v for k, v in vars(self.outcome).items() if k != "ledger_dir"}

@@ -1,0 +1,61 @@
+"""Convergence: how long the old release kept answering after the switch (and after a rollback)."""
+from __future__ import annotations
+
+from harness.context import RunContext
+from harness.ledger import Ledger
+from harness.verdicts.registry import Bounds, NotJudged, Verdict, verdict
+
+
+def _span_ts(led: Ledger, release: str, start: float, end: float | None, pick) -> float | None:
+    """The first (pick=min) or last (pick=max) time `release` answered in [start, end)."""
+    ts, rel = led.cols["ts"], led.cols["release"]
+    hits = [ts[i] for i in range(len(ts)) if rel[i] == release and ts[i] >= start and (end is None or ts[i] < end)]
+    return pick(hits) if hits else None
+
+
+def converged(led: Ledger, old_release: str, new_release: str, bound_s: float,
+              start_event: str = "switch_start", end_event: str | None = "rollback_start",
+              name: str = "converged") -> Verdict:
+    """Seconds from the switch to the last response of the old release; the mixed window is the span in which
+    both releases answered. Judged by the identity header (X-Release)."""
+    start = led.event_ts(start_event)
+    if start is None:
+        return Verdict(name, False, None, bound_s, f"no {start_event} event: no switch happened")
+    if not any(led.cols["release"]):
+        return Verdict(name, False, None, bound_s,
+                       "responses carry no release header: convergence cannot be observed (see README: response identity)")
+    end = led.event_ts(end_event) if end_event else None
+    last_old = _span_ts(led, old_release, start, end, max)
+    first_new = _span_ts(led, new_release, start, end, min)
+    if first_new is None:
+        return Verdict(name, False, None, bound_s, f"{new_release} never answered after the switch")
+    # The old release still answering in the last second of the window: not converged at all.
+    window_end = end if end is not None else max(led.cols["ts"])
+    value = round(max(0.0, (last_old or start) - start), 3)
+    mixed = round(max(0.0, (last_old or first_new) - first_new), 3)
+    ev = {"switch_start": start, "first_new": first_new, "last_old": last_old, "mixed_window_s": mixed}
+    if last_old is not None and window_end - last_old < 1.0 and value > bound_s / 2:
+        return Verdict(name, False, value, bound_s, f"{old_release} was still answering at the end", [ev])
+    return Verdict(name, value <= bound_s, value, bound_s,
+                   f"old release {old_release} last answered {value:.2f} s after the switch; mixed window {mixed:.2f} s",
+                   [ev])
+
+
+def _facts(v: Verdict) -> dict:
+    ev = v.evidence[0] if v.evidence else {}
+    return {"switch": {"converged_s": v.value, "mixed_window_s": ev.get("mixed_window_s")}}
+
+
+@verdict("converged", family="convergence", facts=_facts)
+def _converged(led: Ledger, ctx: RunContext, bounds: Bounds) -> Verdict:
+    """The old release stopped answering within bounds.converged_s of the switch."""
+    return converged(led, ctx.old_release, ctx.new_release, bounds.converged_s)
+
+
+@verdict("rollback_converged", family="convergence")
+def _rollback_converged(led: Ledger, ctx: RunContext, bounds: Bounds) -> Verdict:
+    """After a rollback, the new release stopped answering within bounds.converged_s."""
+    if led.event_ts("rollback_start") is None:
+        raise NotJudged("no rollback happened in this run")
+    return converged(led, ctx.new_release, ctx.old_release, bounds.converged_s, start_event="rollback_start",
+                     end_event=None, name="rollback_converged")

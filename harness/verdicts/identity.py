@@ -1,0 +1,20 @@
+"""Response identity: every response says which node and release served it (what convergence is judged by)."""
+from __future__ import annotations
+
+from harness.context import RunContext
+from harness.ledger import Ledger
+from harness.verdicts.registry import Bounds, Verdict, verdict
+
+
+def identity_headers(led: Ledger) -> Verdict:
+    missing = sum(1 for i in range(len(led)) if not led.cols["served_by"][i] or not led.cols["release"][i])
+    ok = missing == 0 and len(led) > 0
+    return Verdict("identity_headers_present", ok, missing, 0,
+                   "every response said who served it" if ok else
+                   f"{missing} of {len(led)} responses lacked X-Served-By/X-Release: identity-based verdicts are limited")
+
+
+@verdict("identity_headers_present", family="identity")
+def _identity_headers(led: Ledger, ctx: RunContext, bounds: Bounds) -> Verdict:
+    """Every response carried the served-by and release headers."""
+    return identity_headers(led)

@@ -1,0 +1,140 @@
+"""The verdict registry: every verdict Greenlight knows, how it judges a finished run, and (where it can) how it
+spots a breach live, in one record or a window of records, for the post-switch watch.
+
+Adding a verdict is one module (or a function in a family module) plus one registration:
+
+    @verdict("no_redirect_loops", family="status", live=lambda rec: "redirect loop" if ... else None)
+    def _judge(led: Ledger, ctx: RunContext, bounds: Bounds) -> Verdict:
+        ...
+        return Verdict("no_redirect_loops", passed, value, bound, detail, evidence)
+
+and, for a new module, one line in harness/verdicts/__init__.py importing it (the import registers it).
+
+Three outcomes, kept apart on purpose:
+- passed / failed: the verdict was judged on this run's evidence.
+- inconclusive: the verdict applies to this run but the evidence is missing (no session probes, no release
+  header, no DB access for orders). It FAILS, with a detail saying what was missing: a certification never passes
+  on evidence it did not see.
+- not judged (skipped): the verdict does not apply to this run at all (no rollback happened, so there is no
+  rollback convergence to judge). The judge raises NotJudged(reason); the verdict is reported with
+  `skipped=reason` and `passed=True` so it never fails a run, and is shown as SKIP, never as a pass.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Iterator
+
+from harness.bounds import Bounds
+from harness.context import RunContext
+from harness.ledger import Ledger
+
+__all__ = ["Bounds", "NotJudged", "Verdict", "VerdictSpec", "evaluate", "live_breach", "verdict"]
+
+EVIDENCE_MAX = 10
+
+
+@dataclass
+class Verdict:
+    name: str
+    passed: bool
+    value: object = None
+    bound: object = None
+    detail: str = ""
+    evidence: list = field(default_factory=list)
+    skipped: str = ""                 # why the verdict was not judged in this run ("" = it was judged)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def status(self) -> str:
+        return "skip" if self.skipped else ("pass" if self.passed else "fail")
+
+
+class NotJudged(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by a judge when its verdict does not apply to this run; the message says why."""
+
+
+Judge = Callable[[Ledger, RunContext, Bounds], Verdict]
+LiveRule = Callable[[dict], "str | None"]
+WindowRule = Callable[[list], "str | None"]
+
+
+@dataclass(frozen=True)
+class VerdictSpec:
+    name: str
+    family: str
+    judge: Judge
+    live: LiveRule | None = None          # one ledger record → why it is a breach, or None
+    live_window: WindowRule | None = None  # the records seen since the switch → why they are a breach, or None
+    facts: Callable[[Verdict], dict] | None = None  # report facts: {"totals": {...}, "switch": {...}}
+    doc: str = ""
+
+
+REGISTRY: dict[str, VerdictSpec] = {}
+
+
+def verdict(name: str, *, family: str, live: LiveRule | None = None, live_window: WindowRule | None = None,
+            facts: Callable[[Verdict], dict] | None = None) -> Callable[[Judge], Judge]:
+    """Register `judge(led, ctx, bounds) -> Verdict` under `name` (order of registration = order in reports)."""
+    def register(judge: Judge) -> Judge:
+        if name in REGISTRY:
+            raise ValueError(f"verdict {name!r} is registered twice ({REGISTRY[name].family} and {family})")
+        REGISTRY[name] = VerdictSpec(name, family, judge, live, live_window, facts, (judge.__doc__ or "").strip())
+        return judge
+    return register
+
+
+def specs() -> Iterator[VerdictSpec]:
+    yield from REGISTRY.values()
+
+
+def names() -> list[str]:
+    return list(REGISTRY)
+
+
+def judge_one(spec: VerdictSpec, led: Ledger, ctx: RunContext, bounds: Bounds) -> Verdict:
+    try:
+        v = spec.judge(led, ctx, bounds)
+    except NotJudged as why:
+        return Verdict(spec.name, True, None, None, f"not judged: {why}", skipped=str(why))
+    if v.name != spec.name:
+        raise ValueError(f"verdict {spec.name!r} returned a verdict named {v.name!r}")
+    return v
+
+
+def evaluate(led: Ledger, bounds: Bounds, ctx: RunContext) -> list[Verdict]:
+    """Every registered verdict over one finished run (skipped ones included, with their reason)."""
+    return [judge_one(spec, led, ctx, bounds) for spec in specs()]
+
+
+def live_breach(record: dict) -> str | None:
+    """The first registered live rule this record breaks, or None."""
+    for spec in specs():
+        if spec.live is not None:
+            why = spec.live(record)
+            if why:
+                return why
+    return None
+
+
+def window_breach(records: list) -> str | None:
+    """The first registered window rule the records since the switch break, or None."""
+    for spec in specs():
+        if spec.live_window is not None:
+            why = spec.live_window(records)
+            if why:
+                return why
+    return None
+
+
+def has_window_rules() -> bool:
+    return any(spec.live_window is not None for spec in specs())
+
+
+def evidence_row(led: Ledger, i: int) -> dict:
+    """One offending request as evidence (the first EVIDENCE_MAX of them go into a verdict)."""
+    c = led.cols
+    return {"ts": c["ts"][i], "node": c["served_by"][i], "release": c["release"][i], "status": c["status"][i],
+            "journey": c["journey"][i], "step": c["step"][i], "method": c["method"][i], "name": c["name"][i],
+            "error": (c["error"][i] or "")[:200] if c["error"][i] else ""}
