@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 
@@ -38,8 +39,12 @@ def _node_state(node, target) -> dict:
 
 
 def cmd_status(args) -> int:
+    from harness.recovery import describe_leftovers, leftovers
     from harness.targets.factory import open_target
 
+    left = leftovers()
+    if not args.json:
+        print("faults and load:\n" + "\n".join(describe_leftovers(left)))
     if args.target == "local":
         from harness import stack
 
@@ -48,13 +53,14 @@ def cmd_status(args) -> int:
         if not stack.is_up():
             states = {s: f"{v['status']}/{v['health']}" for s, v in stack.service_states().items()}
             if args.json:
-                print(json.dumps({"up": False, "services": states}))
+                print(json.dumps({"up": False, "services": states, **left}))
             else:
                 print("replica is not running: " + ", ".join(f"{k}={v}" for k, v in states.items()))
             return 1
     with open_target(args.target, manage_stack=False) as t:
         out = {"up": True, "target": t.describe(), "lb": t.lb_url, "live": t.live_colour(),
-               "nodes": {n.name: {"colour": c, **_node_state(n, t)} for c in ("blue", "green") for n in t.nodes(c)}}
+               "nodes": {n.name: {"colour": c, **_node_state(n, t)} for c in ("blue", "green") for n in t.nodes(c)},
+               **left}
     if args.json:
         print(json.dumps(out, indent=2))
     else:
@@ -62,6 +68,35 @@ def cmd_status(args) -> int:
         for name, n in out["nodes"].items():
             print(f"  {name:8} {n['colour']:5} {n['url']:24} {'healthy' if n['healthy'] else 'UNHEALTHY':9} {n['release']}")
     return 0
+
+
+def cmd_heal(args) -> int:
+    """After a crash: heal every journaled fault, end load left by a dead harness, leave one healthy colour live."""
+    from harness.recovery import heal_everything
+    from harness.targets.factory import open_target
+
+    with contextlib.ExitStack() as held:
+        def target():  # opened only once the faults are healed (a killed LB makes it unreadable)
+            if args.target == "local" and not _replica_up():
+                return None
+            return held.enter_context(open_target(args.target, manage_stack=False))
+
+        res = heal_everything(target)
+    for r in res["faults"]:
+        print(f"{'healed' if r['healed'] else 'NOT HEALED'}: {r['fault']}" + (f" ({r['error']})" if r["error"] else ""))
+    for p in res["load_ended"]:
+        print(f"ended load process {p['pid']} (run {p['run_id']}, its harness {p['harness_pid']} was gone)")
+    if res["live"] is not None:
+        print(f"live colour: {res['live']}" + "".join(f"; {m['event']}: {m.get('reason', '')}" for m in res["moves"]))
+    if not res["faults"] and not res["load_ended"]:
+        print("nothing to heal: no journaled fault, no load left")
+    return 0 if res["ok"] else 1
+
+
+def _replica_up() -> bool:
+    from harness import stack
+
+    return stack.engine_ok() and stack.service_states()["lb"]["status"] == "running"
 
 
 def cmd_certify(args) -> int:
@@ -183,6 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     da.add_argument("--port", type=int, default=8090)
     da.add_argument("--haproxy", default="127.0.0.1:9999", help="HAProxy runtime API, or 'memory'")
     da.set_defaults(fn=cmd_doapi)
+    he = sub.add_parser("heal", help="heal every journaled fault, end load left by a dead run, one healthy colour live")
+    he.add_argument("--target", default="local")
+    he.set_defaults(fn=cmd_heal)
     rb = sub.add_parser("rollback", help="switch back to the other colour, verified")
     rb.add_argument("--target", default="local")
     rb.add_argument("--timeout", type=float, default=60)

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from harness import lease
 from harness.ledger_schema import shards
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,7 +120,7 @@ class LoadRun:
     def environment(self) -> dict:
         env = dict(os.environ)
         env.update({"GREENLIGHT_LEDGER_DIR": str(self.ledger_dir), "GREENLIGHT_RUN_ID": self.run_id,
-                    "PYTHONUNBUFFERED": "1"})
+                    "PYTHONUNBUFFERED": "1", **lease.lease_env()})
         env.update({k: str(v) for k, v in self.extra_env.items()})
         return env
 
@@ -129,9 +130,11 @@ class LoadRun:
         self.ledger_dir.mkdir(parents=True, exist_ok=True)
         self.stats_path.unlink(missing_ok=True)  # never read a previous run's total
         self._log = open(self.log_path, "ab")
-        # Own process group: a last-resort kill reaches forked workers and nothing else.
+        # Own process group: a last-resort kill reaches forked workers and nothing else. The load dies with the
+        # harness (parent-death signal, and the lease every Locust process checks): see harness/lease.py.
         self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=self.environment(), stdin=subprocess.DEVNULL,
-                                     stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+                                     stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+                                     preexec_fn=lease.die_with_parent())
         return self
 
     def __enter__(self) -> LoadRun:

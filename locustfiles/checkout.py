@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from locust import FastHttpUser, between, events, task
 from locust.exception import RescheduleTask
 
+import gl_lease  # noqa: F401  (quits when the harness that started it is gone)
 import gl_ledger
 import gl_settings as cfg
 

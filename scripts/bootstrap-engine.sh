@@ -37,6 +37,17 @@ if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
 fi
 
+# Chaos drills reach into containers' namespaces from the host: nsenter (util-linux), tc (iproute2), iptables.
+if ! command -v nsenter >/dev/null 2>&1 || ! command -v tc >/dev/null 2>&1 || ! command -v iptables >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        say "installing iproute2, iptables, util-linux (network faults for chaos drills)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 iptables util-linux >/dev/null \
+            || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 iptables util-linux >/dev/null; }
+    else
+        say "warning: nsenter, tc or iptables missing: network and disk faults of chaos drills will fail"
+    fi
+fi
+
 BASE=debian:bookworm-slim
 if ! docker image inspect "$BASE" >/dev/null 2>&1; then
     if timeout 60 docker pull -q "$BASE" >/dev/null 2>&1; then

@@ -50,7 +50,17 @@ class NodePause(NodeFault):
     summary = "freeze a web node (docker pause)"
 
     def inject(self) -> dict:
-        self.replica.container(self.node).pause()
+        # The cgroup freezer can time out on a busy machine ("unable to freeze"): try again a few times.
+        for attempt in range(4):
+            try:
+                self.replica.container(self.node).pause()
+                return {}
+            except Exception:
+                if attempt == 3 or self.replica.status(self.node) == "paused":
+                    if self.replica.status(self.node) == "paused":
+                        return {}
+                    raise
+                time.sleep(0.5)
         return {}
 
     def heal(self, state: dict) -> None:
