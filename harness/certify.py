@@ -54,13 +54,16 @@ def default_release(target: Target) -> Release:
 def certify(target: Target, *, release: Release | str, users: int = 12, load_seconds: float = 45,
             report_dir: str | Path = "reports/latest", rollback_after: bool = False,
             auto_rollback: bool = True, watch_s: float = 10, baseline_s: float | None = None,
-            bounds: Bounds | None = None) -> Certification:
-    """`bounds` (default: Bounds()) hold every limit the run is judged by, convergence's quiet time included."""
+            bounds: Bounds | None = None, workers: int = 0, remote_workers: int = 0,
+            master_bind: str = "127.0.0.1", master_port: int | None = None) -> Certification:
+    """`bounds` (default: Bounds()) hold every limit the run is judged by, convergence's quiet time included.
+    `workers`: run the load on Locust's distributed mode with that many local worker processes (plus
+    `remote_workers` joining from other machines on master_bind:master_port); 0 runs one Locust process."""
     rel = release if isinstance(release, Release) else find_release(release)  # bad input fails before any change
     from harness import ledger as ledger_mod
     from harness import report as report_mod
     from harness import verdicts as verdicts_mod
-    from harness.traffic import HostRefused, LoadRun, wait_until_requests
+    from harness.traffic import HostRefused, LoadRun, read_workers, wait_until_requests
 
     bounds = bounds or Bounds()
 
@@ -71,20 +74,27 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
     ledger_dir.mkdir(parents=True)
     plan = Plan(release=rel, report_dir=report_dir, users=users, load_seconds=load_seconds,
                 watch_s=watch_s, auto_rollback=auto_rollback, rollback_after=rollback_after, quiet_s=bounds.quiet_s,
+                workers=workers, remote_workers=remote_workers,
                 baseline_s=baseline_s if baseline_s is not None else max(5.0, load_seconds * 0.2))
     events = ledger_mod.LedgerWriter(ledger_dir)
     try:
-        load = _load_run(LoadRun, target, ledger_dir, users, load_seconds, plan)
+        load = _load_run(LoadRun, target, ledger_dir, users, load_seconds, plan, master_bind, master_port)
     except HostRefused as exc:
         raise TargetError(str(exc)) from None
-    events.event("load_start", users=users, run_id=plan.run_id)
+    events.event("load_start", users=users, run_id=plan.run_id, workers=workers, remote_workers=remote_workers)
     load.start()
     try:
-        wait_until_requests(ledger_dir, max(20, users * 2), timeout=60, run=load)
+        # Remote workers may take a while to join (the master waits up to 120 s for them).
+        wait_until_requests(ledger_dir, max(20, users * 2), timeout=180 if remote_workers else 60, run=load)
     except (TimeoutError, RuntimeError) as exc:
         load.stop()
         raise TargetError(f"the load never reached {target.lb_url}: {exc}") from None
-    outcome = run_cutover(target, plan, events, load)
+    # Index the ledger into columns while it is written, so judging it afterwards reads columns, not JSON.
+    indexer = ledger_mod.indexer(ledger_dir).start()
+    try:
+        outcome = run_cutover(target, plan, events, load)
+    finally:
+        indexer.stop()
     events.close()
 
     led = ledger_mod.load(ledger_dir)
@@ -101,6 +111,7 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
         new_nodes=[n.name for n in target.nodes(outcome.to_colour)],
         db_order_ids=db_ids,
         locust_total=outcome.locust_total,
+        workers=read_workers(ledger_dir),  # per-process counts and CPU, from the Locust side
         rollback_drill=plan.rollback_after,
         outcome=outcome,
         target=target.describe(),
@@ -112,9 +123,12 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
     return Certification(outcome=outcome, verdicts=rep["verdicts"], report=rep, paths=paths)
 
 
-def _load_run(LoadRun, target: Target, ledger_dir: Path, users: int, load_seconds: float, plan: Plan):
+def _load_run(LoadRun, target: Target, ledger_dir: Path, users: int, load_seconds: float, plan: Plan,
+              master_bind: str = "127.0.0.1", master_port: int | None = None):
     """Locust in its own processes, aimed at the target's load balancer (loopback or an allowed host only)."""
     return LoadRun(host=target.lb_url, ledger_dir=ledger_dir, users=users, spawn_rate=max(1.0, users / 2),
+                   workers=plan.workers, remote_workers=plan.remote_workers, master_bind=master_bind,
+                   master_port=master_port,
                    run_time_s=load_seconds + 600, run_id=plan.run_id,  # the harness stops it; this is a backstop
                    allow_hosts=tuple(getattr(target, "allow_hosts", ())),
                    extra_env={"GREENLIGHT_SERVED_BY_HEADER": target.served_by_header,

@@ -110,9 +110,40 @@ def cmd_certify(args) -> int:
     with open_target(args.target, manage_stack=False) as t:
         release = args.release or default_release(t)
         cert = certify(t, release=release, users=args.users, load_seconds=args.load_seconds,
-                       report_dir=args.report_dir, rollback_after=args.rollback_drill, bounds=bounds)
+                       report_dir=args.report_dir, rollback_after=args.rollback_drill, bounds=bounds,
+                       workers=args.workers, remote_workers=args.remote_workers, master_bind=args.master_bind,
+                       master_port=args.master_port)
     print(f"report: {cert.paths.get('json')}  {cert.paths.get('html')}")
     return 0 if cert.passed else 1
+
+
+def cmd_worker(args) -> int:
+    """One Locust worker for a distributed certification running elsewhere (`certify --remote-workers N`).
+    It takes its run id, headers and allow-list from the master, and ships its ledger to it."""
+    import subprocess
+
+    from harness.traffic import DEFAULT_LOCUSTFILE, parse_master
+
+    try:
+        host, port = parse_master(args.master)
+    except ValueError as exc:
+        return _fail(str(exc))
+    locustfile = args.locustfile or str(DEFAULT_LOCUSTFILE)
+    cmd = [sys.executable, "-m", "locust", "-f", locustfile, "--worker", "--master-host", host,
+           "--master-port", str(port), "--loglevel", args.loglevel]
+    print(f"greenlight worker: joining the master at {host}:{port}", flush=True)
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _check_workers(args) -> str | None:
+    if args.workers < 0 or args.remote_workers < 0:
+        return "--workers and --remote-workers must be 0 or more"
+    if args.master_port is not None and not 0 < args.master_port < 65536:
+        return f"--master-port {args.master_port}: expected 1-65535"
+    return None
 
 
 def cmd_rollback(args) -> int:
@@ -209,7 +240,20 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--report-dir", default="reports/latest")
     c.add_argument("--rollback-drill", action="store_true", help="switch back after the cutover, under the same load")
     c.add_argument("--dry-run", action="store_true", help="print the plan (every API write) and change nothing")
+    c.add_argument("--workers", type=int, default=0,
+                   help="run the load on Locust's distributed mode with N local worker processes (default: one process)")
+    c.add_argument("--remote-workers", type=int, default=0,
+                   help="also wait for N workers from other machines (`greenlight worker --master HOST:PORT`)")
+    c.add_argument("--master-bind", default="127.0.0.1",
+                   help="address the Locust master listens on for workers (0.0.0.0 for other machines)")
+    c.add_argument("--master-port", type=int, default=None,
+                   help="port for workers (default: a free port; $GREENLIGHT_MASTER_PORT or 5557 with remote workers)")
     c.set_defaults(fn=cmd_certify)
+    wk = sub.add_parser("worker", help="join a distributed certification's Locust master as one more worker")
+    wk.add_argument("--master", required=True, help="HOST[:PORT] of the master (port: $GREENLIGHT_MASTER_PORT or 5557)")
+    wk.add_argument("--locustfile", default=None, help="default: locustfiles/checkout.py of this checkout")
+    wk.add_argument("--loglevel", default="WARNING")
+    wk.set_defaults(fn=cmd_worker)
     dp = sub.add_parser("deploy", help="deploy a release to one colour of the local replica (a deploy hook)")
     dp.add_argument("--colour", required=True, choices=["blue", "green"])
     dp.add_argument("--release-dir", required=True)
@@ -235,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     from harness.release import ReleaseError
     from harness.stack import StackError
 
+    if args.cmd == "certify" and (problem := _check_workers(args)):
+        return _fail(problem)
     try:
         if args.cmd == "certify" and args.target == "local" and not args.dry_run:
             from harness import stack

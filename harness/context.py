@@ -24,6 +24,7 @@ class RunContext:
     new_nodes: list[str] = field(default_factory=list)
     db_order_ids: list[int] | None = None
     locust_total: int | None = None
+    workers: dict | None = None           # workers.json: per Locust process counts, lost workers, CPU samples
     rollback_drill: bool = False          # the run switched back on purpose: a rollback is not a breach
     outcome: Outcome | None = None        # the engine's own observations (gate, watch, errors); None: ledger only
     target: dict = field(default_factory=dict)   # the target's secret-free description

@@ -36,7 +36,8 @@ class Plan:
     converge_timeout_s: float = 60
     auto_rollback: bool = True
     rollback_after: bool = False      # the rollback drill: switch back to the previous colour under load
-    processes: int = 1
+    workers: int = 0                  # local Locust worker processes (0: one stand-alone Locust process)
+    remote_workers: int = 0           # more workers the master waits for (`greenlight worker --master ...`)
     run_id: str = field(default_factory=lambda: "gl" + uuid.uuid4().hex[:8])
 
 

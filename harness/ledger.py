@@ -1,21 +1,28 @@
 """The ledger: one JSON line per request (written by the Locust processes) and per harness event.
 
-`load()` reads a whole run into columns (one list per field, strings interned) so that verdicts over a million
-records stay fast and small."""
+`load()` reads a whole run through its columnar index (harness/columns.py: numpy arrays for numbers, dictionary
+codes for strings, sparse fields as {row: value}), so verdicts over millions of records run at disk speed and in
+bounded memory. `led.cols[f]` still reads like a list (`[i]`, iteration, len) for code that wants one value;
+verdicts over every record use `.np` / `.eq(v)` / `.isnull()` instead."""
 from __future__ import annotations
 
-import gc
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import orjson
 
-from harness.ledger_schema import COLUMNS, EVENTS_FILE, INTERNED, SPARSE, shards
+from harness.columns import INT_NULL, ColumnIndex, Indexer, Schema
+from harness.ledger_schema import COLUMNS, EVENTS_FILE, NUMERIC, SHARD_GLOB, SPARSE
 
-__all__ = ["COLUMNS", "EVENTS_FILE", "SPARSE", "Ledger", "LedgerWriter", "load"]
+__all__ = ["COLUMNS", "EVENTS_FILE", "SPARSE", "Ledger", "LedgerWriter", "load", "indexer"]
+
+# The columnar index's layout comes from the schema: its dense columns, numbers stored as numbers; any other field
+# a record carries (the schema's sparse ones, and any a journey adds later) is kept as {row: value}.
+SCHEMA = Schema(COLUMNS, NUMERIC)
+ITER_CHUNK = 1 << 16  # values converted to Python objects at a time when a column is iterated
 
 
 class LedgerWriter:
@@ -41,22 +48,112 @@ class LedgerWriter:
                 self._fh.close()
 
 
+class NumCol:
+    """A numeric column: `.np` is the numpy array; `[i]`/iteration give Python numbers (None where missing)."""
+
+    __slots__ = ("np",)
+
+    def __init__(self, values: np.ndarray):
+        self.np = values
+
+    def __len__(self) -> int:
+        return len(self.np)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return list(self)[i]
+        v = self.np.item(i)  # a Python number, without a numpy scalar in between
+        return None if (v != v if type(v) is float else v == INT_NULL) else v
+
+    def __iter__(self):
+        for start in range(0, len(self.np), ITER_CHUNK):
+            chunk = self.np[start:start + ITER_CHUNK]
+            if chunk.dtype.kind == "f":
+                yield from (None if v != v else v for v in chunk.tolist())
+            else:
+                yield from (None if v == INT_NULL else v for v in chunk.tolist())
+
+    def valid(self) -> np.ndarray:
+        return ~np.isnan(self.np) if self.np.dtype.kind == "f" else self.np != INT_NULL
+
+
+class StrCol:
+    """A dictionary-coded column: `codes` (numpy, 0 = null) into `values`; `[i]`/iteration give the values."""
+
+    __slots__ = ("codes", "values", "_lookup")
+
+    def __init__(self, codes: np.ndarray, values: list):
+        self.codes, self.values, self._lookup = codes, values, None
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self.values[c] for c in self.codes[i].tolist()]
+        return self.values[self.codes.item(i)]
+
+    def __iter__(self):
+        values = self.values
+        for start in range(0, len(self.codes), ITER_CHUNK):
+            yield from map(values.__getitem__, self.codes[start:start + ITER_CHUNK].tolist())
+
+    def code(self, value) -> int | None:
+        if self._lookup is None:
+            self._lookup = {}
+            for c, v in enumerate(self.values):
+                if c and v is not None and not isinstance(v, (dict, list)):
+                    self._lookup.setdefault(v, c)
+        return 0 if value is None else self._lookup.get(value)
+
+    def eq(self, value) -> np.ndarray:
+        c = self.code(value)
+        return np.zeros(len(self.codes), dtype=bool) if c is None else self.codes == c
+
+    def isnull(self) -> np.ndarray:
+        return self.codes == 0
+
+    def np_values(self) -> np.ndarray:
+        return np.array(self.values, dtype=object)[self.codes]
+
+
+class SparseFields(dict):
+    """{field: {row: value}}; a field no record carried reads as empty."""
+
+    def __missing__(self, key):
+        return {}
+
+
 @dataclass
 class Ledger:
     path: Path
-    cols: dict[str, list] = field(default_factory=dict)
-    sparse: dict[str, dict[int, object]] = field(default_factory=dict)
+    cols: dict = field(default_factory=dict)
+    sparse: SparseFields = field(default_factory=SparseFields)
     events: list[dict] = field(default_factory=list)
     skipped_lines: int = 0
+    shard_rows: dict[str, int] = field(default_factory=dict)  # shard file name -> records loaded from it
 
     def __len__(self) -> int:
-        return len(self.cols.get("ts", ()))
+        ts = self.cols.get("ts")
+        return 0 if ts is None else len(ts)
+
+    def np(self, name: str) -> np.ndarray:
+        """A numeric column as a numpy array (also when a caller put a plain list in `cols`)."""
+        col = self.cols[name]
+        if isinstance(col, NumCol):
+            return col.np
+        return np.array([np.nan if v is None else v for v in col], dtype="f8")
+
+    def strs(self, name: str) -> StrCol:
+        """A string column as a StrCol (also when a caller put a plain list in `cols`)."""
+        col = self.cols[name]
+        return col if isinstance(col, StrCol) else _strcol(col)
 
     def record(self, i: int) -> dict:
         rec = {c: self.cols[c][i] for c in COLUMNS}
-        for s in SPARSE:
-            if i in self.sparse[s]:
-                rec[s] = self.sparse[s][i]
+        for s, rows in self.sparse.items():
+            if i in rows:
+                rec[s] = rows[i]
         return rec
 
     def event_ts(self, name: str, last: bool = False) -> float | None:
@@ -81,55 +178,89 @@ class Ledger:
         return "after"
 
 
+def column_index(ledger_dir: str | Path) -> ColumnIndex:
+    return ColumnIndex(ledger_dir, SCHEMA, SHARD_GLOB)
+
+
+def indexer(ledger_dir: str | Path, every_s: float = 2.0) -> Indexer:
+    """Keeps the columnar index current while a run records, so judging it afterwards reads columns only."""
+    return Indexer(column_index(ledger_dir), every_s)
+
+
 def load(ledger_dir: str | Path) -> Ledger:
-    # Millions of short-lived dicts would trigger the cyclic GC over and over; nothing here makes cycles.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _load(ledger_dir)
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _load(ledger_dir: str | Path) -> Ledger:
-    """Read every request shard and the events of one run. A truncated last line (a process killed mid-write)
-    or a malformed line is skipped and counted, never fatal."""
+    """Every request shard and the events of one run. A truncated last line (a process killed mid-write) or a
+    malformed line is skipped and counted, never fatal."""
     d = Path(ledger_dir)
-    led = Ledger(path=d, cols={c: [] for c in COLUMNS}, sparse={s: {} for s in SPARSE})
-    appenders = [(name, led.cols[name].append, name in INTERNED) for name in COLUMNS]
-    sparse = [(name, led.sparse[name]) for name in SPARSE]
-    intern = sys.intern
-    loads = orjson.loads
-    row = 0
-    for shard in shards(d):
-        with shard.open("rb") as fh:
-            for line in fh:
-                try:
-                    r = loads(line)
-                except orjson.JSONDecodeError:
-                    led.skipped_lines += 1
+    led = Ledger(path=d)
+    parts = column_index(d).read()
+    for name, part in parts:
+        led.shard_rows[name] = part["rows"]
+        led.skipped_lines += part["skipped"]
+    for f in NUMERIC:
+        led.cols[f] = NumCol(_concat([p["numeric"][f] for _, p in parts], "<" + NUMERIC[f]))
+    for f in SCHEMA.strings:
+        led.cols[f] = _merge_strings([(p["codes"][f], p["values"][f]) for _, p in parts])
+    sparse = SparseFields({s: {} for s in SPARSE})
+    base = 0
+    for _, part in parts:
+        for line in part["extras"].splitlines():
+            row, fields = orjson.loads(line)
+            for k, v in fields.items():
+                if v is None or k in led.cols:  # absent, or a non-scalar value in a dense field
                     continue
-                if type(r) is not dict or "ts" not in r:
-                    led.skipped_lines += 1
-                    continue
-                get = r.get
-                for name, append, interned in appenders:
-                    v = get(name)
-                    # Repeated strings (users, nodes, releases, routes) are interned: a million records stay small.
-                    append(intern(v) if interned and type(v) is str else v)
-                if len(r) > len(COLUMNS):
-                    for name, store in sparse:
-                        v = get(name)
-                        if v is not None:
-                            store[row] = v
-                row += 1
+                rows = sparse.get(k)
+                if rows is None:
+                    rows = sparse[k] = {}
+                rows[base + row] = v
+        base += part["rows"]
+    led.sparse = sparse
     ev = d / EVENTS_FILE
     if ev.exists():
         for line in ev.read_bytes().splitlines():
             try:
-                led.events.append(loads(line))
+                led.events.append(orjson.loads(line))
             except orjson.JSONDecodeError:
                 led.skipped_lines += 1
     led.events.sort(key=lambda e: e.get("ts", 0))
     return led
+
+
+def _concat(arrays: list[np.ndarray], dtype: str) -> np.ndarray:
+    if not arrays:
+        return np.zeros(0, dtype=dtype)
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def _strcol(values_in) -> StrCol:
+    values: list = [None]
+    index: dict = {}
+    codes = np.zeros(len(values_in), dtype="<u4")
+    for i, v in enumerate(values_in):
+        if v is None:
+            continue
+        c = index.get(v)
+        if c is None:
+            c = index[v] = len(values)
+            values.append(v)
+        codes[i] = c
+    return StrCol(codes, values)
+
+
+def _merge_strings(parts: list[tuple[np.ndarray, list]]) -> StrCol:
+    """One dictionary for all shards: each shard's codes are remapped through a small lookup array."""
+    if len(parts) == 1:
+        return StrCol(*parts[0])
+    values: list = [None]
+    index: dict = {}
+    mapped = []
+    for codes, shard_values in parts:
+        remap = np.zeros(len(shard_values), dtype="<u4")
+        for c, v in enumerate(shard_values[1:], 1):
+            k = (type(v).__name__, v) if isinstance(v, (bool, int, float)) else v
+            g = index.get(k)
+            if g is None:
+                g = index[k] = len(values)
+                values.append(v)
+            remap[c] = g
+        mapped.append(remap[codes] if len(codes) else codes)
+    return StrCol(_concat(mapped, "<u4"), values)

@@ -17,8 +17,9 @@ import socket
 from urllib.parse import urlsplit
 
 from locust import FastHttpUser, between, events, task
-from locust.exception import RescheduleTask
+from locust.exception import RescheduleTask, StopUser
 
+import gl_distributed
 import gl_lease  # noqa: F401  (quits when the harness that started it is gone)
 import gl_ledger
 import gl_settings as cfg
@@ -97,6 +98,11 @@ class GreenlightUser(FastHttpUser):
         self.uid = f"{HOST}-{os.getpid()}-{next(_user_seq)}"
         self.session: str | None = None
         self.last_status = None
+
+    def on_start(self):
+        # Every process checks the allow-list itself (a worker may run on another machine): no request otherwise.
+        if gl_distributed.guard(self.environment) is not None or gl_distributed.guard(self) is not None:
+            raise StopUser()
 
     def context(self) -> dict:
         return {"user": self.uid, "journey": self.journey, "session": self.session_id}

@@ -1,9 +1,10 @@
-"""The request ledger: one JSON line per request, appended by the Locust process that made it.
+"""The request ledger: one JSON line per request, recorded by the Locust process that made it.
 
-Attached to `events.request`; every request Locust counts is written exactly once (so the ledger total equals
-Locust's own total). Lines are buffered and flushed at least every FLUSH_S seconds and at exit. The file is
-opened lazily per pid, so forked `--processes` workers each get their own shard and the master (no users)
-writes none.
+Attached to `events.request`; every request Locust counts is recorded exactly once (so the ledger total equals
+Locust's own total). Lines are buffered and flushed at least every FLUSH_S seconds and at exit.
+- A stand-alone Locust process writes its own shard `requests-<host>-<pid>.jsonl` (opened lazily per pid).
+- A worker of a distributed run writes no file: it ships its lines to the master (gl_distributed), which writes
+  one shard per worker under the same name. The master itself runs no users and records nothing of its own.
 """
 from __future__ import annotations
 
@@ -40,14 +41,16 @@ class RequestLedger:
         self.directory = directory
         self.served_by_header = served_by_header
         self.release_header = release_header
+        # Set when this process is a worker of a distributed run: ship(data, n) sends lines to the master.
+        self.ship = None
         self._pid = None
         self._fh = None
         self._buf: list[bytes] = []
         self._lock = threading.Lock()
         self._flusher = None
-        self.written = 0  # records handed to the file (for tests/diagnostics)
+        self.written = 0  # records recorded by this process (for reconciliation and diagnostics)
 
-    # -- file handling -------------------------------------------------------------------------------------------
+    # -- where lines go ------------------------------------------------------------------------------------------
     @property
     def path(self) -> str:
         return os.path.join(self.directory, shard_name(socket.gethostname(), os.getpid()))
@@ -55,11 +58,12 @@ class RequestLedger:
     def _ensure_open(self) -> None:
         if self._pid == os.getpid():
             return
-        # First record in this process (or first after a fork): start a fresh shard and a fresh flusher.
-        os.makedirs(self.directory, exist_ok=True)
+        # First record in this process (or first after a fork): a fresh buffer, flusher and (stand-alone) shard.
         self._pid = os.getpid()
         self._buf = []
-        self._fh = open(self.path, "ab")
+        if self.ship is None:
+            os.makedirs(self.directory, exist_ok=True)
+            self._fh = open(self.path, "ab")
         self._flusher = gevent.spawn(self._flush_loop)
 
     def _flush_loop(self) -> None:
@@ -67,16 +71,32 @@ class RequestLedger:
             gevent.sleep(FLUSH_S)
             self.flush()
 
-    def flush(self) -> None:
+    def take(self) -> tuple[bytes, int]:
+        """Hand over the buffered lines (the caller sends them on): (bytes, number of lines)."""
         with self._lock:
-            if not self._buf or self._fh is None or self._pid != os.getpid():
+            return self._take()
+
+    def _take(self) -> tuple[bytes, int]:
+        if not self._buf or self._pid != os.getpid():
+            return b"", 0
+        data, n, self._buf = b"".join(self._buf), len(self._buf), []
+        return data, n
+
+    def flush(self) -> None:
+        # Under the lock, so lines leave in the order they were recorded.
+        with self._lock:
+            data, n = self._take()
+            if not n:
                 return
-            data, self._buf = b"".join(self._buf), []
-            self._fh.write(data)
-            self._fh.flush()
+            if self.ship is not None:
+                self.ship(data, n)
+            elif self._fh is not None:
+                self._fh.write(data)
+                self._fh.flush()
 
     def close(self) -> None:
-        self.flush()
+        if self.ship is None:
+            self.flush()
         if self._fh is not None and self._pid == os.getpid():
             self._fh.close()
             self._fh = None
@@ -120,7 +140,10 @@ class RequestLedger:
 
 def attach(events, directory: str | None = None, served_by_header: str | None = None,
            release_header: str | None = None) -> RequestLedger:
-    """Register a ledger on Locust's events; configuration defaults come from the environment."""
+    """Register a ledger on Locust's events; configuration defaults come from the environment. In a distributed
+    run the same call makes workers ship their lines and the master collect them (gl_distributed)."""
+    import gl_distributed
+
     ledger = RequestLedger(
         directory or os.environ.get("GREENLIGHT_LEDGER_DIR") or "ledger",
         served_by_header or os.environ.get("GREENLIGHT_SERVED_BY_HEADER", "X-Served-By"),
@@ -129,4 +152,5 @@ def attach(events, directory: str | None = None, served_by_header: str | None = 
     events.request.add_listener(ledger.on_request)
     events.quitting.add_listener(lambda **_kw: ledger.flush())
     atexit.register(ledger.close)
+    gl_distributed.install(events, ledger)
     return ledger

@@ -48,3 +48,33 @@ ADDRESS = {
     "region": "Texas", "region_id": 57, "region_code": "TX", "country_id": "US", "postcode": "78701",
     "telephone": "5125550100",
 }
+
+# Hosts beyond loopback and the project's containers that may receive load (a target's explicit allow-list).
+ALLOW_HOSTS: tuple[str, ...] = tuple(_list("GREENLIGHT_ALLOW_HOSTS", []))
+
+
+def add_arguments(parser) -> None:
+    """Locust options for the settings a worker must share with its master. Locust forwards custom options to
+    every worker with the first spawn, so a worker on another machine runs with the master's run id, identity
+    headers and allow-list."""
+    group = parser.add_argument_group("greenlight")
+    group.add_argument("--gl-run-id", default=RUN_ID, help="run id (prefix of the load users' e-mails)")
+    group.add_argument("--gl-served-by-header", default=SERVED_BY_HEADER)
+    group.add_argument("--gl-release-header", default=RELEASE_HEADER)
+    group.add_argument("--gl-allow-hosts", default=",".join(ALLOW_HOSTS),
+                       help="comma-separated hosts beyond loopback/greenlight-* that may receive load")
+
+
+def apply(options, ledger=None) -> None:
+    """Adopt forwarded options (no-op for options this Locust run does not have)."""
+    global RUN_ID, SERVED_BY_HEADER, RELEASE_HEADER, ALLOW_HOSTS
+    if options is None:
+        return
+    RUN_ID = getattr(options, "gl_run_id", None) or RUN_ID
+    SERVED_BY_HEADER = getattr(options, "gl_served_by_header", None) or SERVED_BY_HEADER
+    RELEASE_HEADER = getattr(options, "gl_release_header", None) or RELEASE_HEADER
+    allow = getattr(options, "gl_allow_hosts", None)
+    if allow is not None:
+        ALLOW_HOSTS = tuple(h.strip() for h in str(allow).split(",") if h.strip())
+    if ledger is not None:
+        ledger.served_by_header, ledger.release_header = SERVED_BY_HEADER, RELEASE_HEADER

@@ -110,9 +110,9 @@ def test_stop_is_graceful_and_counts_match(store, tmp_path):
 
 
 @pytest.mark.parametrize("ending", ["run time", "stop"])
-def test_forked_workers_each_write_a_shard(store, tmp_path, ending):
-    run = run_load(store, tmp_path, seconds=4 if ending == "run time" else 120, users=6, processes=2)
-    if ending == "stop":  # SIGTERM reaches the forked workers, and they flush before exiting
+def test_two_workers_each_get_a_shard(store, tmp_path, ending):
+    run = run_load(store, tmp_path, seconds=4 if ending == "run time" else 120, users=6, workers=2)
+    if ending == "stop":  # SIGTERM to the master drains its workers before they quit
         wait_until_requests(run.ledger_dir, 60, timeout=15, run=run)
         assert run.stop() == 0, run.log_path.read_text()
     else:

@@ -1,6 +1,8 @@
 """Convergence: how long the old release kept answering after the switch (and after a rollback)."""
 from __future__ import annotations
 
+import numpy as np
+
 from harness.context import RunContext
 from harness.ledger import Ledger
 from harness.verdicts.registry import Bounds, NotJudged, Verdict, verdict
@@ -8,9 +10,12 @@ from harness.verdicts.registry import Bounds, NotJudged, Verdict, verdict
 
 def _span_ts(led: Ledger, release: str, start: float, end: float | None, pick) -> float | None:
     """The first (pick=min) or last (pick=max) time `release` answered in [start, end)."""
-    ts, rel = led.cols["ts"], led.cols["release"]
-    hits = [ts[i] for i in range(len(ts)) if rel[i] == release and ts[i] >= start and (end is None or ts[i] < end)]
-    return pick(hits) if hits else None
+    ts = led.np("ts")
+    mask = led.strs("release").eq(release) & (ts >= start)
+    if end is not None:
+        mask &= ts < end
+    hits = ts[mask]
+    return float(pick(hits)) if len(hits) else None
 
 
 def converged(led: Ledger, old_release: str, new_release: str, bound_s: float,
@@ -21,16 +26,16 @@ def converged(led: Ledger, old_release: str, new_release: str, bound_s: float,
     start = led.event_ts(start_event)
     if start is None:
         return Verdict(name, False, None, bound_s, f"no {start_event} event: no switch happened")
-    if not any(led.cols["release"]):
+    if len(led) == 0 or led.strs("release").isnull().all():
         return Verdict(name, False, None, bound_s,
                        "responses carry no release header: convergence cannot be observed (see README: response identity)")
     end = led.event_ts(end_event) if end_event else None
-    last_old = _span_ts(led, old_release, start, end, max)
-    first_new = _span_ts(led, new_release, start, end, min)
+    last_old = _span_ts(led, old_release, start, end, np.max)
+    first_new = _span_ts(led, new_release, start, end, np.min)
     if first_new is None:
         return Verdict(name, False, None, bound_s, f"{new_release} never answered after the switch")
     # The old release still answering in the last second of the window: not converged at all.
-    window_end = end if end is not None else max(led.cols["ts"])
+    window_end = end if end is not None else float(led.np("ts").max())
     value = round(max(0.0, (last_old or start) - start), 3)
     mixed = round(max(0.0, (last_old or first_new) - first_new), 3)
     ev = {"switch_start": start, "first_new": first_new, "last_old": last_old, "mixed_window_s": mixed}

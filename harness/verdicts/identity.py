@@ -7,7 +7,8 @@ from harness.verdicts.registry import Bounds, Verdict, verdict
 
 
 def identity_headers(led: Ledger) -> Verdict:
-    missing = sum(1 for i in range(len(led)) if not led.cols["served_by"][i] or not led.cols["release"][i])
+    served, release = led.strs("served_by"), led.strs("release")
+    missing = int((served.isnull() | served.eq("") | release.isnull() | release.eq("")).sum())
     ok = missing == 0 and len(led) > 0
     return Verdict("identity_headers_present", ok, missing, 0,
                    "every response said who served it" if ok else

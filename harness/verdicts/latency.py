@@ -1,37 +1,35 @@
 """Latency: the switch must not make the store slower (p99 per phase, before / during / after)."""
 from __future__ import annotations
 
+import numpy as np
+
 from harness.context import RunContext
 from harness.ledger import Ledger
 from harness.verdicts.registry import Bounds, Verdict, verdict
 
 
-def _pct(sorted_vals: list[float], p: float) -> float:
-    if not sorted_vals:
+def _pct(sorted_vals, p: float) -> float:
+    if not len(sorted_vals):
         return 0.0
     k = min(len(sorted_vals) - 1, max(0, int(round(p / 100 * (len(sorted_vals) - 1)))))
-    return round(sorted_vals[k], 2)
+    return round(float(sorted_vals[k]), 2)
 
 
 def latency_by_phase(led: Ledger, ratio_bound: float, min_samples: int = 50, floor_ms: float = 250.0) -> Verdict:
     if len(led) == 0:
         return Verdict("latency_by_phase", False, None, ratio_bound, "the ledger is empty: no traffic was recorded")
-    phases: dict[str, list[float]] = {"before": [], "during": [], "after": []}
     start, end = led.window()
-    ts, ms, st = led.cols["ts"], led.cols["ms"], led.cols["status"]
-    for i in range(len(ts)):
-        if st[i] == 0 or ms[i] is None:
-            continue  # transport errors are judged elsewhere; their 'latency' is a timeout
-        if start is None or ts[i] < start:
-            phases["before"].append(ms[i])
-        elif end is None or ts[i] <= end:
-            phases["during"].append(ms[i])
-        else:
-            phases["after"].append(ms[i])
+    ts, ms, st = led.np("ts"), led.np("ms"), led.np("status")
+    # Transport errors are judged elsewhere; their 'latency' is a timeout. Whole columns at once (numpy masks).
+    ok = (st != 0) & ~np.isnan(ms)
+    none = np.zeros(len(ts), dtype=bool)
+    before = ok if start is None else ok & (ts < start)
+    during = none if start is None else ok & (ts >= start) & (ts <= end if end is not None else True)
+    after = none if start is None or end is None else ok & (ts > end)
     stats = {}
-    for ph, vals in phases.items():
-        vals.sort()
-        stats[ph] = {"n": len(vals), "p50": _pct(vals, 50), "p95": _pct(vals, 95), "p99": _pct(vals, 99)}
+    for ph, mask in (("before", before), ("during", during), ("after", after)):
+        vals = np.sort(ms[mask])
+        stats[ph] = {"n": int(len(vals)), "p50": _pct(vals, 50), "p95": _pct(vals, 95), "p99": _pct(vals, 99)}
     base = stats["before"]["p99"]
     judged = [ph for ph in ("during", "after") if stats[ph]["n"] >= min_samples]
     if stats["before"]["n"] < min_samples or not judged or base <= 0:

@@ -1,6 +1,8 @@
 """HTTP status: no 5xx, no request without a response."""
 from __future__ import annotations
 
+import numpy as np
+
 from harness.context import RunContext
 from harness.ledger import Ledger
 from harness.verdicts.registry import EVIDENCE_MAX, Bounds, Verdict, evidence_row, verdict
@@ -22,16 +24,16 @@ def live_transport_error(rec: dict) -> str | None:
 
 
 def zero_5xx(led: Ledger) -> Verdict:
-    idx = [i for i, s in enumerate(led.cols["status"]) if s is not None and s >= 500]
+    idx = np.flatnonzero(led.np("status") >= 500).tolist()  # whole column at once: millions of records in ms
     ev = [evidence_row(led, i) for i in idx[:EVIDENCE_MAX]]
-    names = sorted({f"{led.cols['method'][i]} {led.cols['name'][i]}" for i in idx})[:5]
+    names = sorted({f"{led.cols['method'][i]} {led.cols['name'][i]}" for i in idx[:10_000]})[:5]
     return Verdict("zero_5xx", not idx, len(idx), 0,
                    "no 5xx in %d requests" % len(led) if not idx else
                    f"{len(idx)} responses with 5xx: {', '.join(names)}", ev)
 
 
 def zero_transport_errors(led: Ledger) -> Verdict:
-    idx = [i for i, s in enumerate(led.cols["status"]) if s == 0]
+    idx = np.flatnonzero(led.np("status") == 0).tolist()
     ev = [evidence_row(led, i) for i in idx[:EVIDENCE_MAX]]
     return Verdict("zero_transport_errors", not idx, len(idx), 0,
                    "no dropped connections" if not idx else

@@ -1,0 +1,252 @@
+"""A columnar index of the ledger, built incrementally beside the JSON lines, so a run is judged at disk speed.
+
+The JSONL shards stay the record (readable, appendable by any process). `ColumnIndex.update()` parses only the
+lines added since its last call and appends them to plain little-endian column files; `read()` maps them back
+with numpy. During a run the harness calls update() every few seconds (`Indexer`), so judging a million records
+reads ~60 MB of columns instead of parsing ~260 MB of JSON. Measured on this project's 2-core machines (see
+bench/analysis.py and docs/architecture.md): JSON engines (orjson loop, pyarrow.json, polars, duckdb) all take
+seconds per million records; reading these columns takes tens of milliseconds.
+
+Layout, per shard `requests-X.jsonl`: `.columns/requests-X/`
+  meta.json           {"version", "offset": bytes of the shard consumed, "rows", "skipped"}
+  <field>.<dtype>     dense fields: numbers as f8/i8, everything else dictionary codes u4 (0 = null)
+  <field>.dict        the dictionary: one JSON value per line, code = line number + 1 (append-only)
+  extra.jsonl         `[row, {field: value, ...}]` for rows with sparse or unknown fields (generic: any field
+                      not in the dense schema lands here, so new fields need no change to this module)
+Crash-safe: columns are appended first and meta.json replaced last; rows beyond meta's count are ignored.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+VERSION = 1
+INDEX_DIR = ".columns"
+CHUNK = 32 << 20  # bytes of JSON parsed per step: bounds memory while indexing a large backlog
+
+
+class Schema:
+    """Which fields are dense columns and how numbers are stored. Everything else is sparse (extra.jsonl)."""
+
+    def __init__(self, dense: tuple[str, ...], numeric: dict[str, str]):
+        self.dense = tuple(dense)
+        self.numeric = dict(numeric)  # field -> numpy dtype: 'f8' (missing = NaN) or 'i8' (missing = INT_NULL)
+        self.strings = tuple(f for f in self.dense if f not in self.numeric)
+
+
+INT_NULL = np.iinfo(np.int64).min
+
+
+def _shard_dir(shard: Path) -> Path:
+    return shard.parent / INDEX_DIR / shard.stem
+
+
+class ShardIndex:
+    def __init__(self, shard: Path, schema: Schema):
+        self.shard, self.schema = shard, schema
+        self.dir = _shard_dir(shard)
+        self.meta = {"version": VERSION, "offset": 0, "rows": 0, "skipped": 0}
+        self.dicts: dict[str, dict] = {}
+        meta_path = self.dir / "meta.json"
+        if meta_path.exists():
+            meta = orjson.loads(meta_path.read_bytes())
+            if meta.get("version") == VERSION and meta.get("dense") == list(schema.dense):
+                self.meta = meta
+            else:  # another layout or schema: rebuild from the JSON lines
+                self._reset()
+        for f in schema.strings:
+            self.dicts[f] = {}
+            path = self.dir / f"{f}.dict"
+            if self.meta["rows"] and path.exists():
+                for code, line in enumerate(path.read_bytes().splitlines(), 1):
+                    self.dicts[f][_key(orjson.loads(line))] = code
+
+    def _reset(self) -> None:
+        for p in self.dir.glob("*"):
+            p.unlink()
+        self.meta = {"version": VERSION, "offset": 0, "rows": 0, "skipped": 0}
+
+    def _path(self, field: str) -> Path:
+        return self.dir / f"{field}.{self.schema.numeric.get(field, 'u4')}"
+
+    def update(self) -> int:
+        """Index the complete lines added since the last call; returns how many records were added."""
+        try:
+            size = self.shard.stat().st_size
+        except FileNotFoundError:
+            return 0
+        if size < self.meta["offset"]:  # the shard was replaced: start again
+            self._reset()
+        added = 0
+        with open(self.shard, "rb") as fh:
+            while self.meta["offset"] < size:
+                fh.seek(self.meta["offset"])
+                chunk = fh.read(min(CHUNK, size - self.meta["offset"]))
+                end = chunk.rfind(b"\n")
+                if end < 0:  # a partial line (being written): next time
+                    break
+                added += self._append(chunk[: end + 1].splitlines(), end + 1)
+        return added
+
+    def _append(self, lines: list[bytes], consumed: int) -> int:
+        schema, loads = self.schema, orjson.loads
+        row0 = self.meta["rows"]
+        dense = schema.dense
+        dense_set = frozenset(dense)
+        num = {f: [] for f in schema.numeric}
+        codes = {f: [] for f in schema.strings}
+        dicts, new_values = self.dicts, {f: [] for f in schema.strings}
+        extras: list[bytes] = []
+        skipped = 0
+        row = row0
+        for line in lines:
+            try:
+                r = loads(line)
+            except orjson.JSONDecodeError:
+                skipped += 1
+                continue
+            if type(r) is not dict or not isinstance(r.get("ts"), (int, float)):
+                skipped += 1
+                continue
+            get = r.get
+            for f, vals in num.items():
+                v = get(f)
+                vals.append(v if isinstance(v, (int, float)) and not isinstance(v, bool) else None)
+            extra = None
+            for f, cs in codes.items():
+                v = get(f)
+                if v is None:
+                    cs.append(0)
+                    continue
+                if isinstance(v, (dict, list)):  # not a scalar: keep it whole with the sparse fields
+                    extra = extra or {}
+                    extra[f] = v
+                    cs.append(0)
+                    continue
+                d = dicts[f]
+                k = _key(v)
+                c = d.get(k)
+                if c is None:
+                    c = d[k] = len(d) + 1
+                    new_values[f].append(v)
+                cs.append(c)
+            if len(r) > len(dense) or extra:
+                for k, v in r.items():
+                    if k not in dense_set:
+                        extra = extra or {}
+                        extra[k] = v
+                if extra:
+                    extras.append(orjson.dumps([row, extra]) + b"\n")
+            row += 1
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for f, vals in num.items():
+            dt = schema.numeric[f]
+            if dt == "f8":
+                arr = np.array([np.nan if v is None else v for v in vals], dtype="<f8")
+            else:
+                arr = np.array([INT_NULL if v is None else v for v in vals], dtype="<i8")
+            with open(self._path(f), "ab") as out:
+                out.write(arr.tobytes())
+        for f, cs in codes.items():
+            with open(self._path(f), "ab") as out:
+                out.write(np.asarray(cs, dtype="<u4").tobytes())
+            if new_values[f]:
+                with open(self.dir / f"{f}.dict", "ab") as out:
+                    out.write(b"".join(orjson.dumps(v) + b"\n" for v in new_values[f]))
+        if extras:
+            with open(self.dir / "extra.jsonl", "ab") as out:
+                out.write(b"".join(extras))
+        self.meta.update(offset=self.meta["offset"] + consumed, rows=row, skipped=self.meta["skipped"] + skipped,
+                         dense=list(dense))
+        tmp = self.dir / "meta.json.tmp"
+        tmp.write_bytes(orjson.dumps(self.meta))
+        os.replace(tmp, self.dir / "meta.json")
+        return row - row0
+
+    def read(self) -> dict:
+        """{rows, skipped, numeric: {f: array}, codes: {f: u4 array}, values: {f: [None, v1, v2, ...]}, extras}
+        Bytes after the last newline (a writer killed mid-line) count as one skipped line."""
+        n = self.meta["rows"]
+        try:
+            partial = 1 if self.shard.stat().st_size > self.meta["offset"] else 0
+        except FileNotFoundError:
+            partial = 0
+        out = {"rows": n, "skipped": self.meta["skipped"] + partial, "numeric": {}, "codes": {}, "values": {},
+               "extras": b""}
+        for f, dt in self.schema.numeric.items():
+            out["numeric"][f] = _fromfile(self._path(f), "<" + dt, n)
+        for f in self.schema.strings:
+            out["codes"][f] = _fromfile(self._path(f), "<u4", n)
+            path = self.dir / f"{f}.dict"
+            values: list = [None]
+            if path.exists():
+                values += [orjson.loads(line) for line in path.read_bytes().splitlines()]
+            out["values"][f] = values
+        extra = self.dir / "extra.jsonl"
+        if extra.exists():
+            out["extras"] = extra.read_bytes()
+        return out
+
+
+def _key(v):
+    # True == 1 in a dict: keep JSON types apart so a value comes back as it was written.
+    return (type(v).__name__, v) if isinstance(v, (bool, int, float)) else v
+
+
+def _fromfile(path: Path, dtype: str, n: int) -> np.ndarray:
+    if n == 0 or not path.exists():
+        return np.zeros(0, dtype=dtype)
+    return np.fromfile(path, dtype=dtype, count=n)
+
+
+class ColumnIndex:
+    """The index of every shard in a ledger directory."""
+
+    def __init__(self, ledger_dir: str | Path, schema: Schema, shard_glob: str):
+        self.dir, self.schema, self.glob = Path(ledger_dir), schema, shard_glob
+        self.shards: dict[Path, ShardIndex] = {}
+        self._lock = threading.Lock()
+
+    def update(self) -> int:
+        with self._lock:
+            added = 0
+            for shard in sorted(self.dir.glob(self.glob)):
+                idx = self.shards.get(shard)
+                if idx is None:
+                    idx = self.shards[shard] = ShardIndex(shard, self.schema)
+                added += idx.update()
+            return added
+
+    def read(self) -> list[tuple[str, dict]]:
+        """[(shard file name, ShardIndex.read()), ...] in shard name order, after a final update."""
+        self.update()
+        return [(shard.name, self.shards[shard].read()) for shard in sorted(self.shards)]
+
+
+class Indexer:
+    """Keeps a ColumnIndex current while a run records (a daemon thread in the harness, never in Locust)."""
+
+    def __init__(self, index: ColumnIndex, every_s: float = 2.0):
+        self.index, self.every_s = index, every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ledger-indexer", daemon=True)
+        self.error: Exception | None = None
+
+    def start(self) -> Indexer:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            try:
+                self.index.update()
+            except Exception as exc:  # never hurt the run; load() indexes what is left and reports problems
+                self.error = exc
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)

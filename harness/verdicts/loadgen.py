@@ -1,0 +1,37 @@
+"""The load generator is never the bottleneck: every Locust process had CPU to spare.
+
+A Locust process above ~90 % of a core (Locust's own warning threshold) measures its own event loop: latencies
+include its queueing and it offers less load than asked, so "p99 held" and "N users were served" would be judged
+on the generator, not the store. A verdict rather than a warning: no evidence is not a pass, and the fix is one
+flag (`--workers N`)."""
+from __future__ import annotations
+
+from harness.context import RunContext
+from harness.ledger import Ledger
+from harness.verdicts.registry import Bounds, NotJudged, Verdict, verdict
+from harness.workers import CPU_SATURATED, headroom
+
+
+def load_generator_headroom(workers: dict | None) -> Verdict:
+    h = headroom(workers)
+    if h["ok"] is None:
+        return Verdict("load_generator_headroom", False, None, CPU_SATURATED,
+                       "no CPU samples from the Locust processes (workers.json missing): the load generator's "
+                       "headroom is unknown")
+    worst = max(h["processes"], key=lambda p: p["max"])
+    if not h["ok"]:
+        return Verdict("load_generator_headroom", False, worst["max"], CPU_SATURATED,
+                       f"Locust saturated its CPU (>= {CPU_SATURATED:.0f} % of a core) on {', '.join(h['saturated'])}:"
+                       f" its latencies and load are its own; add workers (--workers N) or use fewer users",
+                       h["processes"])
+    return Verdict("load_generator_headroom", True, worst["max"], CPU_SATURATED,
+                   f"busiest Locust process {worst['process']}: max {worst['max']:.0f} %, mean {worst['mean']:.0f} % "
+                   f"of a core", h["processes"])
+
+
+@verdict("load_generator_headroom", family="ledger")
+def _load_generator_headroom(led: Ledger, ctx: RunContext, bounds: Bounds) -> Verdict:
+    """No Locust process spent more than 10 % of the run at >= 90 % of a core."""
+    if ctx.workers is None and ctx.outcome is None:
+        raise NotJudged("judged from a ledger alone: no account of the Locust processes")
+    return load_generator_headroom(ctx.workers)
