@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 REPORT_DIR ?= reports/latest
 PYTEST_ARGS ?=
 
-.PHONY: setup engine certify test bench down clean
+.PHONY: setup engine browser certify test bench down clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -14,10 +14,15 @@ $(VENV)/.installed: pyproject.toml
 	@$(PY) -m pip install -q -e '.[test]'
 	@touch $@
 
-setup: $(VENV)/.installed engine
+setup: $(VENV)/.installed engine browser
 
 engine:
 	@bash scripts/bootstrap-engine.sh
+
+# Headless Chromium (Debian's package) renders report.html in the report test and `greenlight report --png`.
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; }
 
 # A cutover certification of the local replica, ending in a report (reports/latest/report.{json,html}).
 certify: setup

@@ -24,6 +24,11 @@ class Certification:
     def passed(self) -> bool:
         return bool(self.report.get("passed"))
 
+    @property
+    def status(self) -> str:
+        """passed | failed | inconclusive (see harness.report.overall_status)."""
+        return self.report.get("status") or ("passed" if self.passed else "failed")
+
     def verdict(self, name: str) -> dict:
         if name not in self.verdicts:
             raise KeyError(f"verdict {name} was not evaluated; evaluated: {', '.join(sorted(self.verdicts))}")
@@ -55,11 +60,16 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
             report_dir: str | Path = "reports/latest", rollback_after: bool = False,
             auto_rollback: bool = True, watch_s: float = 10, baseline_s: float | None = None,
             bounds: Bounds | None = None, workers: int = 0, remote_workers: int = 0,
-            master_bind: str = "127.0.0.1", master_port: int | None = None) -> Certification:
+            master_bind: str = "127.0.0.1", master_port: int | None = None, progress=None) -> Certification:
     """`bounds` (default: Bounds()) hold every limit the run is judged by, convergence's quiet time included.
     `workers`: run the load on Locust's distributed mode with that many local worker processes (plus
-    `remote_workers` joining from other machines on master_bind:master_port); 0 runs one Locust process."""
-    rel = release if isinstance(release, Release) else find_release(release)  # bad input fails before any change
+    `remote_workers` joining from other machines on master_bind:master_port); 0 runs one Locust process.
+    `progress`: a harness.progress.Progress (anything with start(ledger_dir)/stop()) shown while it runs."""
+    from harness.run_numbers import check_all
+
+    # Bad input fails before any change: numbers out of range (BadNumber), a release that is not one.
+    check_all(users=users, load_seconds=load_seconds, watch_seconds=watch_s, baseline_seconds=baseline_s)
+    rel = release if isinstance(release, Release) else find_release(release)
     from harness import ledger as ledger_mod
     from harness import report as report_mod
     from harness import verdicts as verdicts_mod
@@ -81,21 +91,27 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
         load = _load_run(LoadRun, target, ledger_dir, users, load_seconds, plan, master_bind, master_port)
     except HostRefused as exc:
         raise TargetError(str(exc)) from None
-    events.event("load_start", users=users, run_id=plan.run_id, workers=workers, remote_workers=remote_workers)
-    load.start()
+    if progress is not None:
+        progress.start(ledger_dir)
     try:
-        # Remote workers may take a while to join (the master waits up to 120 s for them).
-        wait_until_requests(ledger_dir, max(20, users * 2), timeout=180 if remote_workers else 60, run=load)
-    except (TimeoutError, RuntimeError) as exc:
-        load.stop()
-        raise TargetError(f"the load never reached {target.lb_url}: {exc}") from None
-    # Index the ledger into columns while it is written, so judging it afterwards reads columns, not JSON.
-    indexer = ledger_mod.indexer(ledger_dir).start()
-    try:
-        outcome = run_cutover(target, plan, events, load)
+        events.event("load_start", users=users, run_id=plan.run_id, workers=workers, remote_workers=remote_workers)
+        load.start()
+        try:
+            # Remote workers may take a while to join (the master waits up to 120 s for them).
+            wait_until_requests(ledger_dir, max(20, users * 2), timeout=180 if remote_workers else 60, run=load)
+        except (TimeoutError, RuntimeError) as exc:
+            load.stop()
+            raise TargetError(f"the load never reached {target.lb_url}: {exc}") from None
+        # Index the ledger into columns while it is written, so judging it afterwards reads columns, not JSON.
+        indexer = ledger_mod.indexer(ledger_dir).start()
+        try:
+            outcome = run_cutover(target, plan, events, load)
+        finally:
+            indexer.stop()
+        events.close()
     finally:
-        indexer.stop()
-    events.close()
+        if progress is not None:
+            progress.stop()
 
     led = ledger_mod.load(ledger_dir)
     db = target.db() if hasattr(target, "db") else None
@@ -117,8 +133,8 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
         target=target.describe(),
     )
     verdicts = verdicts_mod.evaluate(led, bounds, context)
-    paths = report_mod.write_report(report_dir, verdicts, led, context)
     rep = report_mod.build_report(verdicts, led, context)
+    paths = report_mod.write_files(report_dir, rep)
     print(report_mod.summary(rep))
     return Certification(outcome=outcome, verdicts=rep["verdicts"], report=rep, paths=paths)
 

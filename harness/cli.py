@@ -5,13 +5,36 @@ import argparse
 import contextlib
 import json
 import sys
+from pathlib import Path
 
+from harness.run_numbers import argparse_type as number
 from harness.targets.base import TargetError
+
+# Exit codes (documented in the README and in `greenlight --help`); a release pipeline branches on them.
+EXIT_PASSED = 0          # every verdict passed
+EXIT_FAILED = 1          # a verdict failed (the release was refused or rolled back, or hurt customers)
+EXIT_USAGE = 2           # bad usage or configuration, unreachable target: nothing was judged
+EXIT_INCONCLUSIVE = 3    # nothing failed, but a verdict had too little evidence to judge
+EXIT_INTERRUPTED = 130
+EXIT_BY_STATUS = {"passed": EXIT_PASSED, "failed": EXIT_FAILED, "inconclusive": EXIT_INCONCLUSIVE}
+EXIT_CODES_HELP = """exit codes:
+  0  passed: every verdict passed
+  1  failed: a verdict failed (refused, rolled back, or customers were hurt)
+  2  usage or configuration error (bad option, bad greenlight.toml, unreachable target): nothing was judged
+  3  inconclusive: nothing failed, but a verdict had too little evidence
+  130 interrupted"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one line (no usage block) and exit code 2."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"greenlight: error: {message} (see `{self.prog} --help`)\n")
 
 
 def _fail(msg: str) -> int:
     print(f"greenlight: error: {msg}", file=sys.stderr)
-    return 2
+    return EXIT_USAGE
 
 
 def cmd_up(args) -> int:
@@ -104,6 +127,8 @@ def cmd_certify(args) -> int:
         return cmd_plan(args)
     from harness.certify import certify, default_release
     from harness.config import bounds_for
+    from harness.progress import Progress
+    from harness.report.junit import write_junit
     from harness.targets.factory import open_target
 
     bounds = bounds_for(args.target)
@@ -112,9 +137,43 @@ def cmd_certify(args) -> int:
         cert = certify(t, release=release, users=args.users, load_seconds=args.load_seconds,
                        report_dir=args.report_dir, rollback_after=args.rollback_drill, bounds=bounds,
                        workers=args.workers, remote_workers=args.remote_workers, master_bind=args.master_bind,
-                       master_port=args.master_port)
+                       master_port=args.master_port,
+                       watch_s=args.watch_seconds, baseline_s=args.baseline_seconds,
+                       progress=None if args.no_progress else Progress())
     print(f"report: {cert.paths.get('json')}  {cert.paths.get('html')}")
-    return 0 if cert.passed else 1
+    if args.junit:
+        print(f"junit: {write_junit(cert.report, args.junit)}")
+    return EXIT_BY_STATUS.get(cert.status, EXIT_FAILED)
+
+
+def cmd_report(args) -> int:
+    """Re-render report.html (and report.json's facts) from a run's ledger."""
+    from harness.report import REPORT_JSON, rerender
+
+    if not (Path(args.run_dir) / REPORT_JSON).is_file() and not (Path(args.run_dir) / "ledger").is_dir():
+        return _fail(f"{args.run_dir}: not a run directory (no report.json, no ledger/); give a --report-dir of certify")
+    paths = rerender(args.run_dir, args.out)
+    print(f"report: {paths['json']}  {paths['html']}")
+    if args.png:
+        from harness.report.browser import BrowserError, render
+
+        try:
+            run = render(paths["html"])
+        except BrowserError as exc:
+            return _fail(f"--png: {exc}")
+        Path(args.png).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.png).write_bytes(run.png)
+        print(f"screenshot: {args.png} (1280 x {run.height})")
+    return EXIT_PASSED
+
+
+def cmd_compare(args) -> int:
+    """Two runs side by side."""
+    from harness.report.compare import comparison, load_run, render_text
+
+    cmp = comparison(load_run(args.a), load_run(args.b))
+    print(json.dumps(cmp, indent=1) if args.json else render_text(cmp))
+    return EXIT_PASSED
 
 
 def cmd_worker(args) -> int:
@@ -136,14 +195,6 @@ def cmd_worker(args) -> int:
         return subprocess.call(cmd)
     except KeyboardInterrupt:
         return 130
-
-
-def _check_workers(args) -> str | None:
-    if args.workers < 0 or args.remote_workers < 0:
-        return "--workers and --remote-workers must be 0 or more"
-    if args.master_port is not None and not 0 < args.master_port < 65536:
-        return f"--master-port {args.master_port}: expected 1-65535"
-    return None
 
 
 def cmd_rollback(args) -> int:
@@ -220,10 +271,11 @@ def cmd_doapi(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="greenlight", description="Prove a blue-green cutover of a Magento 2 store is safe.")
+    p = _Parser(prog="greenlight", description="Prove a blue-green cutover of a Magento 2 store is safe.",
+                epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     up = sub.add_parser("up", help="build what is missing, start the local replica, wait until healthy")
-    up.add_argument("--timeout", type=float, default=240)
+    up.add_argument("--timeout", type=number("timeout"), default=240)
     up.set_defaults(fn=cmd_up)
     down = sub.add_parser("down", help="remove the replica's containers, networks and volumes")
     down.add_argument("--keep-data", action="store_true", help="keep the DB and Redis volumes")
@@ -232,21 +284,30 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true")
     st.add_argument("--target", default="local")
     st.set_defaults(fn=cmd_status)
-    c = sub.add_parser("certify", help="cut over under load and write a report")
+    c = sub.add_parser("certify", help="cut over under load and write a report", epilog=EXIT_CODES_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("--target", default="local")
     c.add_argument("--release", default=None, help="release directory or shipped id (default: the next good release)")
-    c.add_argument("--users", type=int, default=12)
-    c.add_argument("--load-seconds", type=float, default=45)
+    c.add_argument("--users", type=number("users"), default=12, help="simulated customers (default 12)")
+    c.add_argument("--load-seconds", type=number("load_seconds"), default=45,
+                   help="seconds of load around the switch (default 45)")
+    c.add_argument("--watch-seconds", type=number("watch_seconds"), default=10,
+                   help="post-switch watch window; a breach in it rolls back (default 10)")
+    c.add_argument("--baseline-seconds", type=number("baseline_seconds"), default=None,
+                   help="load before the deploy starts (default: 20%% of the load, at least 5)")
     c.add_argument("--report-dir", default="reports/latest")
+    c.add_argument("--junit", default=None, metavar="FILE", help="also write JUnit XML: one testcase per verdict")
+    c.add_argument("--no-progress", action="store_true",
+                   help="no live progress (default: one updating line on a terminal, a line every 10 s otherwise)")
     c.add_argument("--rollback-drill", action="store_true", help="switch back after the cutover, under the same load")
     c.add_argument("--dry-run", action="store_true", help="print the plan (every API write) and change nothing")
-    c.add_argument("--workers", type=int, default=0,
+    c.add_argument("--workers", type=number("workers"), default=0,
                    help="run the load on Locust's distributed mode with N local worker processes (default: one process)")
-    c.add_argument("--remote-workers", type=int, default=0,
+    c.add_argument("--remote-workers", type=number("remote_workers"), default=0,
                    help="also wait for N workers from other machines (`greenlight worker --master HOST:PORT`)")
     c.add_argument("--master-bind", default="127.0.0.1",
                    help="address the Locust master listens on for workers (0.0.0.0 for other machines)")
-    c.add_argument("--master-port", type=int, default=None,
+    c.add_argument("--master-port", type=number("master_port"), default=None,
                    help="port for workers (default: a free port; $GREENLIGHT_MASTER_PORT or 5557 with remote workers)")
     c.set_defaults(fn=cmd_certify)
     wk = sub.add_parser("worker", help="join a distributed certification's Locust master as one more worker")
@@ -254,6 +315,16 @@ def build_parser() -> argparse.ArgumentParser:
     wk.add_argument("--locustfile", default=None, help="default: locustfiles/checkout.py of this checkout")
     wk.add_argument("--loglevel", default="WARNING")
     wk.set_defaults(fn=cmd_worker)
+    rp = sub.add_parser("report", help="re-render a run's report.html from its ledger")
+    rp.add_argument("run_dir", metavar="DIR", help="a certification's --report-dir (report.json + ledger/)")
+    rp.add_argument("--out", default=None, metavar="DIR", help="write there instead of DIR")
+    rp.add_argument("--png", default=None, metavar="FILE", help="also a full-page screenshot (headless Chromium)")
+    rp.set_defaults(fn=cmd_report)
+    cp = sub.add_parser("compare", help="two runs side by side: verdicts, p99 per step, convergence, crossings")
+    cp.add_argument("a", metavar="A", help="a run's --report-dir")
+    cp.add_argument("b", metavar="B", help="another run's --report-dir")
+    cp.add_argument("--json", action="store_true", help="the comparison as JSON")
+    cp.set_defaults(fn=cmd_compare)
     dp = sub.add_parser("deploy", help="deploy a release to one colour of the local replica (a deploy hook)")
     dp.add_argument("--colour", required=True, choices=["blue", "green"])
     dp.add_argument("--release-dir", required=True)
@@ -267,20 +338,34 @@ def build_parser() -> argparse.ArgumentParser:
     he.set_defaults(fn=cmd_heal)
     rb = sub.add_parser("rollback", help="switch back to the other colour, verified")
     rb.add_argument("--target", default="local")
-    rb.add_argument("--timeout", type=float, default=60)
+    rb.add_argument("--timeout", type=number("timeout"), default=60)
     rb.add_argument("--force", action="store_true")
     rb.set_defaults(fn=cmd_rollback)
     return p
+
+
+def _check_paths(args) -> str | None:
+    """Output paths that cannot be written, found before anything starts."""
+    junit = getattr(args, "junit", None)
+    if junit and Path(junit).is_dir():
+        return f"--junit {junit} is a directory; give a file name (e.g. {Path(junit) / 'greenlight.xml'})"
+    report_dir = getattr(args, "report_dir", None)
+    if report_dir and Path(report_dir).exists() and not Path(report_dir).is_dir():
+        return f"--report-dir {report_dir} is a file; give a directory"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from harness.config import ConfigError
     from harness.release import ReleaseError
+    from harness.run_numbers import BadNumber
     from harness.stack import StackError
 
-    if args.cmd == "certify" and (problem := _check_workers(args)):
-        return _fail(problem)
+    bad_path = _check_paths(args)
+    if bad_path:
+        return _fail(bad_path)
+
     try:
         if args.cmd == "certify" and args.target == "local" and not args.dry_run:
             from harness import stack
@@ -288,10 +373,10 @@ def main(argv: list[str] | None = None) -> int:
             if not stack.is_up():
                 stack.up()
         return args.fn(args)
-    except (TargetError, StackError, ReleaseError, ConfigError) as exc:
+    except (TargetError, StackError, ReleaseError, ConfigError, BadNumber, FileNotFoundError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

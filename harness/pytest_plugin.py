@@ -34,23 +34,71 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="'local' (the docker-compose replica, default) or a greenlight.toml target file")
     g.addoption("--release", default=None,
                 help="release directory or shipped release id to cut over to (default: the next good release)")
-    g.addoption("--users", type=int, default=12, help="simulated customers during the cutover")
-    g.addoption("--load-seconds", type=float, default=45, help="seconds of load around the switch")
+    # Numbers are checked in pytest_configure (one line, before anything starts), with the CLI's own rules.
+    g.addoption("--users", default=12, help="simulated customers during the cutover (whole number >= 1)")
+    g.addoption("--load-seconds", default=45, help="seconds of load around the switch (> 0)")
+    g.addoption("--watch-seconds", default=10, help="post-switch watch window, seconds (>= 0)")
+    g.addoption("--baseline-seconds", default=None, help="load before the deploy starts, seconds (>= 0)")
     g.addoption("--report-dir", default="reports/pytest", help="where report.json/html and the ledger go")
     g.addoption("--gl-bound", action="append", default=[], metavar="NAME=VALUE",
                 help="override one bound of the run (e.g. converged_s=10); the target file's [bounds] are the base")
+    g.addoption("--gl-junit", default=None, metavar="FILE",
+                help="also write Greenlight's own JUnit XML (one testcase per verdict) for each certification")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from harness.run_numbers import BadNumber, check
+
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
+    o = config.option
+    try:
+        for name in ("users", "load_seconds", "watch_seconds", "baseline_seconds"):
+            if getattr(o, name, None) is not None:
+                setattr(o, name, check(name, getattr(o, name)))
+    except BadNumber as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if Path(o.report_dir).exists() and not Path(o.report_dir).is_dir():
+        raise pytest.UsageError(f"--report-dir {o.report_dir} is a file; give a directory")
 
 
 @pytest.fixture(scope="session")
 def gl_options(pytestconfig: pytest.Config) -> dict:
     o = pytestconfig.option
     return {"target": o.target, "release": o.release, "users": o.users, "load_seconds": o.load_seconds,
-            "report_dir": Path(o.report_dir)}
+            "watch_s": o.watch_seconds, "baseline_s": o.baseline_seconds, "report_dir": Path(o.report_dir)}
+
+
+def _progress(pytestconfig: pytest.Config):
+    """Plain progress lines through pytest's terminal (captured output would hide them until the end)."""
+    from harness.progress import Progress
+
+    tr = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    capman = pytestconfig.pluginmanager.get_plugin("capturemanager")
+    if tr is None or capman is None:
+        return None
+
+    def write(line: str) -> None:
+        with capman.global_and_fixture_disabled():
+            tr.write_line(line.rstrip("\n"))
+
+    return Progress(write=write, tty=False, interval=10)
+
+
+def _certify(pytestconfig, gl_target, gl_options, name: str, **kw):
+    from harness.certify import certify, default_release
+
+    release = gl_options["release"] or default_release(gl_target)
+    cert = certify(gl_target, release=release, users=gl_options["users"], load_seconds=gl_options["load_seconds"],
+                   watch_s=gl_options["watch_s"], baseline_s=gl_options["baseline_s"],
+                   report_dir=gl_options["report_dir"] / name, progress=_progress(pytestconfig), **kw)
+    junit = pytestconfig.option.gl_junit
+    if junit:
+        from harness.report.junit import write_junit
+
+        p = Path(junit)
+        write_junit(cert.report, p.with_name(f"{p.stem}-{name}{p.suffix or '.xml'}"))
+    return cert
 
 
 @pytest.fixture(scope="session")
@@ -82,22 +130,12 @@ def gl_target(gl_options):
 
 
 @pytest.fixture(scope="session")
-def certification(gl_target, gl_options, gl_bounds):
+def certification(pytestconfig, gl_target, gl_options, gl_bounds):
     """One certification run (cutover under load) shared by every verdict test in the session."""
-    from harness.certify import certify, default_release
-
-    release = gl_options["release"] or default_release(gl_target)
-    return certify(gl_target, release=release, users=gl_options["users"],
-                   load_seconds=gl_options["load_seconds"], report_dir=gl_options["report_dir"] / "cutover",
-                   bounds=gl_bounds)
+    return _certify(pytestconfig, gl_target, gl_options, "cutover", bounds=gl_bounds)
 
 
 @pytest.fixture(scope="session")
-def rollback_drill(gl_target, gl_options, gl_bounds):
+def rollback_drill(pytestconfig, gl_target, gl_options, gl_bounds):
     """A cutover followed by a rollback to the previous colour, under the same traffic."""
-    from harness.certify import certify, default_release
-
-    release = gl_options["release"] or default_release(gl_target)
-    return certify(gl_target, release=release, users=gl_options["users"],
-                   load_seconds=gl_options["load_seconds"], report_dir=gl_options["report_dir"] / "rollback",
-                   rollback_after=True, bounds=gl_bounds)
+    return _certify(pytestconfig, gl_target, gl_options, "rollback", rollback_after=True, bounds=gl_bounds)

@@ -21,9 +21,12 @@ class Rule:
     low: float           # the smallest allowed value …
     low_open: bool       # … or, when True, values must be strictly greater than `low`
     what: str            # what the number is, for the message
+    high: float | None = None  # the largest allowed value, when there is one
 
     def describe(self) -> str:
         kind = "a whole number" if self.whole else "a number of seconds"
+        if self.high is not None:
+            return f"{kind} from {self.low:g} to {self.high:g}"
         return f"{kind} {'greater than' if self.low_open else 'of at least'} {self.low:g}"
 
 
@@ -33,6 +36,9 @@ RULES: dict[str, Rule] = {
     "watch_seconds": Rule("--watch-seconds", False, 0, False, "seconds of the post-switch watch window"),
     "baseline_seconds": Rule("--baseline-seconds", False, 0, False, "seconds of load before the deploy starts"),
     "timeout": Rule("--timeout", False, 0, True, "seconds to wait"),
+    "workers": Rule("--workers", True, 0, False, "local Locust worker processes; 0: one process"),
+    "remote_workers": Rule("--remote-workers", True, 0, False, "Locust workers joining from other machines"),
+    "master_port": Rule("--master-port", True, 1, False, "the port the Locust master listens on", 65535),
 }
 
 
@@ -50,7 +56,8 @@ def check(name: str, value) -> int | float:
             raise TypeError
     except (TypeError, ValueError):
         raise BadNumber(f"{rule.option} must be {rule.describe()} ({rule.what}); got {value!r}") from None
-    if not math.isfinite(num) or num < rule.low or (rule.low_open and num == rule.low):
+    if (not math.isfinite(num) or num < rule.low or (rule.low_open and num == rule.low)
+            or (rule.high is not None and num > rule.high)):
         raise BadNumber(f"{rule.option} must be {rule.describe()} ({rule.what}); got {value}")
     return num
 
