@@ -10,8 +10,8 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import orjson
 
@@ -156,7 +156,7 @@ class Progress:
         while not self._stop.wait(0.5 if self.tty else min(self.interval, 1.0)):
             try:
                 self.poll()
-            except Exception as exc:  # progress must never break a certification
+            except Exception as exc:  # noqa: BLE001 - progress must never break a certification
                 self._write(f"greenlight: progress display stopped: {exc}\n")
                 return
 

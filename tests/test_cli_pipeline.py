@@ -37,8 +37,8 @@ def test_bad_numbers_are_one_line_and_exit_2(argv, option, capsys, monkeypatch):
 
 
 def test_bad_number_from_the_real_command_line():
-    p = subprocess.run([sys.executable, "-m", "harness.cli", "certify", "--users", "0"], capture_output=True,
-                       text=True, timeout=60, cwd=ROOT)
+    p = subprocess.run([sys.executable, "-m", "harness.cli", "certify", "--users", "0"], check=False,
+                       capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert p.returncode == 2 and p.stdout == ""
     assert p.stderr.strip() == ("greenlight: error: argument --users: must be a whole number of at least 1 "
                                 "(simulated customers); got 0 (see `greenlight certify --help`)")
@@ -60,7 +60,7 @@ def test_number_rules():
 
 def test_pytest_refuses_bad_numbers_at_configure():
     p = subprocess.run([sys.executable, "-m", "pytest", "-m", "cutover", "--users", "0", "--co", "-q",
-                        "-p", "no:cacheprovider"], capture_output=True, text=True, timeout=120, cwd=ROOT)
+                        "-p", "no:cacheprovider"], check=False, capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert p.returncode == pytest.ExitCode.USAGE_ERROR
     assert "ERROR: --users must be a whole number of at least 1" in p.stderr
 

@@ -135,10 +135,10 @@ def write_report(report_dir: str | Path, verdicts: list, led: Ledger, context: d
 
 def summary(rep: dict) -> str:
     sw, t = rep["switch"], rep["totals"]
-    lines = [f"Greenlight: {rep.get('status', 'passed' if rep['passed'] else 'failed').upper()} — "
-             f"{sw['from_release']} ({sw['from']}) -> {sw['to_release']} ({sw['to']}), {t['requests']} requests, "
-             f"{t.get('failed', 0)} failed ({t['errors_5xx']} 5xx, {t['transport_errors']} without response), "
-             f"{t.get('sessions_crossed', 0)} sessions crossed the switch, {t.get('orders_confirmed', 0)} orders"]
+    lines = [(f"Greenlight: {rep.get('status', 'passed' if rep['passed'] else 'failed').upper()} — "
+              f"{sw['from_release']} ({sw['from']}) -> {sw['to_release']} ({sw['to']}), {t['requests']} requests, "
+              f"{t.get('failed', 0)} failed ({t['errors_5xx']} 5xx, {t['transport_errors']} without response), "
+              f"{t.get('sessions_crossed', 0)} sessions crossed the switch, {t.get('orders_confirmed', 0)} orders")]
     for key, label in (("refused", "refused"), ("rolled_back", "rolled back"), ("error", "engine error")):
         if sw.get(key):
             lines.append(f"  {label}: {sw[key]}")

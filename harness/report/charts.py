@@ -40,7 +40,7 @@ def nice_ceiling(v: float) -> float:
 
 
 def fmt_clock(s: float) -> str:
-    s = int(round(s))
+    s = round(s)
     return f"{s // 60}:{s % 60:02d}"
 
 
@@ -214,7 +214,7 @@ def throughput(axis: TimeAxis, series: dict, phases: list[dict], major: list[dic
     rps = series["rps"]
     failed = [sum(series["failed"].get(c, [0] * n)[b] for c in series["failed"]) / step for b in range(n)]
     vmax = nice_ceiling(max([max(v) for v in rps.values()] + [max(failed, default=0), 1]))
-    y = lambda v: bottom - (bottom - top) * v / vmax  # noqa: E731
+    y = lambda v: bottom - (bottom - top) * v / vmax
     order = sorted(rps, key=lambda c: (c not in COLOURS, c))
     body = _bands(axis, phases, top, bottom, 0.55) + _y_axis(top, bottom, vmax, "requests / s")
     body += _event_lines(axis, major, top, bottom)
@@ -253,7 +253,7 @@ def latency(axis: TimeAxis, series: dict, phases: list[dict], major: list[dict])
     lat = {c: v for c, v in series["latency_ms"].items() if c != "no response"}
     peaks = [v for per in lat.values() for v in per.get("p99", []) if v is not None]
     vmax = nice_ceiling(max(peaks, default=1))
-    y = lambda v: bottom - (bottom - top) * min(v, vmax) / vmax  # noqa: E731
+    y = lambda v: bottom - (bottom - top) * min(v, vmax) / vmax
     order = sorted(lat, key=lambda c: (c not in COLOURS, c))
     body = _bands(axis, phases, top, bottom, 0.55) + _y_axis(top, bottom, vmax, "latency, ms")
     body += _event_lines(axis, major, top, bottom)

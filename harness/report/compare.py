@@ -50,8 +50,7 @@ def comparison(a: dict, b: dict) -> dict:
     verdicts = []
     for name in sorted(set(a["verdicts"]) | set(b["verdicts"])):
         va, vb = a["verdicts"].get(name), b["verdicts"].get(name)
-        fa = f"{verdict_status(va)} ({fmt_value(va.get('value'), 1)})" if va else "not judged"
-        fb = f"{verdict_status(vb)} ({fmt_value(vb.get('value'), 1)})" if vb else "not judged"
+        fa, fb = _verdict_cell(va), _verdict_cell(vb)
         verdicts.append(row(name, fa, fb, (verdict_status(va) if va else None) != (verdict_status(vb) if vb else None)))
 
     def steps(r):
@@ -79,6 +78,15 @@ def comparison(a: dict, b: dict) -> dict:
             "sections": [("Overview", overview), ("Verdicts", verdicts),
                          ("p99 per step, ms (before → after the switch)", step_rows),
                          ("Sessions across the switch, per kind", cross)]}
+
+
+def _verdict_cell(v: dict | None) -> str:
+    if v is None:
+        return "not in this run"
+    st = verdict_status(v)
+    if st == "skipped":
+        return f"skipped ({v.get('skipped') or v.get('detail') or 'not judged'})"
+    return f"{st} ({fmt_value(v.get('value'), 1)})"
 
 
 def _ms(v) -> str:

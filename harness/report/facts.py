@@ -34,7 +34,7 @@ def is_failure(status, error) -> bool:
 def percentile(sorted_vals: list[float], p: float) -> float | None:
     if not sorted_vals:
         return None
-    k = min(len(sorted_vals) - 1, max(0, int(round(p / 100 * (len(sorted_vals) - 1)))))
+    k = min(len(sorted_vals) - 1, max(0, round(p / 100 * (len(sorted_vals) - 1))))
     return round(float(sorted_vals[k]), 1)
 
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 import time
 from html import escape as e
 
-from harness.report import charts
+from harness.report import charts, verdict_status
 from harness.report import facts as facts_mod
-from harness.report import verdict_status
 from harness.verdicts import REGISTRY
 
 STATUS_WORD = {"passed": "Passed", "failed": "Failed", "inconclusive": "Inconclusive", "skipped": "Skipped"}
@@ -233,7 +232,7 @@ def _charts(rep: dict) -> str:
     major = [ev for ev in evs if ev.get("event") in facts_mod.MAJOR_EVENTS]
     minor = [ev for ev in evs if ev.get("event") not in facts_mod.MAJOR_EVENTS]
     legend = "".join(f'<span class="phase-key"><span class="swatch" style="background:'
-                     f'{charts.PHASE_FILL[p] if not p == "fault" else "#fdba74"}"></span>{p}</span>'
+                     f'{charts.PHASE_FILL[p] if p != "fault" else "#fdba74"}"></span>{p}</span>'
                      for p in charts.PHASE_FILL)
     return (f'<div class="chart-block"><h3>Phases and events</h3>{charts.timeline(axis, f["phases"], major, minor)}'
             f'<div class="phase-legend">{legend}</div></div>'
