@@ -90,9 +90,13 @@ def make_run(run_dir: Path, kind: str = "passed", fault: bool = False, seed: int
     ledger_dir = Path(run_dir) / "ledger"
     ledger_dir.mkdir(parents=True, exist_ok=True)
     recs, orders = _records(kind, seed)
-    half = len(recs) // 2  # two Locust worker processes
+    half = len(recs) // 2  # two Locust worker processes, with their own account of the run (workers.json)
+    workers = {"started": T0, "workers": []}
     for name, part in (("requests-w-1.jsonl", recs[:half]), ("requests-w-2.jsonl", recs[half:])):
         (ledger_dir / name).write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in part))
+        workers["workers"].append({"name": name[9:-6], "shard": name, "ledger_records": len(part),
+                                   "ledger_at_last_report": len(part), "locust_requests": len(part),
+                                   "cpu": [[T0 + k, 35.0 + k % 7] for k in range(60)]})
     (ledger_dir / "events.jsonl").write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in _events(kind, fault)))
     led = load(ledger_dir)
     gate = [{"check": "health", "node": "green-1", "ok": kind != "refused",
@@ -105,7 +109,8 @@ def make_run(run_dir: Path, kind: str = "passed", fault: bool = False, seed: int
                   final_colour="green" if kind == "passed" else "blue")
     context = RunContext(run_id="glsynth", old_release="r1", new_release="r2", from_colour="blue", to_colour="green",
                          old_nodes=["blue-1", "blue-2"], new_nodes=["green-1", "green-2"], db_order_ids=orders,
-                         locust_total=len(recs), outcome=out, target={"kind": "compose", "project": "synthetic"})
+                         locust_total=len(recs), outcome=out, target={"kind": "compose", "project": "synthetic"},
+                         workers=workers)
     verdicts = evaluate(led, Bounds(), context) + list(extra_verdicts)
     rep = build_report(verdicts, led, context)
     write_files(run_dir, rep)
