@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -266,7 +267,8 @@ def cmd_doapi(args) -> int:
 
     from simulator.doapi.__main__ import main as doapi_main
 
-    _sys.argv = ["greenlight doapi", "--port", str(args.port), "--haproxy", args.haproxy]
+    _sys.argv = ["greenlight doapi", "--port", str(args.port), "--haproxy", args.haproxy,
+                 "--time-scale", str(args.time_scale)]
     return doapi_main()
 
 
@@ -330,8 +332,10 @@ def build_parser() -> argparse.ArgumentParser:
     dp.add_argument("--release-dir", required=True)
     dp.set_defaults(fn=cmd_deploy)
     da = sub.add_parser("doapi", help="run the DigitalOcean API simulator (token from $DOAPI_TOKEN)")
-    da.add_argument("--port", type=int, default=8090)
-    da.add_argument("--haproxy", default="127.0.0.1:9999", help="HAProxy runtime API, or 'memory'")
+    da.add_argument("--port", type=int, default=int(os.environ.get("GREENLIGHT_DOAPI_PORT", "8090")))
+    da.add_argument("--haproxy", default=f"127.0.0.1:{os.environ.get('GREENLIGHT_LB_ADMIN_PORT', '9999')}",
+                    help="HAProxy runtime API, or 'memory'")
+    da.add_argument("--time-scale", type=float, default=1.0, help="factor on DO's LB timings (1 = real)")
     da.set_defaults(fn=cmd_doapi)
     he = sub.add_parser("heal", help="heal every journaled fault, end load left by a dead run, one healthy colour live")
     he.add_argument("--target", default="local")

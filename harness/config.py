@@ -73,6 +73,9 @@ class DigitalOcean(_Strict):
     blue_ids: list[int] | None = None
     green_ids: list[int] | None = None
     switch_mode: Literal["droplet_ids", "tag", "add_remove"] = "droplet_ids"
+    # overlap: add the new colour, wait until traffic shows every new droplet, then remove the old (no 503 gap
+    # while new droplets pass healthy_threshold checks). naive: one call, the gap DO shows included.
+    switch_strategy: Literal["overlap", "naive"] = "overlap"
     health_check: HealthCheck | None = None        # enforced on every switch when set
     ssh: Ssh = Ssh()
     deploy_hook: str | None = None                 # e.g. "ansible-playbook deploy.yml -l {hosts} -e release={release}"

@@ -5,6 +5,7 @@ Retries only what DO asks to retry (429, 403 "processes previous actions", 5xx, 
 harness.retry. The token is read from the environment variable the config names and never printed."""
 from __future__ import annotations
 
+import copy
 import os
 import shlex
 import subprocess
@@ -19,10 +20,8 @@ from harness.db import DbAccess
 from harness.retry import GaveUp, RetryAfter, retry
 from harness.targets.base import COLOURS, ExecResult, Node, TargetError
 
-# Fields of a load balancer that a PUT must send back, or DO resets them to defaults.
-KEEP = ("name", "size_unit", "size", "algorithm", "forwarding_rules", "health_check", "sticky_sessions",
-        "redirect_http_to_https", "enable_proxy_protocol", "enable_backend_keepalive", "http_idle_timeout_seconds",
-        "vpc_uuid", "project_id", "disable_lets_encrypt_dns_records", "firewall", "network", "type")
+# Fields GET returns that a PUT must not send (DO sets them). Everything else goes back, or DO resets it.
+READ_ONLY = ("id", "ip", "ipv6", "status", "created_at")
 BUSY = "processes previous actions"
 
 
@@ -193,8 +192,13 @@ class DigitalOceanTarget:
 
     # -- switching ----------------------------------------------------------------------------------
     def _put_body(self, lb: dict, **target) -> dict:
-        body = {k: lb[k] for k in KEEP if k in lb}
+        """A full-replace PUT body from the LB as read: every field GET returned except the read-only ones (DO
+        resets whatever a PUT leaves out), the region as its slug, size_unit without the deprecated size, and the
+        target (droplet_ids or tag) replaced."""
+        body = {k: copy.deepcopy(v) for k, v in lb.items() if k not in READ_ONLY and k not in ("droplet_ids", "tag")}
         body["region"] = lb["region"]["slug"] if isinstance(lb["region"], dict) else lb["region"]
+        if "size_unit" in body:
+            body.pop("size", None)
         if self.do.health_check is not None:
             body["health_check"] = self.do.health_check.model_dump()
         body.update(target)
@@ -214,17 +218,20 @@ class DigitalOceanTarget:
             raise TargetError("the load balancer is in status 'errored' at DigitalOcean")
         return lb
 
-    def _traffic_colours(self, probes: int = 6) -> set[str]:
-        """Colours seen answering at the LB URL (by the identity header), from a few quick probes. Node names come
-        from the last droplet listing, so this works while the API does not."""
-        names = self._names
+    def _traffic_names(self, probes: int = 8) -> set[str]:
+        """Droplet names seen answering at the LB URL (the identity header), from a few quick probes."""
         seen = set()
         with httpx.Client(timeout=2) as client:
             for _ in range(probes):
-                node = health.probe(self.lb_url, client=client).header(self.served_by_header)
-                if node in names:
-                    seen.add(names[node])
+                h = health.probe(self.lb_url, client=client)
+                if h.ok and h.header(self.served_by_header):
+                    seen.add(h.header(self.served_by_header))
         return seen
+
+    def _traffic_colours(self, probes: int = 6) -> set[str]:
+        """Colours seen answering at the LB URL. Node names come from the last droplet listing, so this works
+        while the API does not."""
+        return {self._names[n] for n in self._traffic_names(probes) if n in self._names}
 
     def _where_now(self, before: str) -> str:
         """One clause saying which colour is live after a failed switch, from the API if it answers, else traffic."""
@@ -242,41 +249,73 @@ class DigitalOceanTarget:
             return f"traffic at {self.lb_url} shows {' and '.join(sorted(seen))} (was {before})"
         return f"the live colour could not be confirmed (was {before}): check the LB before retrying"
 
-    def _wait_traffic_shows(self, colour: str) -> None:
-        """Add/remove mode: the new droplets start DOWN until they pass the health check; remove the old colour only
-        once traffic through the LB is answered by the new one."""
-        self.plan.append(f"wait until traffic at {self.lb_url} is answered by {colour}")
+    def _wait_serving(self, colour: str) -> None:
+        """New droplets start DOWN until they pass healthy_threshold checks, and DO's API never says when: wait
+        until traffic through the LB has been answered by every droplet of the colour."""
+        names = {n for n, c in self._names.items() if c == colour}
+        self.plan.append(f"wait until traffic at {self.lb_url} is answered by every {colour} droplet")
         if self.dry_run:
             return
+        seen: set[str] = set()
+
+        def probe() -> set[str]:
+            seen.update(self._traffic_names())
+            return seen
+
         try:
-            retry(self._traffic_colours, what=f"traffic showing {colour}", timeout=self.do.give_up_s, interval=0.5,
-                  backoff=1.5, max_interval=5.0, retry_on=(), until=lambda seen: colour in seen)
+            retry(probe, what=f"traffic showing every {colour} droplet", timeout=self.do.give_up_s, interval=0.25,
+                  backoff=1.5, max_interval=2.0, retry_on=(), until=lambda s: names <= s)
         except GaveUp:
+            missing = sorted(names - seen)
             raise TargetError(f"{colour} never answered through the LB within {self.do.give_up_s:.0f} s "
-                              "(its droplets stay DOWN: check their /healthz)") from None
+                              f"({', '.join(missing)} stayed DOWN: check their health check path)") from None
 
     def switch(self, to_colour: str) -> None:
         """Point the LB at to_colour. On failure the error says which colour is live; nothing half-done is left
-        when it can be undone (add/remove mode takes the new droplets out again)."""
+        when it can be undone (the new droplets are taken out again)."""
         if to_colour not in COLOURS:
             raise TargetError(f"unknown colour {to_colour!r}")
-        path = f"/v2/load_balancers/{self.do.lb_id}"
         before = self._last_live or "unknown"
         try:
             lb = self._settled()
             before = self._colour_of(lb)
             new_ids = [d["id"] for d in self._droplets(to_colour)]
-            if self.do.switch_mode == "droplet_ids":
-                self._call("PUT", path, self._put_body(lb, droplet_ids=new_ids))
-            elif self.do.switch_mode == "tag":
-                self._call("PUT", path, self._put_body(lb, tag=getattr(self.do, f"{to_colour}_tag")))
+            overlap = self.do.switch_strategy == "overlap"
+            if self.do.switch_mode == "add_remove":
+                self._add_remove(lb, new_ids, to_colour, overlap)
             else:
-                self._add_remove(lb, new_ids, to_colour)
+                final = ({"droplet_ids": new_ids} if self.do.switch_mode == "droplet_ids"
+                         else {"tag": getattr(self.do, f"{to_colour}_tag")})
+                if overlap:
+                    lb = self._overlap(lb, new_ids, to_colour)
+                self._call("PUT", self._lb_path, self._put_body(lb, **final))
             self._settled()
         except TargetError as exc:
             raise TargetError(f"switch {before} -> {to_colour} aborted: {exc}; {self._where_now(before)}") from None
 
-    def _add_remove(self, lb: dict, new_ids: list[int], to_colour: str) -> None:
+    @property
+    def _lb_path(self) -> str:
+        return f"/v2/load_balancers/{self.do.lb_id}"
+
+    def _overlap(self, lb: dict, new_ids: list[int], to_colour: str) -> dict:
+        """PUT both colours' droplets, wait until the new ones serve, and return the LB as it is then. When they
+        never do, PUT the LB back as it was."""
+        current = list(lb.get("droplet_ids") or [])
+        self._call("PUT", self._lb_path, self._put_body(lb, droplet_ids=sorted(set(current) | set(new_ids))))
+        try:
+            settled = self._settled()
+            self._wait_serving(to_colour)
+            return settled
+        except TargetError as exc:
+            back = {"tag": lb["tag"]} if lb.get("tag") else {"droplet_ids": current}
+            try:
+                self._settled()
+                self._call("PUT", self._lb_path, self._put_body(lb, **back))
+            except TargetError as undo:
+                raise TargetError(f"{exc}; putting the LB back failed too ({undo})") from None
+            raise TargetError(f"{exc}; put the LB back on {back}") from None
+
+    def _add_remove(self, lb: dict, new_ids: list[int], to_colour: str, overlap: bool) -> None:
         if lb.get("tag"):
             raise TargetError(f"switch_mode 'add_remove' needs an LB that lists droplet ids, but it targets tag "
                               f"{lb['tag']!r}: use switch_mode = 'tag'")
@@ -285,7 +324,7 @@ class DigitalOceanTarget:
         if want and {k: have.get(k) for k in want} != want:
             raise TargetError("the LB's health check differs from digitalocean.health_check and add/remove calls "
                               "cannot change it: fix the LB or use switch_mode = 'droplet_ids'")
-        path = f"/v2/load_balancers/{self.do.lb_id}/droplets"
+        path = f"{self._lb_path}/droplets"
         current = list(lb.get("droplet_ids") or [])
         added = [i for i in new_ids if i not in current]
         old = [i for i in current if i not in new_ids]
@@ -293,7 +332,8 @@ class DigitalOceanTarget:
             self._call("POST", path, {"droplet_ids": added})
             try:
                 self._settled()
-                self._wait_traffic_shows(to_colour)
+                if overlap:
+                    self._wait_serving(to_colour)
             except TargetError as exc:
                 try:
                     self._call("DELETE", path, {"droplet_ids": added})   # undo: the old colour alone again

@@ -1,51 +1,105 @@
-"""Where an applied load-balancer change goes: nowhere (unit tests) or the replica's HAProxy (real traffic)."""
+"""Where an applied load-balancer change goes: a memory model (unit tests) or the replica's HAProxy (real traffic).
+
+Both put the same HealthChecker (DO's check timing) between "assigned" and "takes traffic": a removed droplet stops
+receiving at apply, an added one only after healthy_threshold passing checks, and nothing serves (503) while no
+assigned droplet is UP."""
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
+from urllib.parse import urlsplit
+
+import httpx
 
 from harness.haproxy import RuntimeAPI
-from harness.retry import GaveUp, retry
+from simulator.doapi.health import HealthChecker
 from simulator.doapi.state import DROPLETS
 
 POOL = "bk_pool"
+STICKY_POOL = "bk_pool_sticky"     # the same servers with DO-LB cookie persistence (haproxy.cfg)
+DEFAULT_SETTINGS = {"sticky_sessions": {"type": "none"}, "http_idle_timeout_seconds": 60}
 
 
 class MemoryBackend:
-    """Records every applied droplet set. A droplet new to the set starts DOWN and serves only after
-    `healthy_after` seconds (DO: healthy_threshold passing checks); a removed droplet stops serving at once."""
+    """Records every applied droplet set; `serving()` is what takes traffic now. Health is a model: a droplet
+    passes its checks unless it is in `failing` or powered off. Runs on any clock (tests pass a fake one)."""
 
-    def __init__(self, healthy_after: float = 0.0, clock=time.monotonic):
+    def __init__(self, scale: float = 1.0, clock=time.monotonic):
         self.applied: list[list[int]] = []
-        self.healthy_after, self.clock = healthy_after, clock
-        self._since: dict[int, float] = {}      # droplet id -> when it joined the current set
+        self.settings = dict(DEFAULT_SETTINGS)
+        self.failing: set[int] = set()          # droplets whose health check fails (a broken release)
+        self.powered_off: set[int] = set()
+        self.checker = HealthChecker(self._probe, clock, scale)
         self._lock = threading.Lock()
 
-    def apply(self, droplet_ids: list[int]) -> None:
-        now = self.clock()
+    def _probe(self, did: int, health_check: dict) -> bool:
+        return did not in self.failing and did not in self.powered_off
+
+    def apply(self, droplet_ids: list[int], health_check: dict | None = None, settings: dict | None = None) -> None:
         with self._lock:
-            # The first set is the LB as found: its droplets have been healthy for long.
-            joined = now if self.applied else float("-inf")
+            first = not self.applied            # the LB as found: its droplets have been passing for long
             self.applied.append(sorted(droplet_ids))
-            self._since = {i: self._since.get(i, joined) for i in droplet_ids}
+            self.settings = dict(settings or self.settings)
+            self.checker.assign(list(droplet_ids), health_check, already_up=first)
+
+    def set_power(self, did: int, on: bool) -> None:
+        (self.powered_off.discard if on else self.powered_off.add)(did)
 
     def current_ids(self) -> list[int] | None:
         return None
 
     def serving(self) -> list[int]:
-        """The droplets that take traffic now (assigned and past the healthy threshold)."""
-        now = self.clock()
-        with self._lock:
-            return sorted(i for i, t in self._since.items() if now - t >= self.healthy_after)
+        """The droplets that take traffic now (assigned and UP)."""
+        return self.checker.up()
+
+    def answers(self, did: int) -> bool:
+        """Whether a request sent to this droplet gets an answer (a powered-off one does not)."""
+        return did not in self.powered_off
+
+
+def replica_node_urls() -> dict[str, str]:
+    """The replica's nodes on loopback, honouring the lane's ports (scripts/lane.sh)."""
+    defaults = {"blue-1": 8081, "blue-2": 8082, "green-1": 8083, "green-2": 8084}
+    return {name: f"http://127.0.0.1:{os.environ.get('GREENLIGHT_' + name.replace('-', '').upper() + '_PORT', port)}"
+            for name, port in defaults.items()}
+
+
+def probe_http(base_url: str, health_check: dict, scale: float) -> bool:
+    """One DO health check against a droplet: a TCP connect, or an HTTP(S) GET answered 2xx/3xx in time."""
+    timeout = max(0.2, float(health_check.get("response_timeout_seconds", 5)) * scale)
+    u = urlsplit(base_url)
+    if health_check.get("protocol") == "tcp":
+        try:
+            with socket.create_connection((u.hostname, u.port or 80), timeout=timeout):
+                return True
+        except OSError:
+            return False
+    try:
+        r = httpx.get(base_url.rstrip("/") + (health_check.get("path") or "/"), timeout=timeout)
+    except httpx.HTTPError:
+        return False
+    return 200 <= r.status_code < 400
 
 
 class HAProxyBackend:
-    """Droplets are the replica's servers in HAProxy's pool backend. A change brings the new droplets in first and
-    waits until HAProxy's health checks see them UP (DO: new droplets are DOWN until healthy_threshold checks
-    pass), then takes the others out and points the frontend at the pool."""
+    """Droplets are the replica's servers in HAProxy's pool backends. HAProxy's own checks are switched off there:
+    this simulator checks the droplets the way DO does (HealthChecker, probing the nodes' loopback ports) and sets
+    a server `ready` only while it is assigned and UP, `maint` otherwise. A background thread keeps them in step."""
 
-    def __init__(self, api: RuntimeAPI, healthy_timeout: float = 30, map_file: str = "/etc/haproxy/live.map"):
-        self.api, self.healthy_timeout, self.map_file = api, healthy_timeout, map_file
+    def __init__(self, api: RuntimeAPI, map_file: str = "/etc/haproxy/live.map", *, scale: float = 1.0,
+                 node_urls: dict[str, str] | None = None, tick: float = 0.1, clock=time.monotonic):
+        self.api, self.map_file, self.tick = api, map_file, tick
+        self.node_urls = node_urls or replica_node_urls()
+        self.settings = dict(DEFAULT_SETTINGS)
+        self.powered_off: set[int] = set()
+        self.checker = HealthChecker(self._probe, clock, scale)
+        self._ready: dict[str, set[str]] = {}  # backend -> servers set ready by us
+        self._addrs: dict[str, tuple[str, str]] = {}
+        self._lock = threading.RLock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
 
     def current_ids(self) -> list[int]:
         """The droplets taking traffic now, as the replica's LB has them (used to start in the same state)."""
@@ -55,24 +109,71 @@ class HAProxyBackend:
         # Nothing serving at all (should not happen): start on blue rather than on an empty LB.
         return [i for i, (n, _) in DROPLETS.items() if n in names] or [101, 102]
 
-    def apply(self, droplet_ids: list[int]) -> None:
-        wanted = {DROPLETS[i][0] for i in droplet_ids}
-        joining = {s["name"] for s in self.api.servers(POOL) if s["maint"]} & wanted
-        for name in sorted(joining):
-            # HAProxy would let a server leaving maintenance take traffic at once (and only notice a failing one
-            # after `fall` checks); a DO droplet starts DOWN until `healthy_threshold` checks pass. So: drain (no
-            # new traffic, checks run) and mark it down; it comes UP after `rise` passing checks.
-            self.api.set_server_state(POOL, name, "drain")
-            self.api.command(f"set server {POOL}/{name} health down")
-        try:
-            retry(lambda: self.api.servers(POOL), what="new droplets passing health checks",
-                  timeout=self.healthy_timeout, interval=0.2, retry_on=(),
-                  until=lambda servers: all(s["up"] for s in servers if s["name"] in wanted))
-        except GaveUp:
-            pass  # as on DO: the change applies anyway; droplets that never pass stay DOWN (503 if none is UP)
-        for name in sorted(wanted):        # joining ones, and any left draining by an interrupted apply
-            self.api.set_server_state(POOL, name, "ready")
-        self.api.set_map(self.map_file, "live", POOL)
-        for s in self.api.servers(POOL):
-            if s["name"] not in wanted:
-                self.api.set_server_state(POOL, s["name"], "maint")
+    def _probe(self, did: int, health_check: dict) -> bool:
+        if did in self.powered_off:
+            return False
+        return probe_http(self.node_urls[DROPLETS[did][0]], health_check, self.checker.scale)
+
+    def apply(self, droplet_ids: list[int], health_check: dict | None = None, settings: dict | None = None) -> None:
+        with self._lock:
+            first = self._thread is None
+            self.settings = dict(settings or self.settings)
+            self.checker.assign(list(droplet_ids), health_check, already_up=first)
+            if first:
+                self._take_over()
+            self.sync()
+            sticky = (self.settings.get("sticky_sessions") or {}).get("type") == "cookies"
+            self.api.set_map(self.map_file, "live", STICKY_POOL if sticky else POOL)
+            if first:
+                self._thread = threading.Thread(target=self._loop, daemon=True, name="doapi-health")
+                self._thread.start()
+
+    def _take_over(self) -> None:
+        """HAProxy's checks would add their own rise/fall timing: DO's timing is ours alone."""
+        for backend in (POOL, STICKY_POOL):
+            for s in self.api.servers(backend):
+                self.api.command(f"disable health {backend}/{s['name']}")
+            self._ready[backend] = {s["name"] for s in self.api.servers(backend) if not s["maint"]}
+
+    def sync(self) -> None:
+        """Run the checks due and make HAProxy match: ready = assigned and UP."""
+        with self._lock:
+            up = {DROPLETS[i][0] for i, ok in self.checker.advance().items() if ok}
+            for backend, ready in self._ready.items():
+                for name in sorted(ready - up):
+                    self.api.set_server_state(backend, name, "maint")
+                for name in sorted(up - ready):
+                    self.api.set_server_state(backend, name, "ready")
+                self._ready[backend] = set(up)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.tick):
+            try:
+                self.sync()
+            except Exception:  # noqa: BLE001, S112 - HAProxy restarting: try again next tick
+                continue
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def set_power(self, did: int, on: bool) -> None:
+        """Powered off: the server stays in the pool (the LB has not noticed yet) but its address stops
+        answering; powered on: the real address again."""
+        name = DROPLETS[did][0]
+        with self._lock:
+            (self.powered_off.discard if on else self.powered_off.add)(did)
+            for backend in (POOL, STICKY_POOL):
+                if not on:
+                    self.api.command(f"set server {backend}/{name} addr 127.0.0.1 port 9")
+                else:
+                    self.api.command(f"set server {backend}/{name} addr {self._node_addr(name)} port 80")
+
+    def _node_addr(self, name: str) -> str:
+        """The node's address on the replica's network, as HAProxy resolved it at start (blue/green backends)."""
+        backend = "bk_blue" if name.startswith("blue") else "bk_green"
+        out = self.api.command(f"show servers state {backend}")
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) > 4 and parts[3] == name:
+                return parts[4]
+        raise RuntimeError(f"no address for {name} in {backend}")

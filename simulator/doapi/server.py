@@ -1,18 +1,24 @@
 """An HTTP server speaking DigitalOcean's v2 API for load balancers, droplets, tags and reserved IPs, with DO's
-status codes, error bodies, bearer auth, rate-limit headers, and injectable control-plane faults (/_sim/...)."""
+status codes, error bodies, bearer auth, rate limits, and injectable control-plane faults (/_sim/...).
+
+Requests go through a route table (method + path pattern → one small handler in routes.py); this module holds
+the transport, the rate limiter and the fault switches."""
 from __future__ import annotations
 
+import collections
 import json
-import re
 import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from simulator.doapi.state import Account, ApiError
+from simulator.doapi import routes
+from simulator.doapi.errors import ApiError
+from simulator.doapi.state import Account
 
-RATE_LIMIT = 5000
+HOURLY_LIMIT = 5000
+BURST_LIMIT = 250            # per rolling minute
 
 
 class Faults:
@@ -37,12 +43,99 @@ class Faults:
             return False
 
 
+class RateLimiter:
+    """DO's two limits per token: 5,000 requests in a rolling hour (each request frees its slot an hour after it
+    was made) and 250 in a rolling minute. `ratelimit-reset` is when the oldest counted request leaves the hour;
+    `retry-after` comes only with a burst 429."""
+
+    def __init__(self, clock=time.time, hourly: int = HOURLY_LIMIT, burst: int = BURST_LIMIT):
+        self.clock, self.hourly, self.burst = clock, hourly, burst
+        self._hour: collections.deque[float] = collections.deque()
+        self._minute: collections.deque[float] = collections.deque()
+        self.lock = threading.Lock()
+
+    def _expire(self, now: float) -> None:
+        while self._hour and self._hour[0] <= now - 3600:
+            self._hour.popleft()
+        while self._minute and self._minute[0] <= now - 60:
+            self._minute.popleft()
+
+    def take(self) -> ApiError | None:
+        """Count one request, or the 429 to answer instead (not counted)."""
+        with self.lock:
+            now = self.clock()
+            self._expire(now)
+            if len(self._hour) >= self.hourly:
+                return ApiError(429, "too_many_requests", "API Rate limit exceeded.")
+            if len(self._minute) >= self.burst:
+                wait = max(1, int(self._minute[0] + 60 - now + 0.999))
+                return ApiError(429, "too_many_requests", "API Rate limit exceeded.", {"retry-after": str(wait)})
+            self._hour.append(now)
+            self._minute.append(now)
+            return None
+
+    def headers(self) -> dict[str, str]:
+        with self.lock:
+            now = self.clock()
+            self._expire(now)
+            reset = (self._hour[0] + 3600) if self._hour else now
+            return {"ratelimit-limit": str(self.hourly), "ratelimit-remaining": str(max(self.hourly - len(self._hour), 0)),
+                    "ratelimit-reset": str(int(reset + 0.999))}
+
+
 class Sim:
-    def __init__(self, account: Account, token: str):
+    def __init__(self, account: Account, token: str, clock=time.time):
         self.account, self.token, self.faults = account, token, Faults()
         self.requests: list[dict] = []
-        self.remaining = RATE_LIMIT
-        self.reset_at = int(time.time()) + 3600
+        self.limits = RateLimiter(clock)
+
+
+class Request:
+    """One parsed API request, as a handler sees it."""
+
+    def __init__(self, sim: Sim, method: str, path: str, query: dict, raw: bytes, host: str):
+        self.sim, self.method, self.path, self.query, self.raw, self.host = sim, method, path, query, raw, host
+        self.params: dict[str, str] = {}
+
+    @property
+    def account(self) -> Account:
+        return self.sim.account
+
+    def json(self):
+        if not self.raw:
+            return {}
+        try:
+            return json.loads(self.raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ApiError(400, "bad_request", "unparseable JSON body") from None
+
+    def body(self) -> dict:
+        b = self.json()
+        if not isinstance(b, dict):
+            raise ApiError(422, "unprocessable_entity", "the request body must be a JSON object")
+        return b
+
+
+def _control_fault(sim: Sim, method: str) -> ApiError | str | None:
+    """The injected control-plane faults, in the order DO's front door would meet them. 'gone' = drop the
+    connection."""
+    f = sim.faults
+    if f.take("rate_limited"):
+        return ApiError(429, "too_many_requests", "API Rate limit exceeded.", {"retry-after": "1"})
+    if f.take("errors_500"):
+        return ApiError(500, "server_error", "Server was unable to give you a response.")
+    if method not in ("PUT", "POST", "DELETE"):
+        return None
+    if f.go_away_after_writes == 0:
+        f.gone = True
+        return "gone"
+    if f.go_away_after_writes > 0:
+        f.go_away_after_writes -= 1
+    if f.take("write_errors_500"):
+        return ApiError(500, "server_error", "Server was unable to give you a response.")
+    if f.take("busy"):
+        return ApiError(403, "forbidden", "Load Balancer can't be updated while it processes previous actions")
+    return None
 
 
 def make_handler(sim: Sim):
@@ -62,152 +155,64 @@ def make_handler(sim: Sim):
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
-            self.send_header("ratelimit-limit", str(RATE_LIMIT))
-            self.send_header("ratelimit-remaining", str(max(sim.remaining, 0)))
-            self.send_header("ratelimit-reset", str(sim.reset_at))
-            for k, v in (headers or {}).items():
+            for k, v in {**sim.limits.headers(), **(headers or {})}.items():
                 self.send_header(k, v)
             self.end_headers()
             self.wfile.write(data)
 
-        def _error(self, status, ident, message, headers=None):
-            self._send(status, {"id": ident, "message": message, "request_id": f"sim-{time.monotonic_ns():x}"}, headers)
+        def _error(self, e: ApiError):
+            self._send(e.status, {"id": e.ident, "message": e.message, "request_id": f"sim-{time.monotonic_ns():x}"},
+                       e.headers)
 
-        def _read_body(self) -> bytes:
-            n = int(self.headers.get("Content-Length") or 0)
-            return self.rfile.read(n) if n else b""
+        def _drop(self):
+            self.close_connection = True
+            self.connection.close()
 
-        def _body(self):
-            raw = self._raw
-            if not raw:
-                return {}
-            try:
-                return json.loads(raw)
-            except json.JSONDecodeError:
-                raise ApiError(400, "bad_request", "unparseable JSON body") from None
-
-        def _route(self, method: str):
+        def _handle(self, method: str):
             url = urlsplit(self.path)
-            path = url.path
             # Read the body first, whatever the answer: an unread body would corrupt the next request on a
             # kept-alive connection.
-            self._raw = self._read_body()
-            if path.startswith("/_sim/"):
-                return self._control(method, path)
-            write = method in ("PUT", "POST", "DELETE")
+            n = int(self.headers.get("Content-Length") or 0)
+            req = Request(sim, method, url.path, parse_qs(url.query), self.rfile.read(n) if n else b"",
+                          self.headers.get("Host", ""))
+            if url.path.startswith("/_sim/"):
+                return self._answer(routes.dispatch(routes.CONTROL, req))
             if sim.faults.gone:
-                self.close_connection = True
-                self.connection.close()
-                return
-            sim.requests.append({"method": method, "path": path, "ts": time.time()})
+                return self._drop()
+            sim.requests.append({"method": method, "path": url.path, "ts": time.time()})
             if self.headers.get("Authorization") != f"Bearer {sim.token}":
-                return self._error(401, "unauthorized", "Unable to authenticate you")
-            sim.remaining -= 1
-            if sim.faults.take("rate_limited") or sim.remaining < 0:
-                return self._error(429, "too_many_requests", "API Rate limit exceeded.", {"retry-after": "1"})
-            if sim.faults.take("errors_500"):
-                return self._error(500, "server_error", "Server was unable to give you a response.")
-            if write:
-                if sim.faults.go_away_after_writes == 0:
-                    sim.faults.gone = True
-                    self.close_connection = True
-                    self.connection.close()
-                    return
-                if sim.faults.go_away_after_writes > 0:
-                    sim.faults.go_away_after_writes -= 1
-                if sim.faults.take("write_errors_500"):
-                    return self._error(500, "server_error", "Server was unable to give you a response.")
-                if sim.faults.take("busy"):
-                    return self._error(403, "forbidden", "Load Balancer can't be updated while it processes previous actions")
-            acc = sim.account
-            q = parse_qs(url.query)
-            try:
-                if m := re.fullmatch(r"/v2/load_balancers/([^/]+)", path):
-                    if method == "GET":
-                        return self._send(200, {"load_balancer": acc.get_lb(m[1])})
-                    if method == "PUT":
-                        return self._send(200, {"load_balancer": acc.put_lb(m[1], self._body())})
-                if (m := re.fullmatch(r"/v2/load_balancers/([^/]+)/droplets", path)) and method in ("POST", "DELETE"):
-                    ids = self._body().get("droplet_ids")
-                    if not isinstance(ids, list) or not ids:
-                        raise ApiError(422, "unprocessable_entity", "droplet_ids is required")
-                    acc.add_droplets(m[1], [int(i) for i in ids], add=method == "POST")
-                    return self._send(204)
-                if path == "/v2/droplets" and method == "GET":
-                    return self._list_droplets(q)
-                if (m := re.fullmatch(r"/v2/droplets/(\d+)", path)) and method == "GET":
-                    return self._send(200, {"droplet": acc.droplet(int(m[1]))})
-                if (m := re.fullmatch(r"/v2/tags/([^/]+)/resources", path)) and method in ("POST", "DELETE"):
-                    acc.tag_resources(m[1], self._body().get("resources") or [], add=method == "POST")
-                    return self._send(204)
-                if re.fullmatch(r"/v2/reserved_ips/([^/]+)/actions", path) and method == "POST":
-                    body = self._body()
-                    if body.get("type") != "assign" or int(body.get("droplet_id", 0)) not in acc.droplets:
-                        raise ApiError(422, "unprocessable_entity", "type must be assign and droplet_id a droplet")
-                    return self._send(201, {"action": {"id": int(time.time()), "status": "in-progress",
-                                                       "type": "assign_ip", "resource_type": "reserved_ip"}})
-                raise ApiError(404, "not_found", "The resource you were accessing could not be found.")
-            except ApiError as e:
-                return self._error(e.status, e.ident, e.message, e.headers)
-            except (ValueError, TypeError, AttributeError):   # ids that are not numbers, bodies that are not objects
-                return self._error(422, "unprocessable_entity", "the request body has invalid values")
+                return self._error(ApiError(401, "unauthorized", "Unable to authenticate you"))
+            refused = sim.limits.take() or _control_fault(sim, method)
+            if refused == "gone":
+                return self._drop()
+            if refused:
+                return self._error(refused)
+            return self._answer(routes.dispatch(routes.API, req))
 
-        def _list_droplets(self, q):
-            tag = (q.get("tag_name") or [None])[0]
-            if tag and (q.get("name") or q.get("type")):
-                raise ApiError(422, "unprocessable_entity", "tag_name cannot be combined with name or type")
-            per_page = min(int((q.get("per_page") or ["20"])[0]), 200)
-            page = max(int((q.get("page") or ["1"])[0]), 1)
-            all_ = self.server_account().droplets_by_tag(tag)
-            last = max(1, -(-len(all_) // per_page))
-            chunk = all_[(page - 1) * per_page: page * per_page]
-            base = f"http://{self.headers.get('Host')}/v2/droplets?" + (f"tag_name={tag}&" if tag else "") + f"per_page={per_page}&page="
-            pages = {}
-            if page > 1:
-                pages.update(first=base + "1", prev=base + str(page - 1))
-            if page < last:
-                pages.update(next=base + str(page + 1), last=base + str(last))
-            return self._send(200, {"droplets": chunk, "links": {"pages": pages} if pages else {},
-                                    "meta": {"total": len(all_)}})
-
-        def server_account(self):
-            return sim.account
-
-        def _control(self, method, path):
-            if path == "/_sim/faults" and method == "POST":
-                body = self._body()
-                with sim.faults.lock:
-                    for k, v in body.items():
-                        if k == "apply_delay":
-                            sim.account.apply_delay = float(v)
-                        elif hasattr(sim.faults, k):
-                            setattr(sim.faults, k, v)
-                return self._send(200, {"ok": True})
-            if path == "/_sim/reset" and method == "POST":
-                sim.faults.reset()
-                sim.requests.clear()
-                return self._send(200, {"ok": True})
-            if path == "/_sim/requests" and method == "GET":
-                return self._send(200, {"requests": sim.requests})
-            return self._send(404, {"id": "not_found", "message": "unknown control endpoint"})
+        def _answer(self, result):
+            if isinstance(result, ApiError):
+                return self._error(result)
+            status, body = result
+            return self._send(status, body)
 
         def do_GET(self):
-            self._route("GET")
+            self._handle("GET")
 
         def do_PUT(self):
-            self._route("PUT")
+            self._handle("PUT")
 
         def do_POST(self):
-            self._route("POST")
+            self._handle("POST")
 
         def do_DELETE(self):
-            self._route("DELETE")
+            self._handle("DELETE")
 
     return Handler
 
 
-def serve(account: Account, token: str, host: str = "127.0.0.1", port: int = 8090) -> tuple[ThreadingHTTPServer, Sim]:
-    sim = Sim(account, token)
+def serve(account: Account, token: str, host: str = "127.0.0.1", port: int = 8090,
+          clock=time.time) -> tuple[ThreadingHTTPServer, Sim]:
+    sim = Sim(account, token, clock)
     httpd = ThreadingHTTPServer((host, port), make_handler(sim))
     httpd.daemon_threads = True
     return httpd, sim

@@ -15,6 +15,19 @@ from simulator.doapi.state import Account
 WRITES = ("PUT", "POST", "DELETE")
 
 
+class FakeClock:
+    """A clock tests move by hand: health checks due 'later' run as soon as the clock passes them."""
+
+    def __init__(self, start: float = 1_000_000.0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @dataclass
 class Running:
     url: str           # the API base
@@ -35,15 +48,16 @@ class Running:
         while time.monotonic() < end:
             if self.backend.applied and self.backend.applied[-1] == sorted(ids) and not self.account.applying_until:
                 return
-            time.sleep(0.05)
+            time.sleep(0.02)
         raise AssertionError(f"never applied {ids}: {self.backend.applied}")
 
 
 @contextlib.contextmanager
-def running(token: str, *, apply_delay: float = 0.3, healthy_after: float = 0.2,
-            initial: tuple[int, ...] = (101, 102)) -> Iterator[Running]:
-    backend = MemoryBackend(healthy_after=healthy_after)
-    httpd, sim = serve(Account(backend, list(initial), apply_delay=apply_delay), token, port=0)
+def running(token: str, *, apply_delay: float = 0.1, scale: float = 0.01, clock=time.monotonic,
+            api_clock=time.time, initial: tuple[int, ...] = (101, 102)) -> Iterator[Running]:
+    """scale 0.01: the LB's 5 x 10 s healthy threshold takes 0.5 s (a test needing DO's order, not its minutes)."""
+    backend = MemoryBackend(scale=scale, clock=clock)
+    httpd, sim = serve(Account(backend, list(initial), apply_delay=apply_delay), token, port=0, clock=api_clock)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     front = Front(backend)
     fhttpd = serve_front(front)
