@@ -15,6 +15,7 @@ import pytest
 from harness.config import load_config
 from harness.haproxy import RuntimeAPI
 from harness.retry import retry
+from harness.targets.base import TargetError
 from harness.targets.digitalocean import DigitalOceanTarget
 from simulator.doapi.backends import HAProxyBackend
 from simulator.doapi.server import serve
@@ -64,14 +65,17 @@ def private_lb(tmp_path):
            f"    use_backend %[str(live),map({tmp_path}/live.map,bk_blue)]\n"
            f"backend bk_blue\n{chk}{srv('blue-1')}{srv('blue-2')}"
            f"backend bk_green\n{chk}{srv('green-1')}{srv('green-2')}"
-           f"backend bk_pool\n{chk}" + "".join(srv(n, "disabled") for n in NAMES))
+           f"backend bk_pool\n{chk}" + "".join(srv(n, "disabled") for n in NAMES) +
+           f"backend bk_pool_sticky\n{chk}    cookie DO-LB insert indirect nocache\n"
+           + "".join(srv(n, f"disabled cookie {n}") for n in NAMES))
     (tmp_path / "haproxy.cfg").write_text(cfg)
     proc = subprocess.Popen(["haproxy", "-db", "-f", str(tmp_path / "haproxy.cfg")], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     api = RuntimeAPI("127.0.0.1", admin)
     try:
         retry(lambda: api.command("show info"), what="private haproxy up", timeout=10, interval=0.1)
-        yield {"fe": f"http://127.0.0.1:{fe}", "api": api, "map": f"{tmp_path}/live.map", "healthy": healthy}
+        yield {"fe": f"http://127.0.0.1:{fe}", "api": api, "map": f"{tmp_path}/live.map", "healthy": healthy,
+               "urls": {n: f"http://127.0.0.1:{s.server_address[1]}" for n, s in nodes.items()}}
     finally:
         proc.terminate()
         proc.wait(10)
@@ -90,18 +94,21 @@ def served(url: str, n: int = 12) -> set[str]:
 
 @pytest.fixture
 def driver(private_lb, tmp_path, monkeypatch):
-    backend = HAProxyBackend(private_lb["api"], healthy_timeout=3, map_file=private_lb["map"])
+    # DO's example timing (5 checks, 10 s apart) scaled by 0.02: new droplets DOWN for 1 s.
+    backend = HAProxyBackend(private_lb["api"], map_file=private_lb["map"], scale=0.02, node_urls=private_lb["urls"])
     httpd, _ = serve(Account(backend, backend.current_ids(), apply_delay=0.1), TOKEN, port=0)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     monkeypatch.setenv("GL_TEST_DO_TOKEN", TOKEN)
 
-    def make(mode: str) -> DigitalOceanTarget:
-        p = tmp_path / f"{mode}.toml"
+    def make(mode: str, strategy: str = "overlap") -> DigitalOceanTarget:
+        p = tmp_path / f"{mode}-{strategy}.toml"
         p.write_text(f'[target]\nkind = "digitalocean"\n[digitalocean]\napi_base = "http://127.0.0.1:'
                      f'{httpd.server_address[1]}"\ntoken_env = "GL_TEST_DO_TOKEN"\nlb_id = "{LB_ID}"\n'
-                     f'lb_url = "{private_lb["fe"]}"\nswitch_mode = "{mode}"\ngive_up_s = 6\n')
+                     f'lb_url = "{private_lb["fe"]}"\nswitch_mode = "{mode}"\nswitch_strategy = "{strategy}"\n'
+                     'give_up_s = 6\n')
         return DigitalOceanTarget(load_config(p))
     yield make
+    backend.stop()
     httpd.shutdown()
 
 
@@ -109,15 +116,50 @@ def driver(private_lb, tmp_path, monkeypatch):
 def test_a_do_switch_moves_real_traffic(private_lb, driver, mode):
     t = driver(mode)
     assert t.live_colour() == "blue" and served(private_lb["fe"]) == {"blue-1", "blue-2"}
+    t0 = time.time()
     t.switch("green")
     assert served(private_lb["fe"]) == {"green-1", "green-2"}
-    assert t.wait_converged("r2", quiet_s=0.5, timeout=10) <= time.time()
+    assert t0 <= t.wait_converged("r2", quiet_s=0.5, timeout=10) <= time.time() - 0.5
     t.switch("blue")
     assert served(private_lb["fe"]) == {"blue-1", "blue-2"}
 
 
 def test_a_droplet_failing_its_health_check_takes_no_traffic(private_lb, driver):
     private_lb["healthy"]["green-2"] = False
-    t = driver("droplet_ids")
-    t.switch("green")
+    driver("droplet_ids", "naive").switch("green")
+    time.sleep(1.5)                                      # green-1's 5 checks (scaled) pass; green-2's never do
     assert served(private_lb["fe"], 20) == {"green-1"}
+
+
+def test_the_overlap_switch_keeps_the_old_colour_when_a_new_droplet_stays_down(private_lb, driver):
+    private_lb["healthy"]["green-2"] = False
+    with pytest.raises(TargetError, match="green-2 stayed DOWN"):
+        driver("droplet_ids").switch("green")
+    assert served(private_lb["fe"], 20) == {"blue-1", "blue-2"}
+
+
+def errors_during(url: str, action) -> int:
+    """5xx answers seen by a client hammering url while action() runs and for 1.5 s after."""
+    stop, codes = threading.Event(), []
+
+    def hammer():
+        with httpx.Client(timeout=2) as c:
+            while not stop.is_set():
+                codes.append(c.get(url + "/").status_code)
+                time.sleep(0.005)
+
+    th = threading.Thread(target=hammer, daemon=True)
+    th.start()
+    action()
+    time.sleep(1.5)
+    stop.set()
+    th.join(5)
+    return sum(c >= 500 for c in codes)
+
+
+def test_through_real_haproxy_a_naive_switch_shows_the_gap_and_the_overlap_switch_none(private_lb, driver):
+    naive = errors_during(private_lb["fe"], lambda: driver("droplet_ids", "naive").switch("green"))
+    assert naive > 0                                     # 503 until green passed 5 checks
+    overlap = errors_during(private_lb["fe"], lambda: driver("droplet_ids").switch("blue"))
+    assert overlap == 0
+    assert served(private_lb["fe"]) == {"blue-1", "blue-2"}

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from simulator.doapi.state import LB_ID
-from simulator.doapi.testing import running
+from simulator.doapi.testing import FakeClock, running
 
 TOKEN = "dop_v1_" + secrets.token_hex(32)
 H = {"Authorization": f"Bearer {TOKEN}"}
@@ -45,7 +45,7 @@ def test_a_naive_put_fails_or_resets_fields_like_do_does(do):
 
 
 def test_apply_is_asynchronous_and_a_second_update_meanwhile_is_403_busy(do):
-    httpx.post(f"{do.url}/_sim/faults", json={"apply_delay": 1.0})
+    httpx.post(f"{do.url}/_sim/faults", json={"apply_delay": 2.0})
     url = f"{do.url}/v2/load_balancers/{LB_ID}/droplets"
     assert httpx.request("POST", url, headers=H, json={"droplet_ids": [201]}).status_code == 204
     assert httpx.get(f"{do.url}/v2/load_balancers/{LB_ID}", headers=H).json()["load_balancer"]["status"] == "new"
@@ -55,16 +55,18 @@ def test_apply_is_asynchronous_and_a_second_update_meanwhile_is_403_busy(do):
     assert httpx.get(f"{do.url}/v2/load_balancers/{LB_ID}", headers=H).json()["load_balancer"]["status"] == "active"
 
 
-def test_new_droplets_serve_only_after_the_healthy_threshold(do):
-    do.backend.healthy_after = 0.8
-    httpx.request("POST", f"{do.url}/v2/load_balancers/{LB_ID}/droplets", headers=H, json={"droplet_ids": [201]})
-    do.wait_applied([101, 102, 201])
-    assert do.backend.serving() == [101, 102]          # 201 is assigned but still DOWN
-    # DO's GET says nothing about droplet health: only traffic can tell.
-    lb = httpx.get(f"{do.url}/v2/load_balancers/{LB_ID}", headers=H).json()["load_balancer"]
-    assert 201 in lb["droplet_ids"] and "health" not in str(lb["droplet_ids"])
-    time.sleep(0.9)
-    assert do.backend.serving() == [101, 102, 201]
+def test_new_droplets_serve_only_after_the_healthy_threshold():
+    clock = FakeClock()
+    with running(TOKEN, clock=clock, scale=1.0) as do:      # DO's timing: 5 passing checks, 10 s apart
+        httpx.request("POST", f"{do.url}/v2/load_balancers/{LB_ID}/droplets", headers=H, json={"droplet_ids": [201]})
+        do.wait_applied([101, 102, 201])
+        clock.advance(49)
+        assert do.backend.serving() == [101, 102]          # 201 is assigned but still DOWN
+        # DO's GET says nothing about droplet health: only traffic can tell.
+        lb = httpx.get(f"{do.url}/v2/load_balancers/{LB_ID}", headers=H).json()["load_balancer"]
+        assert 201 in lb["droplet_ids"] and "health" not in str(lb["droplet_ids"])
+        clock.advance(1)
+        assert do.backend.serving() == [101, 102, 201]
 
 
 def test_pagination_follows_do_links_shape(do):

@@ -66,7 +66,7 @@ def replica_node_urls() -> dict[str, str]:
             for name, port in defaults.items()}
 
 
-def probe_http(base_url: str, health_check: dict, scale: float) -> bool:
+def probe_http(base_url: str, health_check: dict, scale: float, client: httpx.Client | None = None) -> bool:
     """One DO health check against a droplet: a TCP connect, or an HTTP(S) GET answered 2xx/3xx in time."""
     timeout = max(0.2, float(health_check.get("response_timeout_seconds", 5)) * scale)
     u = urlsplit(base_url)
@@ -77,7 +77,7 @@ def probe_http(base_url: str, health_check: dict, scale: float) -> bool:
         except OSError:
             return False
     try:
-        r = httpx.get(base_url.rstrip("/") + (health_check.get("path") or "/"), timeout=timeout)
+        r = (client or httpx).get(base_url.rstrip("/") + (health_check.get("path") or "/"), timeout=timeout)
     except httpx.HTTPError:
         return False
     return 200 <= r.status_code < 400
@@ -100,6 +100,8 @@ class HAProxyBackend:
         self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        # One client for every probe; a fresh connection per check (DO's checks do not reuse one).
+        self._client = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0))
 
     def current_ids(self) -> list[int]:
         """The droplets taking traffic now, as the replica's LB has them (used to start in the same state)."""
@@ -112,7 +114,7 @@ class HAProxyBackend:
     def _probe(self, did: int, health_check: dict) -> bool:
         if did in self.powered_off:
             return False
-        return probe_http(self.node_urls[DROPLETS[did][0]], health_check, self.checker.scale)
+        return probe_http(self.node_urls[DROPLETS[did][0]], health_check, self.checker.scale, self._client)
 
     def apply(self, droplet_ids: list[int], health_check: dict | None = None, settings: dict | None = None) -> None:
         with self._lock:
@@ -137,8 +139,9 @@ class HAProxyBackend:
 
     def sync(self) -> None:
         """Run the checks due and make HAProxy match: ready = assigned and UP."""
+        states = self.checker.advance()
         with self._lock:
-            up = {DROPLETS[i][0] for i, ok in self.checker.advance().items() if ok}
+            up = {DROPLETS[i][0] for i, ok in states.items() if ok}
             for backend, ready in self._ready.items():
                 for name in sorted(ready - up):
                     self.api.set_server_state(backend, name, "maint")
@@ -155,6 +158,9 @@ class HAProxyBackend:
 
     def stop(self) -> None:
         self._stop.set()
+        if self._thread:
+            self._thread.join(5)
+        self._client.close()
 
     def set_power(self, did: int, on: bool) -> None:
         """Powered off: the server stays in the pool (the LB has not noticed yet) but its address stops

@@ -48,25 +48,31 @@ class HealthChecker:
                               for i in droplet_ids}
 
     def advance(self) -> dict[int, bool]:
-        """Run every check due by now; returns {droplet id: up}."""
+        """Run every check due by now; returns {droplet id: up}. Probes run outside the lock (they may be HTTP
+        requests); a droplet with several checks due is probed once and the answer counts for each."""
         now = self.clock()
         with self._lock:
             step = self.interval()
+            due = {i: d for i, d in self._droplets.items() if d.next_check <= now}
+        results = {i: self._probe(i) for i in due}
+        with self._lock:
             need_up = int(self.health_check.get("healthy_threshold", 3))
             need_down = int(self.health_check.get("unhealthy_threshold", 5))
-            for did, d in self._droplets.items():
+            for did, d in due.items():
+                if self._droplets.get(did) is not d:
+                    continue                      # removed or re-added meanwhile
                 replayed = 0
                 while d.next_check <= now:
                     if replayed == _MAX_REPLAY:      # a long jump of the clock: the outcome is settled
                         d.next_check += step * ((now - d.next_check) // step + 1)
                         break
-                    self._check(did, d, need_up, need_down)
+                    self._count(d, results[did], need_up, need_down)
                     d.next_check += step
                     replayed += 1
             return {i: d.up for i, d in self._droplets.items()}
 
-    def _check(self, did: int, d: _Droplet, need_up: int, need_down: int) -> None:
-        passed = self._probe(did)
+    @staticmethod
+    def _count(d: _Droplet, passed: bool, need_up: int, need_down: int) -> None:
         if passed == d.up:
             d.streak = 0                 # the state is confirmed: start counting again
             return

@@ -116,6 +116,14 @@ class Request:
         return b
 
 
+def _logged(req: Request):
+    """A write's JSON body as sent (for tests and the chaos suite to inspect), or None."""
+    try:
+        return req.json() if req.raw else None
+    except ApiError:
+        return None
+
+
 def _control_fault(sim: Sim, method: str) -> ApiError | str | None:
     """The injected control-plane faults, in the order DO's front door would meet them. 'gone' = drop the
     connection."""
@@ -179,7 +187,7 @@ def make_handler(sim: Sim):
                 return self._answer(routes.dispatch(routes.CONTROL, req))
             if sim.faults.gone:
                 return self._drop()
-            sim.requests.append({"method": method, "path": url.path, "ts": time.time()})
+            sim.requests.append({"method": method, "path": url.path, "ts": time.time(), "body": _logged(req)})
             if self.headers.get("Authorization") != f"Bearer {sim.token}":
                 return self._error(ApiError(401, "unauthorized", "Unable to authenticate you"))
             refused = sim.limits.take() or _control_fault(sim, method)

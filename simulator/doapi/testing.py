@@ -58,7 +58,7 @@ def running(token: str, *, apply_delay: float = 0.1, scale: float = 0.01, clock=
     """scale 0.01: the LB's 5 x 10 s healthy threshold takes 0.5 s (a test needing DO's order, not its minutes)."""
     backend = MemoryBackend(scale=scale, clock=clock)
     httpd, sim = serve(Account(backend, list(initial), apply_delay=apply_delay), token, port=0, clock=api_clock)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     front = Front(backend)
     fhttpd = serve_front(front)
     try:
