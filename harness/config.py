@@ -52,6 +52,7 @@ class Ssh(_Strict):
     key: str | None = None
     port: int = Field(22, ge=1, le=65535)
     ports: dict[str, int] = {}          # droplet name -> SSH port, overriding port (the simulator's droplets)
+    config: str | None = None           # an ssh_config file (ssh -F), e.g. the replica's run key and known_hosts
 
 
 class Database(_Strict):

@@ -11,6 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from harness import replica_ssh
+
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 SECRETS = ROOT / ".greenlight" / "secrets.env"
@@ -61,6 +63,9 @@ def env() -> dict[str, str]:
     e = dict(os.environ)
     for k, v in _secrets().items():
         e.setdefault(k, v)
+    pub = replica_ssh.public_key()
+    if pub:                    # the nodes' sshd accepts this run's key (none: sshd stays off)
+        e.setdefault("GREENLIGHT_SSH_PUBKEY", pub)
     return e
 
 
@@ -161,6 +166,7 @@ def up(*, timeout: float = 240) -> float:
         print("greenlight: replica data from another checkout found (its DB password is not known here): "
               "recreating the replica's containers and volumes", flush=True)
         down()
+    replica_ssh.ensure_key()
     _run(compose_cmd() + ["up", "-d", "--remove-orphans"])
     wait_healthy(timeout=timeout)
     return time.monotonic() - t0
@@ -191,3 +197,4 @@ def down(*, keep_data: bool = False) -> None:
     if not engine_ok():
         return
     _run(compose_cmd() + ["down", "--remove-orphans", "-t", "5"] + ([] if keep_data else ["-v"]))
+    replica_ssh.forget()

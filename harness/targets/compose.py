@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from harness import stack
+from harness import replica_ssh, stack
 from harness.db import DbAccess
 from harness.haproxy import HAProxyError, RuntimeAPI
 from harness.retry import succeeds_within
@@ -36,8 +36,10 @@ class ComposeTarget:
         for i in (1, 2):
             name = f"{colour}-{i}"
             port = _port(f"GREENLIGHT_{colour.upper()}{i}_PORT", NODE_PORTS[name])
+            # testinfra reaches the node over SSH like a droplet when this run has a key, else docker://.
+            spec = replica_ssh.testinfra_url(name) or f"docker://{stack.container(name)}"
             out.append(Node(name=name, colour=colour, url=f"http://127.0.0.1:{port}",
-                            address=stack.container(name)))
+                            address=stack.container(name), meta={"testinfra": spec}))
         return out
 
     def live_colour(self) -> str:

@@ -161,10 +161,12 @@ class DigitalOceanTarget:
         for d in self._droplets(colour):
             ip = next((n["ip_address"] for n in d["networks"]["v4"] if n["type"] == "public"), "")
             url = self.do.node_urls.get(d["name"]) or self.do.node_url.format(ip=ip, name=d["name"])
-            ssh = f"ssh://{self.do.ssh.user}@{ip}:{self.do.ssh.ports.get(d['name'], self.do.ssh.port)}"
-            out.append(Node(name=d["name"], colour=colour, url=url, address=ip,
-                            meta={"id": d["id"], "testinfra": ssh + "?timeout=10" + (
-                                f"&ssh_identity_file={os.path.expanduser(self.do.ssh.key)}" if self.do.ssh.key else "")}))
+            ssh = f"ssh://{self.do.ssh.user}@{ip}:{self.do.ssh.ports.get(d['name'], self.do.ssh.port)}?timeout=10"
+            if self.do.ssh.key:
+                ssh += f"&ssh_identity_file={os.path.expanduser(self.do.ssh.key)}"
+            if self.do.ssh.config:
+                ssh += f"&ssh_config={os.path.expanduser(self.do.ssh.config)}"
+            out.append(Node(name=d["name"], colour=colour, url=url, address=ip, meta={"id": d["id"], "testinfra": ssh}))
         return out
 
     def _colour_of(self, lb: dict) -> str:
@@ -373,6 +375,8 @@ class DigitalOceanTarget:
     def _ssh(self, node: Node) -> list[str]:
         argv = ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new", "-o", "ConnectTimeout=10",
                 "-p", str(self.do.ssh.ports.get(node.name, self.do.ssh.port))]
+        if self.do.ssh.config:
+            argv += ["-F", os.path.expanduser(self.do.ssh.config)]
         if self.do.ssh.key:
             argv += ["-i", os.path.expanduser(self.do.ssh.key)]
         return argv + [f"{self.do.ssh.user}@{node.address}"]
@@ -398,4 +402,4 @@ class DigitalOceanTarget:
 
     def describe(self) -> dict:
         return {"kind": "digitalocean", "api": self.do.api_base, "lb_id": self.do.lb_id, "lb": self.lb_url,
-                "switch_mode": self.do.switch_mode}
+                "switch_mode": self.do.switch_mode, "switch_strategy": self.do.switch_strategy}

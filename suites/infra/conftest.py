@@ -1,15 +1,65 @@
+"""testinfra hosts for the target's nodes, reached the way the target says: ssh:// on droplets, and on the local
+replica when it runs with this run's SSH key (docker:// otherwise). Which nodes there are comes from the target,
+so the same suite checks a fleet of any size and naming."""
+from __future__ import annotations
+
 import pytest
 import testinfra
 
-NODES = ("blue-1", "blue-2", "green-1", "green-2")
+from harness.targets.base import COLOURS
+
+
+def _target_nodes(spec: str) -> list:
+    """The target's nodes, read without starting anything (used at collection, to parametrize)."""
+    from pathlib import Path
+
+    if spec not in ("local", "", None):
+        from harness.config import load_config
+
+        cfg = load_config(Path(spec))
+        if cfg.target.kind == "digitalocean":
+            from harness.targets.digitalocean import DigitalOceanTarget
+
+            t = DigitalOceanTarget.from_config(cfg)
+            try:
+                return [n for c in COLOURS for n in t.nodes(c)]
+            finally:
+                t.close()
+    from harness.targets.compose import ComposeTarget
+
+    t = ComposeTarget()
+    return [n for c in COLOURS for n in t.nodes(c)]
+
+
+def pytest_generate_tests(metafunc):
+    if "node_name" in metafunc.fixturenames:
+        names = [n.name for n in _target_nodes(metafunc.config.getoption("target"))]
+        metafunc.parametrize("node_name", names)
 
 
 @pytest.fixture(scope="session")
-def hosts(gl_target):
-    """testinfra hosts for every node of the target (docker backend on the local replica)."""
-    out = {}
-    for colour in ("blue", "green"):
-        for node in gl_target.nodes(colour):
-            backend = node.meta.get("testinfra") or f"docker://{node.address}"
-            out[node.name] = testinfra.get_host(backend)
-    return out
+def nodes(gl_target) -> dict:
+    return {n.name: n for c in COLOURS for n in gl_target.nodes(c)}
+
+
+@pytest.fixture(scope="session")
+def hosts(nodes) -> dict:
+    """name -> testinfra host, over the backend the target names for the node."""
+    return {name: testinfra.get_host(node.meta.get("testinfra") or f"docker://{node.address}")
+            for name, node in nodes.items()}
+
+
+@pytest.fixture
+def node(nodes, node_name):
+    return nodes[node_name]
+
+
+@pytest.fixture
+def host(hosts, node_name):
+    return hosts[node_name]
+
+
+@pytest.fixture(scope="session")
+def first_of_each_colour(nodes) -> dict:
+    """colour -> the first node of that colour (for blue/green comparisons)."""
+    return {c: min(n for n, node in nodes.items() if node.colour == c) for c in COLOURS}

@@ -14,19 +14,26 @@ from harness import stack
 from harness.certify import certify, default_release
 from harness.config import load_config
 from harness.targets.digitalocean import DigitalOceanTarget
+from simulator.doapi.testing import lane_config
 
 pytestmark = [pytest.mark.replica, pytest.mark.cutover]
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "digitalocean" / "greenlight-simulator.toml"
 
 
+# DO's realistic LB timing (the example's 5 checks x 10 s: new droplets DOWN for 50 s) at a tenth: 5 s.
+TIME_SCALE = 0.1
+
+
 @pytest.fixture
-def do_env(gl_target, monkeypatch, tmp_path):
+def simulator(gl_target, monkeypatch):
+    """The DO API simulator on this lane's port, driving the lane replica's HAProxy at scaled real timings."""
     token = "dop_v1_" + secrets.token_hex(32)
     monkeypatch.setenv("DIGITALOCEAN_TOKEN", token)
     monkeypatch.setenv("GREENLIGHT_DB_PASSWORD", stack.db_password())
-    port = 18090
-    proc = subprocess.Popen([sys.executable, "-m", "simulator.doapi", "--port", str(port)], cwd=ROOT,
+    port = int(os.environ.get("GREENLIGHT_DOAPI_PORT", "8090"))
+    proc = subprocess.Popen([sys.executable, "-m", "simulator.doapi", "--port", str(port), "--time-scale",
+                             str(TIME_SCALE), "--apply-delay", "0.5"], cwd=ROOT,
                             env={**os.environ, "DOAPI_TOKEN": token}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         for _ in range(100):
@@ -35,30 +42,60 @@ def do_env(gl_target, monkeypatch, tmp_path):
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        cfg = EXAMPLE.read_text().replace("http://127.0.0.1:8090", f"http://127.0.0.1:{port}").replace(
-            ".venv/bin/greenlight", f"{sys.executable} -m harness.cli")
-        path = tmp_path / "greenlight.toml"
-        path.write_text(cfg)
-        yield path
+        yield port
     finally:
         proc.terminate()
         proc.wait(10)
 
 
-def test_cutover_through_the_digitalocean_code_path(do_env, gl_options, tmp_path):
-    target = DigitalOceanTarget(load_config(do_env))
+@pytest.fixture
+def do_env(simulator, tmp_path):
+    def write(**replace: str) -> Path:
+        path = tmp_path / "greenlight.toml"
+        path.write_text(lane_config(EXAMPLE.read_text(), simulator,
+                                    **{".venv/bin/greenlight": f"{sys.executable} -m harness.cli", **replace}))
+        return path
+    return write
+
+
+def _switch_seconds(cert) -> float:
+    """switch_start -> switch_done, from the run's ledger events."""
+    from harness.ledger import load
+
+    led = load(cert.outcome.ledger_dir)
+    return led.event_ts("switch_done") - led.event_ts("switch_start")
+
+
+def test_cutover_through_the_digitalocean_code_path(do_env, gl_options):
+    """The default (overlap) switch at scaled DO timing: no 5xx while the new droplets pass their checks."""
+    target = DigitalOceanTarget(load_config(do_env()))
     before = target.live_colour()
     cert = certify(target, release=default_release(target), users=10, load_seconds=30, watch_s=5,
                    report_dir=gl_options["report_dir"] / "digitalocean")
     failing = {k: v["detail"] for k, v in cert.verdicts.items() if not v["passed"]}
     assert cert.passed, failing
     assert target.live_colour() != before
-    assert any(s.startswith("PUT /v2/load_balancers/") for s in target.plan)
+    took = _switch_seconds(cert)
+    print(f"\noverlap switch: {took:.1f} s, 5xx: {cert.verdict('zero_5xx')['value']}")
+    assert took >= 5 * 10 * TIME_SCALE           # it waited for the new droplets' 5 passing checks
+    assert [s.split(" (")[0] for s in target.plan if s.startswith("PUT")][-2:] == [
+        f"PUT /v2/load_balancers/{target.do.lb_id}"] * 2
+
+
+def test_a_naive_switch_through_digitalocean_fails_on_the_503_gap(do_env, gl_options):
+    """The same certification with the one-call switch: DO's gap shows as 5xx and the run does not pass."""
+    target = DigitalOceanTarget(load_config(do_env(**{'switch_mode = "droplet_ids"':
+                                                      'switch_mode = "droplet_ids"\nswitch_strategy = "naive"'})))
+    cert = certify(target, release=default_release(target), users=10, load_seconds=25, watch_s=3,
+                   report_dir=gl_options["report_dir"] / "digitalocean-naive")
+    z = cert.verdict("zero_5xx")
+    print(f"\nnaive switch: {_switch_seconds(cert):.1f} s, 5xx: {z['value']}")
+    assert not cert.passed and not z["passed"] and z["value"] > 0, z
 
 
 def test_dry_run_plans_without_writing(do_env, capsys):
     from harness.cli import main
 
-    assert main(["certify", "--target", str(do_env), "--dry-run"]) == 0
+    assert main(["certify", "--target", str(do_env()), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "PUT /v2/load_balancers/" in out and "deploy hook" in out and "nothing above was sent" in out
