@@ -86,6 +86,7 @@ def lane_config(example: str, api_port: int, **replace: str) -> str:
         ports[str(web)] = env(f"GREENLIGHT_{name.replace('-', '').upper()}_PORT", str(web))
     text = re.sub(r"127\.0\.0\.1:(\d{4})\b", lambda m: "127.0.0.1:" + ports.get(m[1], m[1]), example)
     text = re.sub(r"^port = 3307$", f"port = {env('GREENLIGHT_DB_PORT', '3307')}", text, flags=re.MULTILINE)
+    text = re.sub(r"^config = .*\n", "", text, flags=re.MULTILINE)
     ssh_ports = ", ".join(f'"{n}" = {replica_ssh.ssh_port(n)}' for n in ("blue-1", "blue-2", "green-1", "green-2"))
     text = re.sub(r"^ports = \{.*\}$", f'ports = {{ {ssh_ports} }}\nconfig = "{replica_ssh.config_path()}"',
                   text, flags=re.MULTILINE)

@@ -84,8 +84,7 @@ def test_cutover_through_the_digitalocean_code_path(do_env, gl_options):
 
 def test_a_naive_switch_through_digitalocean_fails_on_the_503_gap(do_env, gl_options):
     """The same certification with the one-call switch: DO's gap shows as 5xx and the run does not pass."""
-    target = DigitalOceanTarget(load_config(do_env(**{'switch_mode = "droplet_ids"':
-                                                      'switch_mode = "droplet_ids"\nswitch_strategy = "naive"'})))
+    target = DigitalOceanTarget(load_config(do_env(**{'switch_strategy = "overlap"': 'switch_strategy = "naive"'})))
     cert = certify(target, release=default_release(target), users=10, load_seconds=25, watch_s=3,
                    report_dir=gl_options["report_dir"] / "digitalocean-naive")
     z = cert.verdict("zero_5xx")
