@@ -254,7 +254,7 @@ def cmd_plan(args) -> int:
     release = find_release(args.release) if args.release else default_release(t)
     t.deploy_release(release, idle, lambda *a, **k: None)
     t.switch(idle)
-    print(f"plan: {live} -> {idle}, release {release.id}, load balancer {t.do.lb_id} ({t.do.switch_mode})")
+    print(f"plan: {live} -> {idle}, release {release.id}, load balancer {t.do.lb_id} ({t.do.switch_mode}, {t.do.switch_strategy})")
     for step in t.plan:
         print(f"  {step}")
     print("  then: wait until only the new release answers at " + t.lb_url + " (nothing above was sent)")

@@ -1,7 +1,7 @@
 """python -m simulator.doapi [--port N] [--haproxy HOST:PORT|memory] [--time-scale F] (token from $DOAPI_TOKEN).
 
 Defaults follow the replica lane (scripts/lane.sh): GREENLIGHT_DOAPI_PORT, GREENLIGHT_LB_ADMIN_PORT.
---time-scale scales every DO timing the LB applies (health-check interval and timeout, idle timeout): 1 is DO's
+--time-scale scales DO's waits (health-check interval, idle timeout; not the check's response timeout): 1 is DO's
 real timing, 0.1 makes a 5 x 10 s healthy threshold take 5 s. --haproxy memory runs without a replica; --front-port
 then serves a stand-in LB answering with the identity headers of the droplets serving now."""
 import argparse
@@ -23,7 +23,7 @@ def parser() -> argparse.ArgumentParser:
                    help="HAProxy runtime API, or 'memory' for no backend")
     p.add_argument("--apply-delay", type=float, default=1.0, help="seconds an LB change stays 'new' (403 busy)")
     p.add_argument("--time-scale", type=float, default=float(env("GREENLIGHT_DOAPI_TIME_SCALE", "1.0")),
-                   help="factor on DO's timings (health checks, idle timeout); 1 = real")
+                   help="factor on DO's waits (check interval, idle timeout); 1 = real")
     p.add_argument("--map-file", default="/etc/haproxy/live.map", help="HAProxy map holding the live backend")
     p.add_argument("--front-port", type=int, default=0, help="memory backend: serve a stand-in LB on this port")
     return p

@@ -66,9 +66,11 @@ def replica_node_urls() -> dict[str, str]:
             for name, port in defaults.items()}
 
 
-def probe_http(base_url: str, health_check: dict, scale: float, client: httpx.Client | None = None) -> bool:
-    """One DO health check against a droplet: a TCP connect, or an HTTP(S) GET answered 2xx/3xx in time."""
-    timeout = max(0.2, float(health_check.get("response_timeout_seconds", 5)) * scale)
+def probe_http(base_url: str, health_check: dict, client: httpx.Client | None = None) -> bool:
+    """One DO health check against a droplet: a TCP connect, or an HTTP(S) GET answered 2xx/3xx in time. The
+    timeout is DO's, unscaled: the time scale shortens the waits between checks, it must not make a busy node
+    fail checks DO's LB would pass."""
+    timeout = float(health_check.get("response_timeout_seconds", 5))
     u = urlsplit(base_url)
     if health_check.get("protocol") == "tcp":
         try:
@@ -114,7 +116,7 @@ class HAProxyBackend:
     def _probe(self, did: int, health_check: dict) -> bool:
         if did in self.powered_off:
             return False
-        return probe_http(self.node_urls[DROPLETS[did][0]], health_check, self.checker.scale, self._client)
+        return probe_http(self.node_urls[DROPLETS[did][0]], health_check, self._client)
 
     def apply(self, droplet_ids: list[int], health_check: dict | None = None, settings: dict | None = None) -> None:
         with self._lock:

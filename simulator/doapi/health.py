@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ class HealthChecker:
         self.health_check: dict = {"check_interval_seconds": 10, "healthy_threshold": 3, "unhealthy_threshold": 5}
         self._droplets: dict[int, _Droplet] = {}
         self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="doapi-check")
 
     def interval(self) -> float:
         return float(self.health_check.get("check_interval_seconds", 10)) * self.scale
@@ -54,7 +56,9 @@ class HealthChecker:
         with self._lock:
             step = self.interval()
             due = {i: d for i, d in self._droplets.items() if d.next_check <= now}
-        results = {i: self._probe(i) for i in due}
+        # In parallel, as an LB checks its droplets independently: one slow droplet does not delay the others.
+        results = dict(zip(due, self._pool.map(self._probe, due))) if len(due) > 1 else \
+            {i: self._probe(i) for i in due}
         with self._lock:
             need_up = int(self.health_check.get("healthy_threshold", 3))
             need_down = int(self.health_check.get("unhealthy_threshold", 5))
