@@ -83,6 +83,13 @@ def test_a_powered_off_droplet_gets_traffic_that_fails_until_the_lb_notices(do, 
     clock.advance(30)
     assert {httpx.get(do.lb_url).status_code for _ in range(6)} == {200}
     assert httpx.get(f"{do.url}/_sim/health").json()["up"] == [101]
+    # The chaos suite's spelling of the same hook; powered on, it must pass 5 checks again before serving.
+    assert httpx.post(f"{do.url}/_sim/faults", json={"droplet_on": 102}).status_code == 200
+    assert httpx.get(f"{do.url}/v2/droplets/102", headers=H).json()["droplet"]["status"] == "active"
+    clock.advance(50)
+    assert do.backend.serving() == [101, 102]
+    assert httpx.post(f"{do.url}/_sim/faults", json={"droplet_off": 102, "typo": 1}).status_code == 422
+    assert httpx.get(f"{do.url}/v2/droplets/102", headers=H).json()["droplet"]["status"] == "active"  # nothing half-applied
 
 
 def test_a_long_clock_jump_settles_without_replaying_every_check():

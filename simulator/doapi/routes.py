@@ -106,14 +106,17 @@ API: list[tuple[str, str, Handler]] = [
 def set_faults(req):
     body = req.body()
     sim = req.sim
+    unknown = [k for k in body if k not in (*sim.faults.COUNTERS, "apply_delay", "droplet_off", "droplet_on")]
+    if unknown:                       # refuse the whole request: a typo must not half-apply a fault
+        raise validate.unprocessable(f"unknown fault {unknown[0]!r}")
     with sim.faults.lock:
         for k, v in body.items():
             if k == "apply_delay":
                 sim.account.apply_delay = float(v)
-            elif hasattr(sim.faults, k) and k != "lock":
-                setattr(sim.faults, k, v)
+            elif k in ("droplet_off", "droplet_on"):     # the same as POST /_sim/droplets/{id}/power
+                sim.account.set_power(int(v), on=k == "droplet_on")
             else:
-                raise validate.unprocessable(f"unknown fault {k!r}")
+                setattr(sim.faults, k, v)
     return 200, {"ok": True}
 
 

@@ -22,6 +22,8 @@ BURST_LIMIT = 250            # per rolling minute
 
 
 class Faults:
+    COUNTERS = ("rate_limited", "busy", "errors_500", "write_errors_500", "go_away_after_writes")
+
     def __init__(self):
         self.lock = threading.Lock()
         self.reset()

@@ -42,6 +42,8 @@ def simulator(gl_target, monkeypatch):
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
+        if proc.poll() is not None:            # another process holds the lane's port: never test against it
+            pytest.fail(f"the DO API simulator exited: {proc.stderr.read().decode(errors='replace')[-300:]}")
         yield port
     finally:
         proc.terminate()
@@ -87,6 +89,8 @@ def test_a_naive_switch_through_digitalocean_fails_on_the_503_gap(do_env, gl_opt
     target = DigitalOceanTarget(load_config(do_env(**{'switch_strategy = "overlap"': 'switch_strategy = "naive"'})))
     cert = certify(target, release=default_release(target), users=10, load_seconds=25, watch_s=3,
                    report_dir=gl_options["report_dir"] / "digitalocean-naive")
+    if not cert.outcome.switched:            # e.g. the gate's latency bounds on a saturated machine
+        pytest.skip(f"no switch happened, so no gap could show: {cert.outcome.refused or cert.outcome.error}"[:300])
     z = cert.verdict("zero_5xx")
     print(f"\nnaive switch: {_switch_seconds(cert):.1f} s, 5xx: {z['value']}")
     assert not cert.passed and not z["passed"] and z["value"] > 0, z
