@@ -1,6 +1,7 @@
 """The switch gap DigitalOcean can show, at DO's realistic timings scaled down: a one-call switch (naive) answers
 503 while the new droplets pass healthy_threshold checks; the default overlap switch answers every request.
 Traffic runs through the simulator's stand-in LB the whole time."""
+import os
 import secrets
 import threading
 import time
@@ -14,7 +15,8 @@ from simulator.doapi.state import LB_ID
 from simulator.doapi.testing import running
 
 TOKEN = "dop_v1_" + secrets.token_hex(32)
-SCALE = 0.02          # the example LB's 5 checks x 10 s = 50 s of DOWN become 1 s
+# The example LB's 5 checks x 10 s = 50 s of DOWN become 1 s (`make doapi-realistic`: GREENLIGHT_DOAPI_TIME_SCALE=1).
+SCALE = float(os.environ.get("GREENLIGHT_DOAPI_TIME_SCALE", "0.02"))
 
 
 class Traffic:
@@ -51,7 +53,7 @@ def switch_under_traffic(tmp_path, monkeypatch, mode: str, strategy: str) -> dic
         p = tmp_path / f"{mode}-{strategy}.toml"
         p.write_text(f'[target]\nkind = "digitalocean"\n[digitalocean]\napi_base = "{do.url}"\n'
                      f'token_env = "GL_TEST_DO_TOKEN"\nlb_id = "{LB_ID}"\nlb_url = "{do.lb_url}"\n'
-                     f'switch_mode = "{mode}"\nswitch_strategy = "{strategy}"\ngive_up_s = 10\n')
+                     f'switch_mode = "{mode}"\nswitch_strategy = "{strategy}"\ngive_up_s = {10 + 100 * SCALE}\n')
         t = DigitalOceanTarget(load_config(p))
         with Traffic(do.lb_url) as traffic:
             time.sleep(0.2)

@@ -98,7 +98,6 @@ class HAProxyBackend:
         self.powered_off: set[int] = set()
         self.checker = HealthChecker(self._probe, clock, scale)
         self._ready: dict[str, set[str]] = {}  # backend -> servers set ready by us
-        self._addrs: dict[str, tuple[str, str]] = {}
         self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -125,7 +124,7 @@ class HAProxyBackend:
             self.checker.assign(list(droplet_ids), health_check, already_up=first)
             if first:
                 self._take_over()
-            self.sync()
+            self._push(self.checker.states())     # the checks themselves run in the background thread
             sticky = (self.settings.get("sticky_sessions") or {}).get("type") == "cookies"
             self.api.set_map(self.map_file, "live", STICKY_POOL if sticky else POOL)
             if first:
@@ -140,10 +139,14 @@ class HAProxyBackend:
             self._ready[backend] = {s["name"] for s in self.api.servers(backend) if not s["maint"]}
 
     def sync(self) -> None:
-        """Run the checks due and make HAProxy match: ready = assigned and UP."""
-        states = self.checker.advance()
+        """Run the checks due and make HAProxy match."""
+        self._push(self.checker.advance())
+
+    def _push(self, states: dict[int, bool]) -> None:
+        """ready = assigned and UP, maint otherwise."""
         with self._lock:
-            up = {DROPLETS[i][0] for i, ok in states.items() if ok}
+            assigned = self.checker.states()      # states computed before an apply may name removed droplets
+            up = {DROPLETS[i][0] for i, ok in states.items() if ok and i in assigned}
             for backend, ready in self._ready.items():
                 for name in sorted(ready - up):
                     self.api.set_server_state(backend, name, "maint")

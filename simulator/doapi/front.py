@@ -58,6 +58,16 @@ def _cookie(header: str, name: str) -> str | None:
     return c[name].value if name in c else None
 
 
+class QuietServer(ThreadingHTTPServer):
+    """A client that went away mid-answer is normal for a load balancer, not a traceback."""
+
+    def handle_error(self, request, client_address):
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 def serve_front(front: Front, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -81,7 +91,7 @@ def serve_front(front: Front, host: str = "127.0.0.1", port: int = 0) -> Threadi
             self.end_headers()
             self.wfile.write(body)
 
-    httpd = ThreadingHTTPServer((host, port), Handler)
+    httpd = QuietServer((host, port), Handler)
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return httpd

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 # Beyond this many missed checks the state cannot change any more (thresholds are at most 10): skip the rest.
@@ -89,6 +89,11 @@ class HealthChecker:
             return bool(self.probe(did, self.health_check))
         except Exception:  # noqa: BLE001 - a probe that cannot even run is a failed check
             return False
+
+    def states(self) -> dict[int, bool]:
+        """{droplet id: up} as last checked, without running the checks due."""
+        with self._lock:
+            return {i: d.up for i, d in self._droplets.items()}
 
     def up(self) -> list[int]:
         return sorted(i for i, is_up in self.advance().items() if is_up)

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from simulator.doapi import routes
 from simulator.doapi.errors import ApiError
+from simulator.doapi.front import QuietServer
 from simulator.doapi.state import Account
 
 HOURLY_LIMIT = 5000
@@ -223,6 +224,6 @@ def make_handler(sim: Sim):
 def serve(account: Account, token: str, host: str = "127.0.0.1", port: int = 8090,
           clock=time.time) -> tuple[ThreadingHTTPServer, Sim]:
     sim = Sim(account, token, clock)
-    httpd = ThreadingHTTPServer((host, port), make_handler(sim))
+    httpd = QuietServer((host, port), make_handler(sim))
     httpd.daemon_threads = True
     return httpd, sim
