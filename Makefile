@@ -32,9 +32,11 @@ certify: setup
 test: setup
 	@$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-# Benchmarks (not tests). replica_up takes the replica down and up again.
+# Benchmarks (not tests): each prints its figures with their aims, as ratios measured in one run. Installs what
+# the benches need beyond `make setup` (nginx for the ledger-overhead bench). replica_up takes the replica down and up.
 bench: setup
-	@for b in bench/analysis.py bench/ledger_overhead.py bench/cutover_walltime.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@bash scripts/bench-deps.sh
+	@for b in bench/analysis.py bench/ledger_overhead.py bench/cutover_walltime.py bench/capacity.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 	@echo "== bench/replica_up.py"; $(PY) bench/replica_up.py --force
 
 # The DigitalOcean path at DO's real LB timing (5 checks x 10 s): the overlap switch takes about a minute; the

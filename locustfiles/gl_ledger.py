@@ -24,16 +24,8 @@ ERROR_MAX = 300  # characters of error text kept per record
 
 # Extra per-call fields the journeys may set through context={...} (the schema's sparse fields).
 OPTIONAL_FIELDS = SPARSE
-
-
-def _header(response, name: str):
-    headers = getattr(response, "headers", None)
-    if not headers:
-        return None
-    try:
-        return headers.get(name)
-    except Exception:  # an ErrorResponse can carry odd header objects; identity is then unknown
-        return None
+_EMPTY: dict = {}
+_DUMPS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
 
 
 class RequestLedger:
@@ -49,6 +41,7 @@ class RequestLedger:
         self._lock = threading.Lock()
         self._flusher = None
         self.written = 0  # records recorded by this process (for reconciliation and diagnostics)
+        os.register_at_fork(after_in_child=self._forked)
 
     # -- where lines go ------------------------------------------------------------------------------------------
     @property
@@ -56,8 +49,6 @@ class RequestLedger:
         return os.path.join(self.directory, shard_name(socket.gethostname(), os.getpid()))
 
     def _ensure_open(self) -> None:
-        if self._pid == os.getpid():
-            return
         # First record in this process (or first after a fork): a fresh buffer, flusher and (stand-alone) shard.
         self._pid = os.getpid()
         self._buf = []
@@ -65,6 +56,10 @@ class RequestLedger:
             os.makedirs(self.directory, exist_ok=True)
             self._fh = open(self.path, "ab")
         self._flusher = gevent.spawn(self._flush_loop)
+
+    def _forked(self) -> None:
+        """In a forked child: nothing of the parent's buffer or file is ours (os.register_at_fork)."""
+        self._pid, self._fh, self._buf, self._flusher = None, None, [], None
 
     def _flush_loop(self) -> None:
         while True:
@@ -77,7 +72,7 @@ class RequestLedger:
             return self._take()
 
     def _take(self) -> tuple[bytes, int]:
-        if not self._buf or self._pid != os.getpid():
+        if not self._buf:
             return b"", 0
         data, n, self._buf = b"".join(self._buf), len(self._buf), []
         return data, n
@@ -97,18 +92,30 @@ class RequestLedger:
     def close(self) -> None:
         if self.ship is None:
             self.flush()
-        if self._fh is not None and self._pid == os.getpid():
+        if self._fh is not None:
             self._fh.close()
             self._fh = None
             self._pid = None
 
     # -- the listener --------------------------------------------------------------------------------------------
+    # Runs once per request inside Locust's event loop: kept lean (no lock, no syscall) so the ledger costs the
+    # load generator little. Greenlets switch only on I/O, and nothing here does I/O until the buffer is full.
     def on_request(self, request_type, name, response_time, response_length, response=None, context=None,
                    exception=None, start_time=None, url=None, **_kw) -> None:
-        ctx = context or {}
-        status = getattr(response, "status_code", 0) or 0
+        ctx = context or _EMPTY
+        served_by = release = None
+        status = 0
+        if response is not None:
+            status = response.status_code or 0
+            headers = response.headers
+            if headers:
+                try:
+                    served_by = headers.get(self.served_by_header)
+                    release = headers.get(self.release_header)
+                except Exception:  # an ErrorResponse can carry odd header objects; identity is then unknown
+                    pass
         session = ctx.get("session")
-        if callable(session):  # evaluated after the response, so a cookie the response just set is seen
+        if session is not None and callable(session):  # evaluated after the response: sees a cookie just set
             session = session()
         rec = {
             "ts": start_time,
@@ -120,21 +127,21 @@ class RequestLedger:
             "status": int(status),
             "ms": round(response_time or 0.0, 2),
             "bytes": response_length or 0,
-            "served_by": _header(response, self.served_by_header),
-            "release": _header(response, self.release_header),
+            "served_by": served_by,
+            "release": release,
             "session": session,
             "error": str(exception)[:ERROR_MAX] if exception is not None else None,
         }
-        for key in OPTIONAL_FIELDS:
-            if key in ctx:
-                rec[key] = ctx[key]
-        line = orjson.dumps(rec, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS)
-        with self._lock:
+        if len(ctx) > 4:  # beyond user/journey/session/step: the journey noted sparse fields
+            for key in OPTIONAL_FIELDS:
+                if key in ctx:
+                    rec[key] = ctx[key]
+        if self._pid is None:
             self._ensure_open()
-            self._buf.append(line)
-            self.written += 1
-            full = len(self._buf) >= MAX_BUFFER
-        if full:
+        buf = self._buf
+        buf.append(orjson.dumps(rec, option=_DUMPS))
+        self.written += 1
+        if len(buf) >= MAX_BUFFER:
             self.flush()
 
 
