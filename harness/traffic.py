@@ -43,10 +43,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def parse_master(spec: str) -> tuple[str, int]:
     """'HOST[:PORT]' -> (host, port); the port defaults to GREENLIGHT_MASTER_PORT or Locust's 5557."""
-    host, _, port = spec.rpartition(":") if spec.count(":") == 1 else (spec, "", "")
-    if not host:
+    host, sep, port = (spec or "").rpartition(":")
+    if not sep:
         host, port = spec, ""
-    if not host or (port and not port.isdigit()):
+    if not host or (sep and not port.isdigit()) or not 0 < int(port or 1) < 65536:
         raise ValueError(f"--master {spec!r}: expected HOST or HOST:PORT")
     return host, int(port) if port else master_port_default()
 

@@ -118,3 +118,42 @@ def test_a_worker_refuses_a_target_outside_the_allow_list(tmp_path):
     assert "refusing load target 'greenlight-lb.invalid'" in out, out[-2000:]  # the worker's own check
     assert master.returncode != 0
     assert count_requests(tmp_path) == 0
+
+
+def test_a_worker_joining_with_greenlight_worker_ships_its_ledger_to_the_master(store, tmp_path):
+    """`greenlight worker --master HOST:PORT` (what another machine runs) joins the master, takes its options and
+    writes nothing locally: its records reach the master's ledger and reconcile like a local worker's."""
+    port = free_port()
+    run = LoadRun(store.url, tmp_path / "ledger", users=6, spawn_rate=6, run_time_s=120, run_id="remote",
+                  workers=1, remote_workers=1, master_port=port, extra_env=FAST, stop_timeout_s=3).start()
+    elsewhere = tmp_path / "elsewhere"
+    joined = subprocess.Popen([sys.executable, "-m", "harness.cli", "worker", "--master", f"127.0.0.1:{port}"],
+                              env={**os.environ, **FAST, "GREENLIGHT_LEDGER_DIR": str(elsewhere)},
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        wait_for(lambda doc: len(doc["workers"]) == 2 and all(w["locust_requests"] for w in doc["workers"]), run,
+                 timeout=60)
+    finally:
+        assert run.stop() == 0, run.log_path.read_text()[-3000:]
+        try:
+            out, _ = joined.communicate(timeout=30)
+        finally:
+            if joined.poll() is None:
+                os.killpg(joined.pid, signal.SIGKILL)
+    assert "joining the master at 127.0.0.1" in out
+    led, doc, verdict = judge(run)
+    assert verdict.passed, verdict.detail
+    assert len(doc["workers"]) == 2 and not elsewhere.exists()
+    # Both workers used the master's run id (the joined one has none of its own): every account the load created
+    # belongs to this run, so its orders are reconciled with this run's.
+    assert store.customers and all(email.startswith("remote-") for email in store.customers), list(store.customers)
+
+
+def test_master_addresses_parse_and_refuse_nonsense():
+    from harness.traffic import parse_master
+
+    assert parse_master("10.0.0.5:6000") == ("10.0.0.5", 6000)
+    assert parse_master("greenlight-master")[0] == "greenlight-master"
+    for bad in ("host:port", ":5557", ""):
+        with pytest.raises(ValueError):
+            parse_master(bad)
