@@ -60,11 +60,13 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
             report_dir: str | Path = "reports/latest", rollback_after: bool = False,
             auto_rollback: bool = True, watch_s: float = 10, baseline_s: float | None = None,
             bounds: Bounds | None = None, workers: int = 0, remote_workers: int = 0,
-            master_bind: str = "127.0.0.1", master_port: int | None = None, progress=None) -> Certification:
+            master_bind: str = "127.0.0.1", master_port: int | None = None, progress=None,
+            on_event=None) -> Certification:
     """`bounds` (default: Bounds()) hold every limit the run is judged by, convergence's quiet time included.
     `workers`: run the load on Locust's distributed mode with that many local worker processes (plus
     `remote_workers` joining from other machines on master_bind:master_port); 0 runs one Locust process.
-    `progress`: a harness.progress.Progress (anything with start(ledger_dir)/stop()) shown while it runs."""
+    `progress`: a harness.progress.Progress (anything with start(ledger_dir)/stop()) shown while it runs.
+    `on_event(record, events)` sees every harness event as it happens (chaos drills inject faults there)."""
     from harness.run_numbers import check_all
 
     # Bad input fails before any change: numbers out of range (BadNumber), a release that is not one.
@@ -87,6 +89,8 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
                 workers=workers, remote_workers=remote_workers,
                 baseline_s=baseline_s if baseline_s is not None else max(5.0, load_seconds * 0.2))
     events = ledger_mod.LedgerWriter(ledger_dir)
+    if on_event is not None:
+        events.listeners.append(lambda rec: on_event(rec, events))
     try:
         load = _load_run(LoadRun, target, ledger_dir, users, load_seconds, plan, master_bind, master_port)
     except HostRefused as exc:

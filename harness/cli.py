@@ -117,6 +117,27 @@ def cmd_heal(args) -> int:
     return 0 if res["ok"] else 1
 
 
+def cmd_drill(args) -> int:
+    """Run a drill plan: one report per drill, a JUnit file, a line per drill in the history; 1 when a hypothesis failed."""
+    from harness.drills import PlanError, load_plan, run_plan
+    from harness.targets.factory import open_target
+
+    try:
+        drills = load_plan(args.plan)
+    except PlanError as exc:
+        return _fail(str(exc))
+    unknown = set(args.only or ()) - {d.name for d in drills}
+    if unknown:
+        return _fail(f"no drill named {', '.join(sorted(unknown))} in {args.plan}")
+    with open_target("local", manage_stack=False) as t:
+        results = run_plan(t, drills, args.report_dir, history_path=args.history, junit_path=args.junit,
+                           only=args.only)
+    failed = [r["drill"] for r in results if not r["passed"]]
+    print(f"{len(results) - len(failed)} of {len(results)} drills confirmed their hypothesis; reports in {args.report_dir}"
+          + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
 def _replica_up() -> bool:
     from harness import stack
 
@@ -337,6 +358,13 @@ def build_parser() -> argparse.ArgumentParser:
                     help="HAProxy runtime API, or 'memory'")
     da.add_argument("--time-scale", type=float, default=1.0, help="factor on DO's LB timings (1 = real)")
     da.set_defaults(fn=cmd_doapi)
+    dr = sub.add_parser("drill", help="run a chaos drill plan (TOML): faults during cutovers, each judged by its hypothesis")
+    dr.add_argument("plan", help="drill plan, e.g. plans/nightly.toml")
+    dr.add_argument("--report-dir", default="reports/drills")
+    dr.add_argument("--history", default="reports/drill-history.jsonl", help="one line per drill run is appended here")
+    dr.add_argument("--junit", default=None, help="JUnit XML file (default: REPORT_DIR/junit.xml)")
+    dr.add_argument("--only", action="append", help="run only this drill (repeatable)")
+    dr.set_defaults(fn=cmd_drill)
     he = sub.add_parser("heal", help="heal every journaled fault, end load left by a dead run, one healthy colour live")
     he.add_argument("--target", default="local")
     he.set_defaults(fn=cmd_heal)
@@ -371,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(bad_path)
 
     try:
-        if args.cmd == "certify" and args.target == "local" and not args.dry_run:
+        if (args.cmd == "certify" and args.target == "local" and not args.dry_run) or args.cmd == "drill":
             from harness import stack
 
             if not stack.is_up():

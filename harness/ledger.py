@@ -33,6 +33,8 @@ class LedgerWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(self.path, "ab")
         self._lock = threading.Lock()
+        # Called with each event once it is on disk (chaos drills inject faults at cutover events).
+        self.listeners: list = []
 
     def event(self, name: str, **fields) -> dict:
         rec = {"ts": time.time(), "event": name, **fields}
@@ -40,6 +42,8 @@ class LedgerWriter:
         with self._lock:
             self._fh.write(line)
             self._fh.flush()
+        for listener in self.listeners:
+            listener(rec)
         return rec
 
     def close(self) -> None:

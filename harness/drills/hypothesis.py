@@ -1,0 +1,103 @@
+"""Judging a drill: the steady state (verdicts that must hold), the verdicts that must trip, each fault's error
+budget against what it spent, "then zero" outside the faults, the engine's reaction, and what was left behind."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from harness.drills.plan import Drill
+from harness.drills.scheduler import Applied
+
+
+def detection_s() -> float:
+    """How long the LB takes to take a failed server out and put a healed one back (HAProxy's checks, the DO LB's
+    on DigitalOcean): fall + rise checks at `inter`, plus one check timeout."""
+    inter = float(os.environ.get("GREENLIGHT_HC_INTERVAL_MS", "1000")) / 1000
+    fall = int(os.environ.get("GREENLIGHT_HC_FALL", "2"))
+    rise = int(os.environ.get("GREENLIGHT_HC_RISE", "2"))
+    timeout = float(os.environ.get("GREENLIGHT_HC_TIMEOUT_MS", "1000")) / 1000
+    return (fall + rise) * inter + timeout
+
+
+@dataclass
+class FaultSpend:
+    label: str
+    description: str
+    budget_errors: int
+    spent_errors: int | None         # None: never injected
+    window: tuple[float, float] | None
+    held_s: float | None
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.spent_errors is not None and self.spent_errors <= self.budget_errors and not self.error
+
+
+@dataclass
+class Judgement:
+    passed: bool
+    reasons: list[str] = field(default_factory=list)     # every clause that failed
+    faults: list[FaultSpend] = field(default_factory=list)
+    errors_outside: int = 0
+    engine: str = ""
+
+
+def _errors(statuses, ts) -> list[float]:
+    return [t for s, t in zip(statuses, ts) if s is not None and (s == 0 or s >= 500)]
+
+
+def judge(drill: Drill, applied: list[Applied], verdicts: dict, outcome, led, final: dict,
+          detect_s: float | None = None) -> Judgement:
+    detect = drill.detect_s if drill.detect_s is not None else (detect_s if detect_s is not None else detection_s())
+    err_ts = _errors(led.cols["status"], led.cols["ts"])
+    j = Judgement(passed=True)
+    windows = []
+    for a in applied:
+        if a.injected_at is None:
+            why = a.error or f"never injected: its phase ({a.step.at}) never came"
+            j.faults.append(FaultSpend(a.step.label(), a.description, a.step.budget_errors, None, None, None, why))
+            continue
+        end = (a.healed_at or max(led.cols["ts"] or [a.injected_at])) + detect
+        w = (a.injected_at, end)
+        windows.append(w)
+        spent = sum(1 for t in err_ts if w[0] <= t <= w[1])
+        held = round((a.healed_at or end) - a.injected_at, 2)
+        j.faults.append(FaultSpend(a.step.label(), a.description, a.step.budget_errors, spent, w, held,
+                                   a.error if a.healed_at is None or a.error else ""))
+    for f in j.faults:
+        if f.spent_errors is None:
+            j.reasons.append(f"{f.label}: {f.error}")
+        elif f.error:
+            j.reasons.append(f"{f.label}: {f.error}")
+        elif f.spent_errors > f.budget_errors:
+            j.reasons.append(f"{f.label}: spent {f.spent_errors} errors, budget {f.budget_errors}")
+    j.errors_outside = sum(1 for t in err_ts if not any(a <= t <= b for a, b in windows))
+    if j.errors_outside > drill.errors_outside_faults:
+        j.reasons.append(f"{j.errors_outside} errors while no fault was in effect (allowed {drill.errors_outside_faults})")
+    for name in drill.must_hold:
+        v = verdicts.get(name)
+        if v is None:
+            j.reasons.append(f"steady state: verdict {name} was not evaluated")
+        elif not v["passed"] or v.get("skipped"):
+            j.reasons.append(f"steady state: {name} failed: {v['detail']}")
+    for name in drill.must_trip:
+        v = verdicts.get(name)
+        if v is None or v["passed"]:
+            j.reasons.append(f"must trip: {name} did not fail" + (f" ({v['detail']})" if v else ""))
+    j.engine = ("error" if outcome.error else "refused" if outcome.refused else
+                "rolled_back" if outcome.rolled_back else "switched" if outcome.switched else "error")
+    if j.engine not in drill.engine:
+        detail = outcome.error or outcome.refused or outcome.rolled_back or ""
+        j.reasons.append(f"engine: {j.engine} ({detail[:160]}), expected {' or '.join(drill.engine)}")
+    expect_colour = {"old": outcome.from_colour, "new": outcome.to_colour}.get(drill.final_live)
+    if not final["live_healthy"]:
+        j.reasons.append(f"end: live colour {final['live'] or '?'} is not healthy")
+    if expect_colour and final["live"] != expect_colour:
+        j.reasons.append(f"end: {final['live']} is live, expected {drill.final_live} ({expect_colour})")
+    if final["faults_left"]:
+        j.reasons.append(f"end: faults left in the journal: {final['faults_left']}")
+    if final["load_left"]:
+        j.reasons.append(f"end: load processes left: {final['load_left']}")
+    j.passed = not j.reasons
+    return j
