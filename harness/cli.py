@@ -129,6 +129,10 @@ def cmd_drill(args) -> int:
     unknown = set(args.only or ()) - {d.name for d in drills}
     if unknown:
         return _fail(f"no drill named {', '.join(sorted(unknown))} in {args.plan}")
+    if not _replica_up_healthy():
+        from harness import stack
+
+        stack.up()
     with open_target("local", manage_stack=False) as t:
         results = run_plan(t, drills, args.report_dir, history_path=args.history, junit_path=args.junit,
                            only=args.only)
@@ -136,6 +140,12 @@ def cmd_drill(args) -> int:
     print(f"{len(results) - len(failed)} of {len(results)} drills confirmed their hypothesis; reports in {args.report_dir}"
           + (f"; FAILED: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
+
+
+def _replica_up_healthy() -> bool:
+    from harness import stack
+
+    return stack.is_up()
 
 
 def _replica_up() -> bool:
@@ -399,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(bad_path)
 
     try:
-        if (args.cmd == "certify" and args.target == "local" and not args.dry_run) or args.cmd == "drill":
+        if (args.cmd == "certify" and args.target == "local" and not args.dry_run):
             from harness import stack
 
             if not stack.is_up():
