@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 REPORT_DIR ?= reports/latest
 PYTEST_ARGS ?=
 
-.PHONY: setup engine browser certify test bench down clean doapi-realistic
+.PHONY: setup engine browser certify test drill bench down clean doapi-realistic
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -31,6 +31,11 @@ certify: setup
 # The toolkit's own tests: unit tests, the storefront through the replica, infra, and real cutovers.
 test: setup
 	@$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The nightly chaos drills: every fault of the catalogue during a real cutover, each judged by its hypothesis.
+# Reports per drill, JUnit and a history line per drill under reports/drills (exit 1 when a hypothesis fails).
+drill: setup
+	@$(VENV)/bin/greenlight drill plans/nightly.toml --report-dir reports/drills --history reports/drill-history.jsonl
 
 # Benchmarks (not tests): each prints its figures with their aims, as ratios measured in one run. Installs what
 # the benches need beyond `make setup` (nginx for the ledger-overhead bench). replica_up takes the replica down and up.

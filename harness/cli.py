@@ -133,6 +133,7 @@ def cmd_drill(args) -> int:
         from harness import stack
 
         stack.up()
+    _sigterm_unwinds()
     with open_target("local", manage_stack=False) as t:
         results = run_plan(t, drills, args.report_dir, history_path=args.history, junit_path=args.junit,
                            only=args.only)
@@ -140,6 +141,16 @@ def cmd_drill(args) -> int:
     print(f"{len(results) - len(failed)} of {len(results)} drills confirmed their hypothesis; reports in {args.report_dir}"
           + (f"; FAILED: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
+
+
+def _sigterm_unwinds() -> None:
+    """SIGTERM (CI timeouts, `kill`) unwinds like Ctrl-C, so every `finally` heals its faults and stops its load."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _replica_up_healthy() -> bool:

@@ -13,6 +13,7 @@ MARKERS = {
     "replica": "needs the local docker-compose replica",
     "badrelease": "a known-bad release that Greenlight must stop",
     "trust": "repeated certifications of a good release (no false alarms)",
+    "nightly": "long chaos tests: run only with --gl-profile=nightly (`make drill`)",
 }
 
 
@@ -44,6 +45,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="override one bound of the run (e.g. converged_s=10); the target file's [bounds] are the base")
     g.addoption("--gl-junit", default=None, metavar="FILE",
                 help="also write Greenlight's own JUnit XML (one testcase per verdict) for each certification")
+    g.addoption("--drill-plan", default=None,
+                help="chaos drill plan for `-m chaos` (default: plans/ci.toml, or plans/nightly.toml with --gl-profile=nightly)")
+    g.addoption("--gl-profile", default="ci", choices=["ci", "nightly"],
+                help="ci: short chaos drills and state machine runs; nightly: the full plan and more examples")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -60,6 +65,15 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     if Path(o.report_dir).exists() and not Path(o.report_dir).is_dir():
         raise pytest.UsageError(f"--report-dir {o.report_dir} is a file; give a directory")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
+    if config.getoption("--gl-profile") == "nightly":
+        return
+    skip = pytest.mark.skip(reason="nightly only (--gl-profile=nightly)")
+    for item in items:
+        if "nightly" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,7 @@ def make_fault(kind: str, **params) -> Fault:
         raise FaultError(f"unknown fault {kind!r}: one of {', '.join(sorted(FAULTS))}")
     try:
         return cls(**params)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise FaultError(f"fault {kind}: bad parameters {params}: {exc}") from None
 
 

@@ -1,0 +1,162 @@
+"""Property: whatever sequence of deploy / switch / rollback / inject / heal happens, the store stays whole.
+
+A hypothesis state machine drives the real replica; after every step: exactly one colour is live, the live colour
+is healthy and serves the release the machine put there, a shopper's session (Redis) still holds its cart, no
+confirmed order is missing from the DB, and a switch never moved traffic onto a colour with a fault on it. At the
+end every fault is healed and the journal is empty.
+
+Profiles: ci (default, bounded for `make test`) and nightly (--gl-profile=nightly). The seed is printed; replay a
+failure with GREENLIGHT_SM_SEED=<seed>."""
+from __future__ import annotations
+
+import os
+import random
+import re
+import uuid
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, Phase, settings, strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+
+from harness import health
+from harness.certify import good_releases
+from harness.converge import wait_converged
+from harness.cutover import live_release
+from harness.deploy import deploy
+from harness.faults import Injection, Journal, make_fault
+from harness.gate import run_gate
+from harness.smoke import smoke_checkout
+from harness.targets.base import other_colour
+
+pytestmark = [pytest.mark.replica, pytest.mark.chaos]
+
+PROFILES = {
+    "ci": settings(max_examples=1, stateful_step_count=5, deadline=None, phases=[Phase.generate],
+                   suppress_health_check=list(HealthCheck), print_blob=True),
+    "nightly": settings(max_examples=4, stateful_step_count=10, deadline=None, phases=[Phase.generate],
+                        suppress_health_check=list(HealthCheck), print_blob=True),
+}
+# Faults the machine injects on the idle colour (the live one must keep serving for the invariants to be exact).
+IDLE_FAULTS = ["node-kill", "node-pause", "php-fpm-stop", "cut-redis", "cut-db", "net-latency", "disk-fill"]
+FORM_KEY = re.compile(r'name="form_key"[^>]*value="([^"]+)"')
+
+
+class Shopper:
+    """A storefront session (PHPSESSID in Redis) holding a cart, checked through the load balancer."""
+
+    def __init__(self, lb: str):
+        self.lb, self.c = lb, httpx.Client(timeout=15)
+        page = self.c.get(f"{lb}/catalog/product/view/id/3")
+        key = FORM_KEY.search(page.text).group(1)
+        r = self.c.post(f"{lb}/checkout/cart/add", data={"product": "3", "qty": "2", "form_key": key})
+        assert r.status_code in (200, 302), r.text[:200]
+        self.expected = self.cart()
+        assert self.expected, "the cart is empty right after adding to it"
+
+    def cart(self) -> dict:
+        r = self.c.get(f"{self.lb}/customer/section/load/?sections=cart")
+        assert r.status_code == 200, f"section/load answered {r.status_code}"
+        return {i["product_sku"]: float(i["qty"]) for i in (r.json().get("cart") or {}).get("items") or []}
+
+
+def test_cutover_state_machine(gl_target, pytestconfig, tmp_path):
+    profile = PROFILES[pytestconfig.getoption("--gl-profile")]
+    run_seed = int(os.environ.get("GREENLIGHT_SM_SEED") or random.randrange(2**32))
+    print(f"\ncutover state machine: seed {run_seed} (replay: GREENLIGHT_SM_SEED={run_seed})")
+    target = gl_target
+    releases = [r.id for r in good_releases()]
+    journal = Journal(tmp_path / "journal")
+
+    class CutoverMachine(RuleBasedStateMachine):
+        def __init__(self):
+            super().__init__()
+            self.live = target.live_colour()
+            self.release = {self.live: live_release(target), other_colour(self.live): ""}
+            self.faults: list[Injection] = []
+            self.orders: list[int] = []
+            self.shopper = Shopper(target.lb_url)
+            self.run = f"sm{uuid.uuid4().hex[:6]}"
+
+        @property
+        def idle(self) -> str:
+            return other_colour(self.live)
+
+        @rule(release=st.sampled_from(releases))
+        def deploy_to_idle(self, release):
+            if self.faults:  # a deploy onto a broken colour is the gate's business, not a precondition
+                self.heal()
+            deploy(target, _release(release), self.idle, lambda *a, **k: None)
+            self.release[self.idle] = release
+
+        @precondition(lambda self: bool(self.release[other_colour(self.live)]))
+        @rule()
+        def switch(self):
+            gate = run_gate(target, self.idle, self.release[self.idle], run_id=self.run, health_timeout=8)
+            if self.faults:
+                assert not gate.passed, "the gate passed a colour with a fault in effect"
+                return  # refused: nothing moves
+            assert gate.passed, gate.reasons
+            target.switch(self.idle)
+            wait_converged(target, self.release[self.idle], timeout=60)
+            self.live = self.idle
+
+        @precondition(lambda self: bool(self.release[other_colour(self.live)]) and not self.faults)
+        @rule()
+        def rollback(self):
+            self.switch()
+
+        @rule(kind=st.sampled_from(IDLE_FAULTS), which=st.integers(0, 1))
+        def inject(self, kind, which):
+            node = target.nodes(self.idle)[which].name
+            if any(f.fault.params.get("node") == node for f in self.faults):
+                return  # one fault per node at a time
+            self.faults.append(Injection(make_fault(kind, node=node), journal).inject())
+
+        @precondition(lambda self: bool(self.faults))
+        @rule()
+        def heal(self):
+            while self.faults:
+                self.faults.pop().heal()
+
+        @rule()
+        def place_order(self):
+            node = target.nodes(self.live)[0]
+            s = smoke_checkout(node.name, target.lb_url, run_id=self.run, max_step_ms=30000)
+            assert s.ok, s.reason()
+            self.orders.append(s.order_id)
+
+        @invariant()
+        def one_healthy_colour_live_serving_its_release(self):
+            assert target.live_colour() == self.live  # exactly one colour, the one the machine put there
+            assert all(health.probe(n.url, timeout=5).ok for n in target.nodes(self.live))
+            assert live_release(target) == self.release[self.live]
+
+        @invariant()
+        def session_intact(self):
+            assert self.shopper.cart() == self.shopper.expected
+
+        @invariant()
+        def no_order_lost(self):
+            if self.orders:
+                in_db = set(target.db().order_ids(f"{self.run}-%"))
+                assert set(self.orders) <= in_db, f"orders missing from the DB: {set(self.orders) - in_db}"
+
+        def teardown(self):
+            self.heal()
+            assert journal.entries() == [], "a fault was left after teardown"
+
+    # run_state_machine_as_test takes no seed: the forced global seed is what `pytest --hypothesis-seed` sets.
+    import hypothesis.core
+
+    saved, hypothesis.core.global_force_seed = hypothesis.core.global_force_seed, run_seed
+    try:
+        run_state_machine_as_test(CutoverMachine, settings=profile)
+    finally:
+        hypothesis.core.global_force_seed = saved
+
+
+def _release(rid: str):
+    from harness.release import find_release
+
+    return find_release(rid)

@@ -1,0 +1,123 @@
+"""Drill plans and the judgement of a drill, without the replica: bad plans are refused with one line per problem;
+a budget overspent, an error outside every fault, a steady-state verdict failing, a verdict that did not trip, an
+unexpected engine reaction, and anything left behind each fail the hypothesis."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from harness.drills import PLANS, PlanError, load_plan, parse_plan
+from harness.drills.hypothesis import judge
+from harness.drills.plan import Drill, FaultStep
+from harness.drills.scheduler import Applied
+from harness.faults import FAULTS
+
+
+def test_shipped_plans_parse_and_cover_the_replica_catalogue():
+    nightly, ci = load_plan(PLANS / "nightly.toml"), load_plan(PLANS / "ci.toml")
+    replica = {k for k, c in FAULTS.items() if c.needs == "replica"}
+    assert replica <= {f.kind for d in nightly for f in d.faults}
+    assert len({f.kind for d in ci for f in d.faults}) >= 10
+
+
+@pytest.mark.parametrize("toml,problem", [
+    ({"drill": [{"name": "a", "fault": [{"kind": "meteor"}]}]}, "is not a fault"),
+    ({"drill": [{"name": "a", "fault": [{"kind": "node-kill", "node": "new-1", "at": "later"}]}]}, "at = 'later'"),
+    ({"drill": [{"name": "a", "fault": [{"kind": "node-kill", "node": "purple-9"}]}]}, "node 'purple-9'"),
+    ({"drill": [{"name": "a", "fault": [{"kind": "net-loss", "node": "new-1", "percent": "x"}]}]}, "net-loss"),
+    ({"drill": [{"name": "a", "colour": "red", "fault": [{"kind": "lb-reload"}]}]}, "unknown keys ['colour']"),
+    ({"drill": [{"name": "a", "engine": ["exploded"], "fault": [{"kind": "lb-reload"}]}]}, "engine must be"),
+    ({"drill": [{"name": "a"}]}, "no [[drill.fault]]"),
+    ({"drills": []}, "unknown sections"),
+    ({}, "no [[drill]]"),
+])
+def test_bad_plans_say_what_to_fix(toml, problem):
+    with pytest.raises(PlanError) as exc:
+        parse_plan(toml, "p.toml")
+    assert problem in str(exc.value)
+
+
+def test_a_missing_plan_file_is_one_line(tmp_path):
+    with pytest.raises(PlanError, match="no such drill plan"):
+        load_plan(tmp_path / "nope.toml")
+    (tmp_path / "bad.toml").write_text("[[drill]\n")
+    with pytest.raises(PlanError, match="not valid TOML"):
+        load_plan(tmp_path / "bad.toml")
+
+
+@dataclass
+class Led:
+    cols: dict
+
+
+@dataclass
+class Outcome:
+    from_colour: str = "blue"
+    to_colour: str = "green"
+    switched: bool = True
+    refused: str = ""
+    rolled_back: str = ""
+    error: str = ""
+
+
+GOOD = {"zero_5xx": {"passed": True, "detail": ""}, "gate": {"passed": True, "detail": ""},
+        "sessions_intact": {"passed": True, "detail": ""}}
+CLEAN_END = {"live": "green", "live_healthy": True, "faults_left": [], "load_left": []}
+
+
+def _applied(on=100.0, off=110.0, budget=3) -> list[Applied]:
+    a = Applied(FaultStep(kind="node-kill", node="new-1", at="watch", budget_errors=budget))
+    a.injected_at, a.healed_at = on, off
+    return [a]
+
+
+def _led(errors_at: list[float]) -> Led:
+    ts = [float(t) for t in range(90, 130)] + errors_at
+    return Led({"ts": ts, "status": [200] * 40 + [503] * len(errors_at)})
+
+
+def _judge(drill=None, applied=None, verdicts=GOOD, outcome=None, led=None, final=CLEAN_END):
+    drill = drill or Drill(name="d", faults=[], must_hold=["zero_5xx"], final_live="new")
+    return judge(drill, applied if applied is not None else _applied(), verdicts, outcome or Outcome(),
+                 led or _led([]), final, detect_s=4)
+
+
+def test_a_clean_drill_passes_and_reports_what_each_fault_spent():
+    j = _judge(led=_led([101, 102, 113.5]))  # 113.5: inside heal + detection time
+    assert j.passed, j.reasons
+    assert [(f.budget_errors, f.spent_errors) for f in j.faults] == [(3, 3)]
+
+
+def test_budget_overspent_fails():
+    j = _judge(led=_led([101, 102, 103, 104]))
+    assert not j.passed and "spent 4 errors, budget 3" in j.reasons[0]
+
+
+def test_errors_while_no_fault_is_in_effect_fail():
+    j = _judge(led=_led([95, 125]))
+    assert j.errors_outside == 2 and any("while no fault was in effect" in r for r in j.reasons)
+
+
+def test_steady_state_must_hold_and_trips_must_trip():
+    bad = {**GOOD, "zero_5xx": {"passed": False, "detail": "3 responses with 5xx"}}
+    assert any(r.startswith("steady state: zero_5xx failed") for r in _judge(verdicts=bad).reasons)
+    d = Drill(name="d", faults=[], must_trip=["gate"], final_live="any")
+    assert any(r.startswith("must trip: gate did not fail") for r in _judge(drill=d).reasons)
+
+
+def test_engine_reaction_and_final_colour_are_part_of_the_hypothesis():
+    d = Drill(name="d", faults=[], engine=["refused"], final_live="old")
+    j = _judge(drill=d)
+    assert any(r.startswith("engine: switched") for r in j.reasons)
+    assert any("green is live, expected old (blue)" in r for r in j.reasons)
+
+
+def test_a_fault_never_injected_or_left_behind_fails():
+    a = _applied()
+    a[0].injected_at = None
+    assert any("never injected" in r for r in _judge(applied=a).reasons)
+    left = {**CLEAN_END, "faults_left": ["node-kill(node=green-1)"], "load_left": [123], "live_healthy": False}
+    reasons = _judge(final=left).reasons
+    assert any("faults left" in r for r in reasons) and any("load processes left" in r for r in reasons)
+    assert any("is not healthy" in r for r in reasons)
