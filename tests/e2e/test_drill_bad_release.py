@@ -4,7 +4,7 @@ import pytest
 
 from harness.drills import Drill, FaultStep, run_drill
 
-pytestmark = [pytest.mark.chaos, pytest.mark.replica, pytest.mark.badrelease]
+pytestmark = [pytest.mark.chaos, pytest.mark.replica, pytest.mark.badrelease, pytest.mark.nightly]
 
 
 def test_drill_on_a_known_bad_release_fails_for_its_reason(gl_target, gl_options):
