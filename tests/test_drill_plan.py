@@ -3,7 +3,7 @@ a budget overspent, an error outside every fault, a steady-state verdict failing
 unexpected engine reaction, and anything left behind each fail the hypothesis."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 

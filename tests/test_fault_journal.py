@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from harness.faults import FAULTS, Fault, FaultError, Journal, heal_journal, injected, make_fault
+from harness.faults import (
+    FAULTS,
+    Fault,
+    FaultError,
+    Journal,
+    heal_journal,
+    injected,
+    make_fault,
+)
 from harness.faults.base import Injection
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,10 +60,9 @@ def test_journaled_before_inject_and_removed_after_heal(j, tmp_path):
 
 def test_healed_when_the_block_raises(j, tmp_path):
     events = []
-    with pytest.raises(KeyError):
-        with injected(FileFault(path=str(tmp_path / "x"), journal=str(j.dir)), j,
-                      lambda name, **kw: events.append(name)):
-            raise KeyError("drill broke")
+    fault = FileFault(path=str(tmp_path / "x"), journal=str(j.dir))
+    with pytest.raises(KeyError), injected(fault, j, lambda name, **kw: events.append(name)):
+        raise KeyError("drill broke")
     assert j.entries() == [] and not (tmp_path / "x").exists()
     assert events == ["fault_on", "fault_off"]
 
@@ -68,9 +75,9 @@ def test_a_half_injected_fault_is_healed_and_reported(j, tmp_path):
 
 def test_a_failed_heal_stays_journaled_until_heal_succeeds(j, tmp_path):
     p = tmp_path / "x"
-    with pytest.raises(FaultError, match="cannot heal yet"):
-        with injected(FileFault(path=str(p), journal=str(j.dir), fail_heal=True), j):
-            pass
+    fault = FileFault(path=str(p), journal=str(j.dir), fail_heal=True)
+    with pytest.raises(FaultError, match="cannot heal yet"), injected(fault, j):
+        pass
     assert [e.kind for e in j.entries()] == ["file"] and p.exists()
     rows = heal_journal(j, {"file": FileFault})
     assert rows[0]["healed"] is False and "cannot heal yet" in rows[0]["error"]

@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+from test_traffic_fakestore import FakeStore
 
 from harness import lease
 from harness.traffic import count_requests
-from test_traffic_fakestore import FakeStore
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,6 +14,16 @@ ROOT = Path(__file__).resolve().parents[2]
 PLANS = ROOT / "plans"
 
 
+def run_drill_on(target, drill: Drill, out_dir: str | Path, api: str = "") -> dict:
+    """One drill on the local replica, or (doapi = true) through the DO API simulator in front of the same replica."""
+    if not drill.doapi:
+        return run_drill(target, drill, out_dir, api=api)
+    from harness.drills.doapi_env import simulated_do
+
+    with simulated_do(out_dir) as (do_target, do_api):
+        return run_drill(do_target, drill, out_dir, api=do_api)
+
+
 def run_plan(target, drills: list[Drill], out_dir: str | Path, *, history_path: str | Path | None = None,
              junit_path: str | Path | None = None, only: list[str] | None = None, api: str = "",
              echo=print) -> list[dict]:
@@ -24,7 +34,7 @@ def run_plan(target, drills: list[Drill], out_dir: str | Path, *, history_path: 
         if only and d.name not in only:
             continue
         echo(f"drill {d.name}: {', '.join(s.label() for s in d.faults)}")
-        r = run_drill(target, d, out_dir / d.name, api=api)
+        r = run_drill_on(target, d, out_dir / d.name, api=api)
         append_history(history_path, r)
         r["history"] = history(history_path, d.name)
         (out_dir / d.name / "drill.json").write_text(json.dumps(r, indent=2, default=str))
@@ -34,4 +44,4 @@ def run_plan(target, drills: list[Drill], out_dir: str | Path, *, history_path: 
     return results
 
 
-__all__ = ["Drill", "FaultStep", "PLANS", "PlanError", "load_plan", "parse_plan", "run_drill", "run_plan", "summary"]
+__all__ = ["PLANS", "Drill", "FaultStep", "PlanError", "load_plan", "parse_plan", "run_drill", "run_plan", "summary"]

@@ -66,9 +66,7 @@ def judge(drill: Drill, applied: list[Applied], verdicts: dict, outcome, led, fi
         j.faults.append(FaultSpend(a.step.label(), a.description, a.step.budget_errors, spent, w, held,
                                    a.error if a.healed_at is None or a.error else ""))
     for f in j.faults:
-        if f.spent_errors is None:
-            j.reasons.append(f"{f.label}: {f.error}")
-        elif f.error:
+        if f.spent_errors is None or f.error:
             j.reasons.append(f"{f.label}: {f.error}")
         elif f.spent_errors > f.budget_errors:
             j.reasons.append(f"{f.label}: spent {f.spent_errors} errors, budget {f.budget_errors}")

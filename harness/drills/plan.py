@@ -93,8 +93,8 @@ def _step(raw: dict, where: str, problems: list[str]) -> FaultStep | None:
     # Parameters checked now (a plan fails before any load starts), with a placeholder node/API.
     try:
         probe = dict(params)
-        if issubclass(FAULTS[kind], NodeFault):
-            probe.setdefault("node", "blue-1")
+        if issubclass(FAULTS[kind], NodeFault) or step.node:
+            probe["node"] = "blue-1"
         if FAULTS[kind].needs == "doapi":
             probe.setdefault("api", "http://127.0.0.1:1")
         make_fault(kind, **probe)

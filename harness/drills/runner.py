@@ -73,8 +73,8 @@ def run_drill(target: Target, drill: Drill, out_dir: str | Path, api: str = "") 
             "from_colour": cert.outcome.from_colour, "to_colour": cert.outcome.to_colour,
             "final": final, "errors_outside_faults": j.errors_outside,
             "convergence_s": conv.get("value") if not conv.get("skipped") else None,
-            "p99_ms": max((lat.get(p, {}).get("p99", 0) for p in ("before", "during", "after")), default=None)
-            if isinstance(lat, dict) else None,
+            "p99_ms": (max((lat.get(p, {}).get("p99", 0) for p in ("before", "during", "after")), default=None)
+                       if isinstance(lat, dict) else None),
             "budget": {"allowed": sum(f.budget_errors for f in j.faults),
                        "spent": sum(f.spent_errors or 0 for f in j.faults)},
             "faults": [asdict(f) for f in j.faults],
@@ -95,8 +95,9 @@ def _hypothesis(d: Drill) -> dict:
 
 
 def summary(result: dict) -> str:
-    lines = [f"{'PASS' if result['passed'] else 'FAIL'} {result['drill']} ({result['wall_s']} s, "
-             f"engine {result.get('engine', '?')}, converged {result.get('convergence_s')} s, p99 {result.get('p99_ms')} ms)"]
+    head = (f"{'PASS' if result['passed'] else 'FAIL'} {result['drill']} ({result['wall_s']} s, "
+            f"engine {result.get('engine', '?')}, converged {result.get('convergence_s')} s, p99 {result.get('p99_ms')} ms)")
+    lines = [head]
     for f in result["faults"]:
         spent = "not injected" if f["spent_errors"] is None else f"spent {f['spent_errors']}"
         lines.append(f"    {f['label']}: budget {f['budget_errors']} errors, {spent}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Callable, ClassVar, Iterator
+from collections.abc import Callable, Iterator
+from typing import ClassVar
 
 from harness.faults.journal import Entry, Journal
 
@@ -119,7 +120,7 @@ def heal_journal(journal: Journal | None = None, registry: dict | None = None) -
             continue
         try:
             cls(**e.params).heal(e.state)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - one entry's failure must not stop healing the others
             out.append({"id": e.id, "fault": e.description, "healed": False, "error": f"{type(exc).__name__}: {exc}"})
             continue
         journal.remove(e.id)

@@ -58,12 +58,12 @@ class DropletOff(Fault):
     needs = "doapi"
     summary = "a droplet powered off (its node killed; the simulator reports status off)"
 
-    def __init__(self, api: str, droplet_id: int, **params):
-        droplet_id = int(droplet_id)
-        if droplet_id not in DROPLET_NODES:
-            raise FaultError(f"unknown droplet {droplet_id}: one of {', '.join(map(str, DROPLET_NODES))}")
-        super().__init__(api=api, droplet_id=droplet_id, **params)
-        self.node = NodeKill(node=DROPLET_NODES[droplet_id])
+    def __init__(self, api: str, node: str, droplet_id: int | None = None, **params):
+        ids = {n: i for i, n in DROPLET_NODES.items()}
+        if node not in ids:
+            raise FaultError(f"unknown droplet node {node!r}: one of {', '.join(ids)}")
+        super().__init__(api=api, node=node, droplet_id=ids[node], **params)
+        self.node = NodeKill(node=node)
 
     def inject(self) -> dict:
         _sim(self.params["api"], {"droplet_off": self.params["droplet_id"]})

@@ -28,7 +28,7 @@ class Replica:
             raise TargetError(f"unknown replica service {service!r}: one of {', '.join(stack.SERVICES)}")
         try:
             return self.docker.containers.get(stack.container(service))
-        except Exception as exc:  # docker.errors.NotFound / APIError
+        except Exception as exc:  # noqa: BLE001 - docker.errors.NotFound / APIError (docker imported late)
             raise TargetError(f"container {stack.container(service)} not found: {exc}") from None
 
     def status(self, service: str) -> str:
@@ -63,7 +63,7 @@ class Replica:
         and the pid namespace so that /proc/self means something to mount tools; binaries from the container)."""
         flags = (["-n"] if net else []) + (["-m", "-p"] if mnt else [])
         p = subprocess.run(["nsenter", "-t", str(self.pid(service)), *flags, *argv], text=True,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+                           capture_output=True, timeout=timeout, check=False)
         if check and p.returncode != 0:
             raise TargetError(f"{service}: {' '.join(argv[:3])} failed: {(p.stderr or p.stdout).strip()[:200]}")
         return p

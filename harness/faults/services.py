@@ -45,9 +45,8 @@ class RedisRestart(ServiceFault):
         if self.params["persistent"]:
             c.restart(timeout=5)  # SIGTERM: Redis fsyncs its AOF and exits cleanly
         else:
-            rc, out = self.replica.exec("redis", ["sh", "-c", "rm -rf /data/appendonlydir /data/appendonly.aof "
-                                                             "/data/dump.rdb; redis-cli shutdown nosave"])
-            c.reload()
+            self.replica.exec("redis", ["sh", "-c", ("rm -rf /data/appendonlydir /data/appendonly.aof /data/dump.rdb;"
+                                                     " redis-cli shutdown nosave")])
             # restart: unless-stopped brings an exited Redis back; make sure it happens, empty.
             time.sleep(0.5)
             c.reload()

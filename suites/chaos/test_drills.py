@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.drills import PLANS, load_plan, run_drill
+from harness.drills import PLANS, load_plan, run_drill_on
 from harness.drills.output import append_history
 
 # Long (a cutover each): selected by `pytest -m chaos`, skipped in a plain `make test` (see the nightly marker).
@@ -29,7 +29,7 @@ def pytest_generate_tests(metafunc):
 
 def test_drill_confirms_its_hypothesis(drill, gl_target, gl_options):
     out = gl_options["report_dir"] / "chaos"
-    result = run_drill(gl_target, drill, out / drill.name)
+    result = run_drill_on(gl_target, drill, out / drill.name)
     append_history(out / "history.jsonl", result)
     spent = "; ".join(f"{f['label']}: budget {f['budget_errors']}, spent {f['spent_errors']}" for f in result["faults"])
     assert result["passed"], "hypothesis failed:\n  " + "\n  ".join(result["reasons"]) + f"\n  ({spent})"

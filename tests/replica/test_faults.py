@@ -157,14 +157,13 @@ def test_service_restart_comes_back(kind, service, journal, replica, gl_target):
 
 def test_lb_reload_drops_nothing(journal, gl_target):
     errors, n = [], 0
-    with httpx.Client(timeout=10) as c:
-        with injected(make_fault("lb-reload"), journal):
-            end = time.monotonic() + 3
-            while time.monotonic() < end:
-                n += 1
-                try:
-                    if c.get(gl_target.lb_url + "/healthz").status_code != 200:
-                        errors.append("status")
-                except httpx.HTTPError as exc:
-                    errors.append(type(exc).__name__)
+    with httpx.Client(timeout=10) as c, injected(make_fault("lb-reload"), journal):
+        end = time.monotonic() + 3
+        while time.monotonic() < end:
+            n += 1
+            try:
+                if c.get(gl_target.lb_url + "/healthz").status_code != 200:
+                    errors.append("status")
+            except httpx.HTTPError as exc:
+                errors.append(type(exc).__name__)
     assert n > 20 and not errors, errors

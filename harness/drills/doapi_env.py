@@ -1,0 +1,77 @@
+"""The DigitalOcean code path for drills: the DO API simulator (a subprocess, on this lane's loopback port) driving
+the replica's HAProxy, and a DigitalOceanTarget configured against it — the same target a real DO pair uses."""
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from harness import stack
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "digitalocean" / "greenlight-simulator.toml"
+
+
+def _port(var: str, default: int) -> int:
+    return int(os.environ.get(var, str(default)))
+
+
+def config_text(api_port: int) -> str:
+    """The shipped simulator example, with this lane's ports and this interpreter for the deploy hook."""
+    text = EXAMPLE.read_text().replace("http://127.0.0.1:8090", f"http://127.0.0.1:{api_port}")
+    text = text.replace(".venv/bin/greenlight", f"{sys.executable} -m harness.cli")
+    for default, var in ((8080, "GREENLIGHT_LB_PORT"), (8081, "GREENLIGHT_BLUE1_PORT"), (8082, "GREENLIGHT_BLUE2_PORT"),
+                         (8083, "GREENLIGHT_GREEN1_PORT"), (8084, "GREENLIGHT_GREEN2_PORT")):
+        text = text.replace(f"http://127.0.0.1:{default}\"", f"http://127.0.0.1:{_port(var, default)}\"")
+    return text.replace("port = 3307", f"port = {_port('GREENLIGHT_DB_PORT', 3307)}")
+
+
+@contextlib.contextmanager
+def simulated_do(work_dir: str | Path) -> Iterator[tuple[object, str]]:
+    """(DigitalOceanTarget, simulator API URL) while the simulator runs; the simulator stops on the way out."""
+    from harness.config import load_config
+    from harness.targets.digitalocean import DigitalOceanTarget
+
+    token = "dop_v1_" + secrets.token_hex(32)
+    port = _port("GREENLIGHT_DOAPI_PORT", 8090)
+    admin = f"127.0.0.1:{_port('GREENLIGHT_LB_ADMIN_PORT', 9999)}"
+    api = f"http://127.0.0.1:{port}"
+    saved = {k: os.environ.get(k) for k in ("DIGITALOCEAN_TOKEN", "GREENLIGHT_DB_PASSWORD")}
+    os.environ["DIGITALOCEAN_TOKEN"] = token
+    os.environ["GREENLIGHT_DB_PASSWORD"] = stack.db_password()
+    proc = subprocess.Popen([sys.executable, "-m", "simulator.doapi", "--port", str(port), "--haproxy", admin],
+                            cwd=ROOT, env={**os.environ, "DOAPI_TOKEN": token}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{api}/v2/droplets", timeout=1)
+                break
+            except httpx.HTTPError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the DO API simulator did not start on {api}") from None
+                time.sleep(0.2)
+        work_dir = Path(work_dir)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        cfg = work_dir / "greenlight-simulator.toml"
+        cfg.write_text(config_text(port))
+        yield DigitalOceanTarget(load_config(cfg)), api
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
