@@ -49,7 +49,7 @@ PROFILES = {
 BREAKING = ["node-kill", "node-pause", "php-fpm-stop", "cut-redis", "cut-db"]
 TOLERATED = ["net-latency", "disk-fill"]
 SLOW_MACHINE_MS = 30000  # the gate's per-step latency bound is not under test here; a shared machine is slow
-FORM_KEY = re.compile(r'name="form_key"[^>]*value="([^"]+)"')
+FORM_KEY = re.compile(r'name="form_key"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="form_key"')
 
 
 class Shopper:
@@ -58,7 +58,9 @@ class Shopper:
     def __init__(self, lb: str):
         self.lb, self.c = lb, httpx.Client(timeout=15)
         page = self.c.get(f"{lb}/catalog/product/view/id/3")
-        key = FORM_KEY.search(page.text).group(1)
+        m = FORM_KEY.search(page.text)
+        assert m, f"no form_key on the product page (HTTP {page.status_code})"
+        key = m.group(1) or m.group(2)
         r = self.c.post(f"{lb}/checkout/cart/add", data={"product": "3", "qty": "2", "form_key": key})
         assert r.status_code in (200, 302), r.text[:200]
         self.expected = self.cart()
@@ -82,7 +84,7 @@ def test_cutover_state_machine(gl_target, pytestconfig, tmp_path):
         def __init__(self):
             super().__init__()
             self.live = target.live_colour()
-            self.release = {self.live: live_release(target), other_colour(self.live): ""}
+            self.release = {self.live: live_release(target), other_colour(self.live): _serving(target, other_colour(self.live))}
             self.faults: list[Injection] = []
             self.orders: list[int] = []
             self.shopper = Shopper(target.lb_url)
@@ -178,6 +180,13 @@ def test_cutover_state_machine(gl_target, pytestconfig, tmp_path):
         run_state_machine_as_test(CutoverMachine, settings=profile)
     finally:
         hypothesis.core.global_force_seed = saved
+
+
+def _serving(target, colour: str) -> str:
+    """The release every node of a colour serves, when they are healthy and agree ("" otherwise: deploy first)."""
+    probes = [health.probe(n.url, timeout=5) for n in target.nodes(colour)]
+    releases = {p.header(target.release_header) for p in probes}
+    return releases.pop() if all(p.ok for p in probes) and len(releases) == 1 else ""
 
 
 def _release(rid: str):
