@@ -73,7 +73,10 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-@pytest.mark.parametrize("phase", list(PHASE_EVENT))
+# deploy and gate (no switch yet: the lease is what matters, and tests/test_load_dies_with_harness.py covers it
+# without a replica) run with `-m chaos`; switch and watch in every `make test`.
+@pytest.mark.parametrize("phase", [pytest.param("deploy", marks=pytest.mark.nightly),
+                                   pytest.param("gate", marks=pytest.mark.nightly), "switch", "watch"])
 def test_sigkill_in_each_phase_leaves_no_load_and_a_healthy_live_colour(phase, gl_target, tmp_path):
     out = tmp_path / phase
     proc = _start(["certify", "--users", "6", "--load-seconds", "25", "--report-dir", str(out)], out, CERTIFY)
