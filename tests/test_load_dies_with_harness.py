@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 HARNESS = textwrap.dedent("""
     import sys, threading, time
     from harness.traffic import LoadRun, wait_until_requests
-    url, ledger, mode, processes = sys.argv[1:5]
-    run = LoadRun(url, ledger, users=4, spawn_rate=4, run_time_s=600, run_id="kill", processes=int(processes),
+    url, ledger, mode, workers = sys.argv[1:5]
+    run = LoadRun(url, ledger, users=4, spawn_rate=4, run_time_s=600, run_id="kill", workers=int(workers),
                   extra_env={"GREENLIGHT_WAIT_MIN_S": "0.05", "GREENLIGHT_WAIT_MAX_S": "0.2"})
     if mode == "thread":   # started from a helper thread: no parent-death signal, only the lease
         t = threading.Thread(target=run.start); t.start(); t.join()
@@ -48,17 +48,17 @@ def _gone(pid: int) -> bool:
         return True
 
 
-@pytest.mark.parametrize("mode,processes,within_s", [("main", 1, 8), ("thread", 1, 25), ("thread", 2, 25)])
-def test_sigkilled_harness_leaves_no_load(mode, processes, within_s, store, tmp_path, monkeypatch):
+# workers = 0: one Locust process; 2: Locust's master + two worker processes (distributed mode).
+@pytest.mark.parametrize("mode,workers,within_s", [("main", 0, 8), ("thread", 0, 25), ("thread", 2, 25)])
+def test_sigkilled_harness_leaves_no_load(mode, workers, within_s, store, tmp_path, monkeypatch):
     monkeypatch.setenv("GREENLIGHT_PROJECT", f"gl-test-{os.getpid()}")  # only this test's processes are listed
     ledger = tmp_path / "ledger"
-    h = subprocess.Popen([sys.executable, "-c", HARNESS, store.url, str(ledger), mode, str(processes)], cwd=ROOT,
+    h = subprocess.Popen([sys.executable, "-c", HARNESS, store.url, str(ledger), mode, str(workers)], cwd=ROOT,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         assert h.stdout.readline().strip() == "loading", h.stderr.read()
-        time.sleep(1 if processes > 1 else 0)  # forked workers appear after the master
         procs = lease.load_processes()
-        assert len(procs) >= processes and all(p["harness_pid"] == h.pid and p["harness_alive"] for p in procs), procs
+        assert len(procs) == 1 + workers and all(p["harness_pid"] == h.pid and p["harness_alive"] for p in procs), procs
         h.send_signal(signal.SIGKILL)
         h.wait(5)
         t0 = time.monotonic()
