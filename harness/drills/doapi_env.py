@@ -23,14 +23,8 @@ def _port(var: str, default: int) -> int:
     return int(os.environ.get(var, str(default)))
 
 
-def config_text(api_port: int) -> str:
-    """The shipped simulator example, with this lane's ports and this interpreter for the deploy hook."""
-    text = EXAMPLE.read_text().replace("http://127.0.0.1:8090", f"http://127.0.0.1:{api_port}")
-    text = text.replace(".venv/bin/greenlight", f"{sys.executable} -m harness.cli")
-    for default, var in ((8080, "GREENLIGHT_LB_PORT"), (8081, "GREENLIGHT_BLUE1_PORT"), (8082, "GREENLIGHT_BLUE2_PORT"),
-                         (8083, "GREENLIGHT_GREEN1_PORT"), (8084, "GREENLIGHT_GREEN2_PORT")):
-        text = text.replace(f"http://127.0.0.1:{default}\"", f"http://127.0.0.1:{_port(var, default)}\"")
-    return text.replace("port = 3307", f"port = {_port('GREENLIGHT_DB_PORT', 3307)}")
+# DO's LB timing (5 checks x 10 s before a new droplet serves) at a tenth, as the DO end-to-end tests run it.
+TIME_SCALE = float(os.environ.get("GREENLIGHT_DOAPI_TIME_SCALE", "0.1"))
 
 
 @contextlib.contextmanager
@@ -38,6 +32,7 @@ def simulated_do(work_dir: str | Path) -> Iterator[tuple[object, str]]:
     """(DigitalOceanTarget, simulator API URL) while the simulator runs; the simulator stops on the way out."""
     from harness.config import load_config
     from harness.targets.digitalocean import DigitalOceanTarget
+    from simulator.doapi.testing import lane_config
 
     token = "dop_v1_" + secrets.token_hex(32)
     port = _port("GREENLIGHT_DOAPI_PORT", 8090)
@@ -46,7 +41,8 @@ def simulated_do(work_dir: str | Path) -> Iterator[tuple[object, str]]:
     saved = {k: os.environ.get(k) for k in ("DIGITALOCEAN_TOKEN", "GREENLIGHT_DB_PASSWORD")}
     os.environ["DIGITALOCEAN_TOKEN"] = token
     os.environ["GREENLIGHT_DB_PASSWORD"] = stack.db_password()
-    proc = subprocess.Popen([sys.executable, "-m", "simulator.doapi", "--port", str(port), "--haproxy", admin],
+    proc = subprocess.Popen([sys.executable, "-m", "simulator.doapi", "--port", str(port), "--haproxy", admin,
+                             "--time-scale", str(TIME_SCALE), "--apply-delay", "0.5"],
                             cwd=ROOT, env={**os.environ, "DOAPI_TOKEN": token}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     try:
@@ -62,7 +58,8 @@ def simulated_do(work_dir: str | Path) -> Iterator[tuple[object, str]]:
         work_dir = Path(work_dir)
         work_dir.mkdir(parents=True, exist_ok=True)
         cfg = work_dir / "greenlight-simulator.toml"
-        cfg.write_text(config_text(port))
+        cfg.write_text(lane_config(EXAMPLE.read_text(), port,
+                                   **{".venv/bin/greenlight": f"{sys.executable} -m harness.cli"}))
         yield DigitalOceanTarget(load_config(cfg)), api
     finally:
         proc.terminate()
