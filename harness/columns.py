@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-VERSION = 1
+VERSION = 2
 INDEX_DIR = ".columns"
 CHUNK = 32 << 20  # bytes of JSON parsed per step: bounds memory while indexing a large backlog
 
@@ -34,11 +34,13 @@ class Schema:
 
     def __init__(self, dense: tuple[str, ...], numeric: dict[str, str]):
         self.dense = tuple(dense)
-        self.numeric = dict(numeric)  # field -> numpy dtype: 'f8' (missing = NaN) or 'i8' (missing = INT_NULL)
+        self.numeric = dict(numeric)  # field -> numpy dtype: 'f8'/'f4' (missing = NaN), 'i8'/'i4' (missing = int_null)
         self.strings = tuple(f for f in self.dense if f not in self.numeric)
 
 
-INT_NULL = np.iinfo(np.int64).min
+def int_null(dtype) -> int:
+    """The missing-value marker of an integer column: the dtype's smallest value (no status or size is negative)."""
+    return int(np.iinfo(np.dtype(dtype)).min)
 
 
 def _shard_dir(shard: Path) -> Path:
@@ -145,10 +147,13 @@ class ShardIndex:
         self.dir.mkdir(parents=True, exist_ok=True)
         for f, vals in num.items():
             dt = schema.numeric[f]
-            if dt == "f8":
-                arr = np.array([np.nan if v is None else v for v in vals], dtype="<f8")
+            if dt[0] == "f":
+                arr = np.array([np.nan if v is None else v for v in vals], dtype="<" + dt)
             else:
-                arr = np.array([INT_NULL if v is None else v for v in vals], dtype="<i8")
+                null, info = int_null(dt), np.iinfo(np.dtype(dt))
+                # A number the column cannot hold is as unknown as a missing one (never a wrapped-around value).
+                arr = np.array([null if v is None or not info.min < v <= info.max else int(v) for v in vals],
+                               dtype="<" + dt)
             with open(self._path(f), "ab") as out:
                 out.write(arr.tobytes())
         for f, cs in codes.items():
@@ -167,29 +172,44 @@ class ShardIndex:
         os.replace(tmp, self.dir / "meta.json")
         return row - row0
 
-    def read(self) -> dict:
-        """{rows, skipped, numeric: {f: array}, codes: {f: u4 array}, values: {f: [None, v1, v2, ...]}, extras}
-        Bytes after the last newline (a writer killed mid-line) count as one skipped line."""
-        n = self.meta["rows"]
+    # -- reading (one column at a time, so a loader never holds two copies of a large column) ----------------------
+    @property
+    def rows(self) -> int:
+        return self.meta["rows"]
+
+    @property
+    def skipped(self) -> int:
+        """Unparseable lines, plus bytes after the last newline (a writer killed mid-line) as one more."""
         try:
             partial = 1 if self.shard.stat().st_size > self.meta["offset"] else 0
         except FileNotFoundError:
             partial = 0
-        out = {"rows": n, "skipped": self.meta["skipped"] + partial, "numeric": {}, "codes": {}, "values": {},
-               "extras": b""}
-        for f, dt in self.schema.numeric.items():
-            out["numeric"][f] = _fromfile(self._path(f), "<" + dt, n)
-        for f in self.schema.strings:
-            out["codes"][f] = _fromfile(self._path(f), "<u4", n)
-            path = self.dir / f"{f}.dict"
-            values: list = [None]
-            if path.exists():
-                values += [orjson.loads(line) for line in path.read_bytes().splitlines()]
-            out["values"][f] = values
-        extra = self.dir / "extra.jsonl"
-        if extra.exists():
-            out["extras"] = extra.read_bytes()
-        return out
+        return self.meta["skipped"] + partial
+
+    def read_into(self, field: str, out: np.ndarray) -> None:
+        """Fill `out` (len == rows) with a numeric column straight from its file."""
+        n = self.rows
+        if n == 0:
+            return
+        with open(self._path(field), "rb") as fh:
+            got = fh.readinto(memoryview(out).cast("B"))
+        if got != out.nbytes:
+            raise ValueError(f"{self._path(field)}: {got} bytes, expected {out.nbytes}")
+
+    def codes(self, field: str) -> np.ndarray:
+        return _fromfile(self._path(field), "<u4", self.rows)
+
+    def values(self, field: str) -> list:
+        """The dictionary of a string column: [None, value of code 1, value of code 2, ...]."""
+        path = self.dir / f"{field}.dict"
+        values: list = [None]
+        if path.exists():
+            values += [orjson.loads(line) for line in path.read_bytes().splitlines()]
+        return values
+
+    def extras(self) -> bytes:
+        path = self.dir / "extra.jsonl"
+        return path.read_bytes() if path.exists() else b""
 
 
 def _key(v):
@@ -221,10 +241,10 @@ class ColumnIndex:
                 added += idx.update()
             return added
 
-    def read(self) -> list[tuple[str, dict]]:
-        """[(shard file name, ShardIndex.read()), ...] in shard name order, after a final update."""
+    def read(self) -> list[tuple[str, ShardIndex]]:
+        """[(shard file name, its ShardIndex), ...] in shard name order, after a final update."""
         self.update()
-        return [(shard.name, self.shards[shard].read()) for shard in sorted(self.shards)]
+        return [(shard.name, self.shards[shard]) for shard in sorted(self.shards)]
 
 
 class Indexer:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from harness.columns import INT_NULL, ColumnIndex, Indexer, Schema
+from harness.columns import ColumnIndex, Indexer, Schema, int_null
 from harness.ledger_schema import COLUMNS, EVENTS_FILE, NUMERIC, SHARD_GLOB, SPARSE
 
 __all__ = ["COLUMNS", "EVENTS_FILE", "SPARSE", "Ledger", "LedgerWriter", "load", "indexer"]
@@ -55,10 +55,11 @@ class LedgerWriter:
 class NumCol:
     """A numeric column: `.np` is the numpy array; `[i]`/iteration give Python numbers (None where missing)."""
 
-    __slots__ = ("np",)
+    __slots__ = ("np", "null")
 
     def __init__(self, values: np.ndarray):
         self.np = values
+        self.null = int_null(values.dtype) if values.dtype.kind == "i" else None
 
     def __len__(self) -> int:
         return len(self.np)
@@ -67,7 +68,7 @@ class NumCol:
         if isinstance(i, slice):
             return list(self)[i]
         v = self.np.item(i)  # a Python number, without a numpy scalar in between
-        return None if (v != v if type(v) is float else v == INT_NULL) else v
+        return None if (v != v if type(v) is float else v == self.null) else v
 
     def __iter__(self):
         for start in range(0, len(self.np), ITER_CHUNK):
@@ -75,10 +76,11 @@ class NumCol:
             if chunk.dtype.kind == "f":
                 yield from (None if v != v else v for v in chunk.tolist())
             else:
-                yield from (None if v == INT_NULL else v for v in chunk.tolist())
+                null = self.null
+                yield from (None if v == null else v for v in chunk.tolist())
 
     def valid(self) -> np.ndarray:
-        return ~np.isnan(self.np) if self.np.dtype.kind == "f" else self.np != INT_NULL
+        return ~np.isnan(self.np) if self.np.dtype.kind == "f" else self.np != self.null
 
 
 class StrCol:
@@ -198,16 +200,18 @@ def load(ledger_dir: str | Path) -> Ledger:
     led = Ledger(path=d)
     parts = column_index(d).read()
     for name, part in parts:
-        led.shard_rows[name] = part["rows"]
-        led.skipped_lines += part["skipped"]
-    for f in NUMERIC:
-        led.cols[f] = NumCol(_concat([p["numeric"][f] for _, p in parts], "<" + NUMERIC[f]))
+        led.shard_rows[name] = part.rows
+        led.skipped_lines += part.skipped
+    # Each column is allocated once at its final size and filled shard by shard: peak memory is the columns
+    # themselves plus one shard's column, whatever the number of records.
+    for f, dt in NUMERIC.items():
+        led.cols[f] = NumCol(_numeric(parts, f, "<" + dt))
     for f in SCHEMA.strings:
-        led.cols[f] = _merge_strings([(p["codes"][f], p["values"][f]) for _, p in parts])
+        led.cols[f] = _strings(parts, f)
     sparse = SparseFields({s: {} for s in SPARSE})
     base = 0
     for _, part in parts:
-        for line in part["extras"].splitlines():
+        for line in part.extras().splitlines():
             row, fields = orjson.loads(line)
             for k, v in fields.items():
                 if v is None or k in led.cols:  # absent, or a non-scalar value in a dense field
@@ -216,7 +220,7 @@ def load(ledger_dir: str | Path) -> Ledger:
                 if rows is None:
                     rows = sparse[k] = {}
                 rows[base + row] = v
-        base += part["rows"]
+        base += part.rows
     led.sparse = sparse
     ev = d / EVENTS_FILE
     if ev.exists():
@@ -229,10 +233,40 @@ def load(ledger_dir: str | Path) -> Ledger:
     return led
 
 
-def _concat(arrays: list[np.ndarray], dtype: str) -> np.ndarray:
-    if not arrays:
-        return np.zeros(0, dtype=dtype)
-    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+def _numeric(parts, field: str, dtype: str) -> np.ndarray:
+    out = np.empty(sum(p.rows for _, p in parts), dtype=dtype)
+    start = 0
+    for _, part in parts:
+        part.read_into(field, out[start:start + part.rows])
+        start += part.rows
+    return out
+
+
+def _strings(parts, field: str) -> StrCol:
+    """One dictionary for all shards (each shard's codes go through a small remap array), and the narrowest code
+    type that holds it: most columns (journeys, steps, nodes, releases, routes) need 2 bytes a record, not 4."""
+    values: list = [None]
+    index: dict = {}
+    remaps = []
+    for _, part in parts:
+        shard_values = part.values(field)
+        remap = np.zeros(len(shard_values), dtype="<u4")
+        for c, v in enumerate(shard_values[1:], 1):
+            k = (type(v).__name__, v) if isinstance(v, (bool, int, float)) else v
+            g = index.get(k)
+            if g is None:
+                g = index[k] = len(values)
+                values.append(v)
+            remap[c] = g
+        remaps.append(remap)
+    dtype = np.uint8 if len(values) <= 1 << 8 else np.uint16 if len(values) <= 1 << 16 else np.uint32
+    out = np.empty(sum(p.rows for _, p in parts), dtype=dtype)
+    start = 0
+    for (_, part), remap in zip(parts, remaps):
+        if part.rows:
+            out[start:start + part.rows] = remap.astype(dtype)[part.codes(field)]
+        start += part.rows
+    return StrCol(out, values)
 
 
 def _strcol(values_in) -> StrCol:
@@ -248,23 +282,3 @@ def _strcol(values_in) -> StrCol:
             values.append(v)
         codes[i] = c
     return StrCol(codes, values)
-
-
-def _merge_strings(parts: list[tuple[np.ndarray, list]]) -> StrCol:
-    """One dictionary for all shards: each shard's codes are remapped through a small lookup array."""
-    if len(parts) == 1:
-        return StrCol(*parts[0])
-    values: list = [None]
-    index: dict = {}
-    mapped = []
-    for codes, shard_values in parts:
-        remap = np.zeros(len(shard_values), dtype="<u4")
-        for c, v in enumerate(shard_values[1:], 1):
-            k = (type(v).__name__, v) if isinstance(v, (bool, int, float)) else v
-            g = index.get(k)
-            if g is None:
-                g = index[k] = len(values)
-                values.append(v)
-            remap[c] = g
-        mapped.append(remap[codes] if len(codes) else codes)
-    return StrCol(_concat(mapped, "<u4"), values)

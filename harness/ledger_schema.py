@@ -17,9 +17,10 @@ COLUMNS = ("ts", "user", "journey", "step", "method", "name", "status", "ms", "b
 # Sparse fields: few records carry them (set by a journey through Locust's context={...}); the loader keeps them as
 # {row index: value}. Everything else a journey puts in its context stays private.
 SPARSE = ("order_id", "probe", "page_release", "asset_release")
-# Numeric columns and how the columnar index stores them (numpy dtypes; missing = NaN for f8, INT_NULL for i8).
-# Every other column is dictionary-coded: any JSON scalar, so a string field needs no entry here.
-NUMERIC = {"ts": "f8", "status": "i8", "ms": "f8", "bytes": "i8"}
+# Numeric columns and how the columnar index stores them (numpy dtypes; missing = NaN for floats, the dtype's
+# smallest value for integers). Every other column is dictionary-coded: any JSON scalar, so a string field needs no
+# entry here.
+NUMERIC = {"ts": "f8", "status": "i4", "ms": "f8", "bytes": "i8"}
 # Columns with few distinct strings (users, nodes, releases, routes): interned on load so a million records stay small.
 INTERNED = frozenset({"user", "journey", "step", "method", "name", "served_by", "release", "session"})
 
