@@ -106,3 +106,19 @@ def test_dry_run_plans_without_writing(do_env, capsys):
     assert main(["certify", "--target", str(do_env()), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "PUT /v2/load_balancers/" in out and "deploy hook" in out and "nothing above was sent" in out
+
+
+def test_droplets_are_reached_over_ssh_with_the_runs_key(do_env):
+    """The DO target reaches its droplets (the replica's nodes) over real SSH: its own exec and testinfra's
+    ssh:// backend, with the node list from the API."""
+    import testinfra
+
+    target = DigitalOceanTarget(load_config(do_env()))
+    nodes = [n for c in ("blue", "green") for n in target.nodes(c)]
+    assert [n.name for n in nodes] == ["blue-1", "blue-2", "green-1", "green-2"]
+    for n in nodes:
+        assert n.meta["testinfra"].startswith("ssh://root@127.0.0.1:")
+        host = testinfra.get_host(n.meta["testinfra"])
+        assert host.backend.NAME == "ssh" and n.name in host.file("/etc/greenlight/node.conf").content_string
+        r = target.exec(n, ["cat", "/etc/greenlight/node.conf"])
+        assert r.ok and n.name in r.stdout, r.stderr
