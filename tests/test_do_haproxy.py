@@ -163,3 +163,28 @@ def test_through_real_haproxy_a_naive_switch_shows_the_gap_and_the_overlap_switc
     overlap = errors_during(private_lb["fe"], lambda: driver("droplet_ids").switch("blue"))
     assert overlap == 0
     assert served(private_lb["fe"]) == {"blue-1", "blue-2"}
+
+
+def test_sticky_cookies_pin_a_client_behind_real_haproxy(private_lb):
+    backend = HAProxyBackend(private_lb["api"], map_file=private_lb["map"], scale=0.02, node_urls=private_lb["urls"])
+    httpd, _ = serve(Account(backend, backend.current_ids(), apply_delay=0.1), TOKEN, port=0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    api = f"http://127.0.0.1:{httpd.server_address[1]}/v2/load_balancers/{LB_ID}"
+    h = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        lb = httpx.get(api, headers=h).json()["load_balancer"]
+        body = {k: v for k, v in lb.items() if k not in ("id", "ip", "ipv6", "status", "created_at", "size", "tag")}
+        body.update(region="nyc3", sticky_sessions={"type": "cookies", "cookie_name": "DO-LB", "cookie_ttl_seconds": 300})
+        assert httpx.put(api, headers=h, json=body).status_code == 200
+        retry(lambda: httpx.get(api, headers=h).json()["load_balancer"]["status"], what="applied", timeout=10,
+              interval=0.1, until=lambda s: s == "active")
+        with httpx.Client() as c:
+            first = c.get(private_lb["fe"] + "/")
+            assert "DO-LB=" in first.headers.get("set-cookie", "")
+            assert {c.get(private_lb["fe"] + "/").headers["X-Served-By"] for _ in range(8)} == {first.headers["X-Served-By"]}
+        # A client keeping cookies is pinned; fresh clients without the cookie reach both.
+        assert len(served(private_lb["fe"])) == 1
+        assert {httpx.get(private_lb["fe"] + "/").headers["X-Served-By"] for _ in range(8)} == {"blue-1", "blue-2"}
+    finally:
+        backend.stop()
+        httpd.shutdown()
