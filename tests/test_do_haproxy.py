@@ -105,8 +105,9 @@ def driver(private_lb, tmp_path, monkeypatch):
         p.write_text(f'[target]\nkind = "digitalocean"\n[digitalocean]\napi_base = "http://127.0.0.1:'
                      f'{httpd.server_address[1]}"\ntoken_env = "GL_TEST_DO_TOKEN"\nlb_id = "{LB_ID}"\n'
                      f'lb_url = "{private_lb["fe"]}"\nswitch_mode = "{mode}"\nswitch_strategy = "{strategy}"\n'
-                     'give_up_s = 6\n')
+                     'give_up_s = 10\n')
         return DigitalOceanTarget(load_config(p))
+    make.backend = backend
     yield make
     backend.stop()
     httpd.shutdown()
@@ -188,3 +189,13 @@ def test_sticky_cookies_pin_a_client_behind_real_haproxy(private_lb):
     finally:
         backend.stop()
         httpd.shutdown()
+
+
+def test_stopping_the_simulator_hands_the_lb_back(private_lb, driver):
+    """After the simulator, the replica's own tools find a colour backend with HAProxy's checks on."""
+    driver("droplet_ids").switch("green")
+    assert private_lb["api"].show_map(private_lb["map"])["live"] == "bk_pool"
+    driver.backend.stop()
+    assert private_lb["api"].show_map(private_lb["map"])["live"] == "bk_green"
+    assert "no check" not in private_lb["api"].command("show stat")
+    assert served(private_lb["fe"]) == {"green-1", "green-2"}

@@ -6,6 +6,7 @@ real timing, 0.1 makes a 5 x 10 s healthy threshold take 5 s. --haproxy memory r
 then serves a stand-in LB answering with the identity headers of the droplets serving now."""
 import argparse
 import os
+import signal
 import sys
 
 from harness.haproxy import RuntimeAPI
@@ -27,6 +28,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--map-file", default="/etc/haproxy/live.map", help="HAProxy map holding the live backend")
     p.add_argument("--front-port", type=int, default=0, help="memory backend: serve a stand-in LB on this port")
     return p
+
+
+def _interrupt(*_):
+    raise KeyboardInterrupt
 
 
 def main() -> int:
@@ -51,10 +56,16 @@ def main() -> int:
 
         serve_front(Front(backend), a.host, a.front_port)
         print(f"doapi stand-in load balancer on http://{a.host}:{a.front_port}", flush=True)
+    # SIGTERM (how tests and process managers stop it) ends like Ctrl-C, so the backend hands the LB back.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         httpd.serve_forever()
     except KeyboardInterrupt:
         pass
+    finally:
+        stop = getattr(backend, "stop", None)
+        if stop:
+            stop()
     return 0
 
 

@@ -162,10 +162,22 @@ class HAProxyBackend:
                 continue
 
     def stop(self) -> None:
+        """Stop checking and hand the replica's LB back: HAProxy's own checks on again, and the live map on the
+        colour backend when the pool serves exactly one whole colour (the state the replica's tools expect)."""
         self._stop.set()
         if self._thread:
             self._thread.join(5)
         self._client.close()
+        if self._thread is None:
+            return
+        with self._lock:
+            for backend in self._ready:
+                for name, _ in DROPLETS.values():
+                    self.api.command(f"enable health {backend}/{name}")
+            serving = self._ready.get(POOL, set())
+            for colour in ("blue", "green"):
+                if serving == {n for n, tag in DROPLETS.values() if tag.endswith(colour)}:
+                    self.api.set_map(self.map_file, "live", f"bk_{colour}")
 
     def set_power(self, did: int, on: bool) -> None:
         """Powered off: the server stays in the pool (the LB has not noticed yet) but its address stops
