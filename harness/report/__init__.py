@@ -80,20 +80,17 @@ def build_report(verdicts: list, led: Ledger, context: RunContext) -> dict:
     ctx = context_dict(context)
     facts = facts_mod.all_facts(led, ctx)
     hooks = _registry_facts(ds)
-    st, err = led.cols.get("status", []), led.cols.get("error", [])
     out = ctx["outcome"]
     conv = facts["convergence"]
     status = overall_status(vd)
-    confirmed = sum(1 for i in (led.sparse.get("order_id") or {}) if st[i] == 200)
+    orders = list(led.sparse.get("order_id") or {})
+    confirmed = int((led.np("status")[orders] == 200).sum()) if orders else 0
     return {
         "status": status,
         "passed": status == "passed",
         "verdicts": vd,
         "totals": {
-            "requests": len(led),
-            "failed": sum(1 for s, e in zip(st, err) if facts_mod.is_failure(s, e)),
-            "errors_5xx": sum(1 for s in st if s is not None and s >= 500),
-            "transport_errors": sum(1 for s in st if s == 0),
+            **facts["totals"],
             "sessions_crossed": sum(k["crossed"] for k in facts["crossings"]["kinds"].values()),
             "orders_confirmed": confirmed,
             **hooks["totals"],

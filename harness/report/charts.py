@@ -11,7 +11,7 @@ W = 1100                      # viewBox width; the SVG scales to the page
 L, R = 64, 24                 # margins for the y axis labels / right edge
 CHAR_W = 6.6                  # px per character at 11 px sans-serif (generous, so estimates never undershoot)
 LANE_H = 16
-COLOURS = {"blue": "#2563eb", "green": "#16a34a", "unknown": "#6b7280", "no response": "#9ca3af"}
+COLOURS = {"blue": "#2563eb", "green": "#16a34a", "unknown": "#6b7280", "no node": "#9ca3af"}
 EXTRA = ("#9333ea", "#0891b2", "#ca8a04", "#db2777")
 FAILED = "#dc2626"
 PHASE_FILL = {"baseline": "#f3f4f6", "deploy": "#e0e7ff", "gate": "#fef3c7", "switch": "#ede9fe",
@@ -219,8 +219,6 @@ def throughput(axis: TimeAxis, series: dict, phases: list[dict], major: list[dic
     body = _bands(axis, phases, top, bottom, 0.55) + _y_axis(top, bottom, vmax, "requests / s")
     body += _event_lines(axis, major, top, bottom)
     for c in order:
-        if c == "no response":
-            continue  # no colour answered: these are the failures drawn below
         pts = [(x, y(v)) for x, v in zip(xs, rps[c])]
         col = colour_for(c, order)
         area = f"{xs[0]:.1f},{bottom} " + " ".join(f"{x:.1f},{yy:.1f}" for x, yy in pts) + f" {xs[-1]:.1f},{bottom}"
@@ -240,7 +238,8 @@ def throughput(axis: TimeAxis, series: dict, phases: list[dict], major: list[dic
                     f'height="{bottom - top}" fill="transparent"><title>{fmt_clock(t0 + b * step - axis.t0)}: '
                     f'{escape(tip)}</title></rect>')
     body += _x_axis(axis, bottom)
-    body += _legend([(c, colour_for(c, order), "area") for c in order if c != "no response"]
+    body += _legend([(c + (" (no X-Served-By: LB errors, no response)" if c == "no node" else ""),
+                      colour_for(c, order), "area") for c in order]
                     + [("failed requests (5xx, no response, failed check)", FAILED, "bar")], h - 6)
     return _svg(h, body, "throughput per colour with failed requests")
 
@@ -250,7 +249,7 @@ def latency(axis: TimeAxis, series: dict, phases: list[dict], major: list[dict])
     top, bottom, h = 12, 212, 258
     n, step, t0 = series["buckets"], series["bucket_s"], series["t0"]
     xs = [axis.x(t0 + (b + 0.5) * step) for b in range(n)]
-    lat = {c: v for c, v in series["latency_ms"].items() if c != "no response"}
+    lat = series["latency_ms"]
     peaks = [v for per in lat.values() for v in per.get("p99", []) if v is not None]
     vmax = nice_ceiling(max(peaks, default=1))
     y = lambda v: bottom - (bottom - top) * min(v, vmax) / vmax

@@ -1,10 +1,12 @@
 """What the report shows, computed from the ledger itself (not from verdict values, so new verdicts need no change
 here): the run's phases, time series per colour, per-step before/after, session crossings per kind, per node.
 
+Whole-column numpy over the columnar ledger (a million records in well under a second): rows are grouped by
+integer keys (bincount for counts, one lexsort for percentiles), never visited one by one in Python.
 Everything returned is plain JSON (report.json keeps it, and `greenlight compare` reads it back)."""
 from __future__ import annotations
 
-from collections import defaultdict
+import numpy as np
 
 from harness.ledger import Ledger
 
@@ -22,7 +24,7 @@ FAULT_ON, FAULT_OFF = "fault_on", "fault_off"
 MAJOR_EVENTS = ("load_start", "deploy_start", "deploy_done", "gate_pass", "gate_fail", "switch_start", "converged",
                 "watch_done", "rollback_start", "rollback_converged", "fault_on", "fault_off", "safety_switch",
                 "safety_switch_impossible", "error", "load_stop")
-NO_RESPONSE = "no response"
+NO_NODE = "no node"   # a response no node signed (the LB's own error, no identity header) or none at all
 STEP_PERCENTILES = (50, 95, 99)
 
 
@@ -31,11 +33,52 @@ def is_failure(status, error) -> bool:
     return status == 0 or (status is not None and status >= 500) or bool(error)
 
 
-def percentile(sorted_vals: list[float], p: float) -> float | None:
-    if not sorted_vals:
-        return None
-    k = min(len(sorted_vals) - 1, max(0, round(p / 100 * (len(sorted_vals) - 1))))
-    return round(float(sorted_vals[k]), 1)
+class Columns:
+    """The ledger's columns this module needs, as numpy arrays, computed once."""
+
+    def __init__(self, led: Ledger):
+        self.n = len(led)
+        self.colour: tuple[np.ndarray, list[str]] | None = None  # per row, set by ColourOf.codes
+        if not self.n:
+            return
+        self.ts = led.np("ts")
+        status = led.np("status")
+        self.status = status
+        err = led.strs("error")
+        falsy = np.array([not v for v in err.values], dtype=bool)  # null and "" are not errors
+        self.http_5xx = status >= 500                   # a missing status is INT_NULL: never >= 500, never 0
+        self.failed = (status == 0) | self.http_5xx | ~falsy[err.codes]
+        self.no_response = status == 0
+        ms = led.np("ms")
+        self.timed = (status > 0) & ~np.isnan(ms)       # transport errors' "latency" is a timeout, not a latency
+        self.ms = ms
+        self.node = led.strs("served_by")
+        self.release = led.strs("release")
+        self.journey = led.strs("journey")
+        self.step = led.strs("step")
+        self.name = led.strs("name")
+        self.session = led.strs("session")
+        self.probe_failed = np.zeros(self.n, dtype=bool)
+        bad = [i for i, p in (led.sparse.get("probe") or {}).items() if isinstance(p, dict) and p.get("ok") is False]
+        self.probe_failed[bad] = True
+
+
+def _percentiles(keys: np.ndarray, values: np.ndarray, nkeys: int) -> dict[int, np.ndarray]:
+    """Per key 0..nkeys-1: the p-th percentile of its values (nearest rank, as the verdicts compute it); NaN
+    where a key has none."""
+    out = {p: np.full(nkeys, np.nan) for p in STEP_PERCENTILES}
+    if not len(keys):
+        return out
+    order = np.lexsort((values, keys))
+    k, v = keys[order], values[order]
+    uniq, start, count = np.unique(k, return_index=True, return_counts=True)
+    for p in STEP_PERCENTILES:
+        out[p][uniq] = v[start + np.rint(p / 100 * (count - 1)).astype(np.int64)]
+    return out
+
+
+def _num(x) -> float | None:
+    return None if x is None or np.isnan(x) else round(float(x), 1)
 
 
 class ColourOf:
@@ -55,27 +98,47 @@ class ColourOf:
 
     def __call__(self, node: str | None, release: str | None) -> str:
         if not node:
-            return NO_RESPONSE
+            return NO_NODE
         if node in self.by_node:
             return self.by_node[node]
         for c in ("blue", "green"):
-            if c in node:
+            if c in str(node):
                 return c
         return self.by_release.get(release or "", "unknown")
 
+    def codes(self, cols: Columns) -> tuple[np.ndarray, list[str]]:
+        """A colour index per row, and the colour names: decided once per (node, release) pair that occurs (a
+        handful), then looked up for every row."""
+        if cols.colour is None:
+            nrel = len(cols.release.values)
+            pair = cols.node.codes.astype(np.int64) * nrel + cols.release.codes
+            names: list[str] = []
+            lut = np.zeros(len(cols.node.values) * nrel, dtype=np.int64)
+            for p in np.nonzero(np.bincount(pair, minlength=len(lut)))[0].tolist():
+                colour = self(cols.node.values[p // nrel], cols.release.values[p % nrel])
+                if colour not in names:
+                    names.append(colour)
+                lut[p] = names.index(colour)
+            cols.colour = (lut[pair], names)
+        return cols.colour
 
-def time_span(led: Ledger) -> tuple[float, float]:
-    ts = led.cols.get("ts") or []
+
+def time_span(led: Ledger, cols: Columns | None = None) -> tuple[float, float]:
     stamps = [e["ts"] for e in led.events if isinstance(e.get("ts"), (int, float))]
-    lo = min([*stamps, min(ts)] if ts else stamps or [0.0])
-    hi = max([*stamps, max(ts)] if ts else stamps or [0.0])
+    if cols is not None and cols.n:
+        stamps += [float(cols.ts.min()), float(cols.ts.max())]
+    elif len(led):
+        ts = led.np("ts")
+        stamps += [float(ts.min()), float(ts.max())]
+    lo, hi = (min(stamps), max(stamps)) if stamps else (0.0, 0.0)
     return lo, max(hi, lo + 1.0)
 
 
-def phases(led: Ledger) -> list[dict]:
-    """Spans (relative to nothing: absolute ts) of every phase the events show, faults included."""
+def phases(led: Ledger, end_of_run: float | None = None) -> list[dict]:
+    """Spans (absolute ts) of every phase the events show, faults included."""
     evs = led.events
-    _, end_of_run = time_span(led)
+    if end_of_run is None:
+        end_of_run = time_span(led)[1]
     out = []
     for name, start_ev, end_evs in PHASES:
         for i, e in enumerate(evs):
@@ -104,159 +167,158 @@ def pivot(led: Ledger) -> tuple[str, float | None, float | None]:
     return "deploy", led.event_ts("deploy_start"), None
 
 
-def series(led: Ledger, colour_of: ColourOf, max_buckets: int = 150) -> dict:
-    """Per time bucket and colour: requests/s, failed requests, latency percentiles."""
-    t0, t1 = time_span(led)
-    dur = t1 - t0
+def _sides(led: Ledger, cols: Columns) -> tuple[np.ndarray, np.ndarray]:
+    """Row masks: before the pivot, after it (until a rollback: after that the old release answers again)."""
+    _, start, end = pivot(led)
+    if start is None:
+        return np.ones(cols.n, dtype=bool), np.zeros(cols.n, dtype=bool)
+    before = cols.ts < start
+    after = ~before if end is None else (~before & (cols.ts < end))
+    return before, after
+
+
+def _bucket_step(dur: float, max_buckets: int) -> float:
     step = 1.0
     while dur / step > max_buckets:
         step = {1.0: 2.0, 2.0: 5.0, 5.0: 10.0, 10.0: 15.0, 15.0: 30.0}.get(step, step * 2)
-    n = int(dur // step) + 1
-    c = led.cols
-    counts: dict[str, list[int]] = defaultdict(lambda: [0] * n)
-    fails: dict[str, list[int]] = defaultdict(lambda: [0] * n)
-    lat: dict[str, list[list[float]]] = defaultdict(lambda: [[] for _ in range(n)])
-    for i, t in enumerate(c.get("ts") or ()):
-        b = min(n - 1, int((t - t0) // step))
-        col = colour_of(c["served_by"][i], c["release"][i])
-        counts[col][b] += 1
-        if is_failure(c["status"][i], c["error"][i]):
-            fails[col][b] += 1
-        if c["status"][i] and c["ms"][i] is not None:
-            lat[col][b].append(c["ms"][i])
-    out_lat: dict[str, dict[str, list]] = {}
-    for col, buckets in lat.items():
-        per = {f"p{p}": [] for p in STEP_PERCENTILES}
-        for vals in buckets:
-            vals.sort()
-            for p in STEP_PERCENTILES:
-                per[f"p{p}"].append(percentile(vals, p))
-        out_lat[col] = per
-    return {"t0": t0, "t1": t1, "bucket_s": step, "buckets": n,
-            "rps": {col: [round(v / step, 2) for v in vals] for col, vals in counts.items()},
-            "failed": {col: vals for col, vals in fails.items()},
-            "latency_ms": out_lat}
+    return step
 
 
-def _stats(acc: dict) -> dict:
-    ms, n, failed = sorted(acc["ms"]), acc["n"], acc["failed"]
-    return {"n": n, "failed": failed, "failure_rate": round(failed / n, 4) if n else None,
-            **{f"p{p}": percentile(ms, p) for p in STEP_PERCENTILES}}
-
-
-def steps(led: Ledger) -> dict:
-    """Each journey step before and after the pivot (failure rate, percentiles), worst change first."""
-    kind, start, end = pivot(led)
-    c = led.cols
-    acc: dict[tuple, dict] = defaultdict(lambda: {ph: {"n": 0, "failed": 0, "ms": []} for ph in ("before", "after")})
-    for i, t in enumerate(c.get("ts") or ()):
-        if start is None or t < start:
-            ph = "before"
-        elif end is None or t < end:
-            ph = "after"
-        else:
-            continue  # after a rollback: the old release again, neither side of the comparison
-        a = acc[(c["journey"][i] or "?", c["step"][i] or c["name"][i] or "?")][ph]
-        a["n"] += 1
-        a["failed"] += is_failure(c["status"][i], c["error"][i])
-        if c["status"][i] and c["ms"][i] is not None:
-            a["ms"].append(c["ms"][i])
-    rows = []
-    for (journey, step), ph in acc.items():
-        rows.append({"journey": journey, "step": step, "before": _stats(ph["before"]), "after": _stats(ph["after"])})
-    rows.sort(key=lambda r: (-((r["after"]["failure_rate"] or 0) - (r["before"]["failure_rate"] or 0)),
-                             r["journey"], r["step"]))
-    return {"pivot": kind, "pivot_ts": start, "until_ts": end, "rows": rows}
-
-
-def crossings(led: Ledger, colour_of: ColourOf) -> dict:
-    """Per kind of session (the journey that holds it: storefront cookie, customer token, guest cart, browser):
-    how many were used before and after the pivot, how many were served by both colours, how many of those that
-    crossed then failed (a failed request or a failed session probe after the pivot)."""
-    kind, start, end = pivot(led)
-    c = led.cols
-    probes = led.sparse.get("probe") or {}
-    sess: dict[tuple, dict] = {}
-    for i, t in enumerate(c.get("ts") or ()):
-        sid = c["session"][i]
-        if not sid:
-            continue
-        s = sess.setdefault((c["journey"][i] or "?", sid),
-                            {"before": False, "after": False, "colours": set(), "failed_after": False})
-        s["colours"].add(colour_of(c["served_by"][i], c["release"][i]))
-        after = start is not None and t >= start and (end is None or t < end)
-        if start is None or t < start:
-            s["before"] = True
-        elif after:
-            s["after"] = True
-            probe = probes.get(i)
-            if is_failure(c["status"][i], c["error"][i]) or (isinstance(probe, dict) and probe.get("ok") is False):
-                s["failed_after"] = True
-    per: dict[str, dict] = defaultdict(lambda: {"sessions": 0, "crossed": 0, "both_colours": 0, "failed_after": 0})
-    for (journey, _), s in sess.items():
-        row = per[journey]
-        row["sessions"] += 1
-        crossed = s["before"] and s["after"]
-        row["crossed"] += crossed
-        real = s["colours"] - {NO_RESPONSE}
-        row["both_colours"] += crossed and len(real) > 1
-        row["failed_after"] += crossed and s["failed_after"]
-    return {"pivot": kind, "kinds": {k: per[k] for k in sorted(per)}}
-
-
-def nodes(led: Ledger, colour_of: ColourOf) -> list[dict]:
-    t0, _ = time_span(led)
-    c = led.cols
-    acc: dict[str, dict] = {}
-    for i, t in enumerate(c.get("ts") or ()):
-        node = c["served_by"][i] or NO_RESPONSE
-        a = acc.setdefault(node, {"node": node, "colour": colour_of(c["served_by"][i], c["release"][i]),
-                                  "releases": set(), "n": 0, "failed": 0, "http_5xx": 0, "no_response": 0,
-                                  "ms": [], "first": t, "last": t})
-        a["n"] += 1
-        st = c["status"][i]
-        a["failed"] += is_failure(st, c["error"][i])
-        a["http_5xx"] += st is not None and st >= 500
-        a["no_response"] += st == 0
-        if c["release"][i]:
-            a["releases"].add(c["release"][i])
-        if st and c["ms"][i] is not None:
-            a["ms"].append(c["ms"][i])
-        a["first"], a["last"] = min(a["first"], t), max(a["last"], t)
-    out = []
-    for a in sorted(acc.values(), key=lambda a: (a["node"] == NO_RESPONSE, a["colour"], a["node"])):
-        ms = sorted(a.pop("ms"))
-        out.append({**a, "releases": sorted(a["releases"]), "first_s": round(a.pop("first") - t0, 1),
-                    "last_s": round(a.pop("last") - t0, 1), **{f"p{p}": percentile(ms, p) for p in STEP_PERCENTILES}})
+def series(led: Ledger, cols: Columns, colour_of: ColourOf, max_buckets: int = 150) -> dict:
+    """Per time bucket and colour: requests/s, failed requests, latency percentiles."""
+    t0, t1 = time_span(led, cols)
+    step = _bucket_step(t1 - t0, max_buckets)
+    n = int((t1 - t0) // step) + 1
+    out = {"t0": t0, "t1": t1, "bucket_s": step, "buckets": n, "rps": {}, "failed": {}, "latency_ms": {}}
+    if not cols.n:
+        return out
+    bucket = np.minimum(((cols.ts - t0) // step).astype(np.int64), n - 1)
+    colour, names = colour_of.codes(cols)
+    key = colour * n + bucket
+    counts = np.bincount(key, minlength=len(names) * n).reshape(len(names), n)
+    fails = np.bincount(key[cols.failed], minlength=len(names) * n).reshape(len(names), n)
+    pct = _percentiles(key[cols.timed], cols.ms[cols.timed], len(names) * n)
+    for c, name in enumerate(names):
+        out["rps"][name] = np.round(counts[c] / step, 2).tolist()
+        out["failed"][name] = fails[c].tolist()
+        if name != NO_NODE:
+            out["latency_ms"][name] = {f"p{p}": [_num(x) for x in pct[p][c * n:(c + 1) * n].tolist()]
+                                       for p in STEP_PERCENTILES}
     return out
 
 
-def all_facts(led: Ledger, context: dict) -> dict:
-    colour_of = ColourOf(context)
-    return {"phases": phases(led), "series": series(led, colour_of), "steps": steps(led),
-            "crossings": crossings(led, colour_of), "nodes": nodes(led, colour_of),
-            "convergence": convergence(led, context)}
+def _stats(n: int, failed: int, pct: dict, k: int) -> dict:
+    return {"n": n, "failed": failed, "failure_rate": round(failed / n, 4) if n else None,
+            **{f"p{p}": _num(pct[p][k]) for p in STEP_PERCENTILES}}
 
 
-def convergence(led: Ledger, context: dict) -> dict:
+def steps(led: Ledger, cols: Columns) -> dict:
+    """Each journey step before and after the pivot (failure rate, percentiles), worst change first."""
+    kind, start, end = pivot(led)
+    out = {"pivot": kind, "pivot_ts": start, "until_ts": end, "rows": []}
+    if not cols.n:
+        return out
+    # A record without a step is named by its route.
+    label = np.where(cols.step.codes != 0, cols.step.codes.astype(np.int64),
+                     len(cols.step.values) + cols.name.codes.astype(np.int64))
+    pair = cols.journey.codes.astype(np.int64) * (len(cols.step.values) + len(cols.name.values) + 1) + label
+    uniq, group = np.unique(pair, return_inverse=True)
+    group = group.ravel()
+    g = len(uniq)
+    before, after = _sides(led, cols)
+    side = {}
+    for name, mask in (("before", before), ("after", after)):
+        side[name] = (np.bincount(group[mask], minlength=g), np.bincount(group[mask & cols.failed], minlength=g),
+                      _percentiles(group[mask & cols.timed], cols.ms[mask & cols.timed], g))
+    first = np.full(g, -1, dtype=np.int64)
+    first[group[::-1]] = np.arange(cols.n)[::-1]  # a row of each group, to name it
+    for k in range(g):
+        i = int(first[k])
+        step = cols.step[i] if cols.step.codes[i] else cols.name[i]
+        out["rows"].append({"journey": cols.journey[i] or "?", "step": step or "?",
+                            **{s: _stats(int(side[s][0][k]), int(side[s][1][k]), side[s][2], k) for s in side}})
+    out["rows"].sort(key=lambda r: (-((r["after"]["failure_rate"] or 0) - (r["before"]["failure_rate"] or 0)),
+                                    r["journey"], r["step"]))
+    return out
+
+
+def crossings(led: Ledger, cols: Columns, colour_of: ColourOf) -> dict:
+    """Per kind of session (the journey that holds it: storefront cookie, customer token, guest cart, browser):
+    how many were used before and after the pivot, how many were served by both colours, how many of those that
+    crossed then failed (a failed request or a failed session probe after the pivot)."""
+    kind, _, _ = pivot(led)
+    out = {"pivot": kind, "kinds": {}}
+    if not cols.n:
+        return out
+    has = cols.session.codes != 0
+    pair = (cols.journey.codes.astype(np.int64) * (len(cols.session.values) + 1) + cols.session.codes)[has]
+    uniq, sess = np.unique(pair, return_inverse=True)
+    sess = sess.ravel()
+    s = len(uniq)
+    before, after = (m[has] for m in _sides(led, cols))
+    used_before = np.bincount(sess[before], minlength=s) > 0
+    used_after = np.bincount(sess[after], minlength=s) > 0
+    bad_after = np.bincount(sess[after & (cols.failed | cols.probe_failed)[has]], minlength=s) > 0
+    colour, names = colour_of.codes(cols)
+    colour = colour[has]
+    served = np.zeros(s, dtype=np.int64)
+    for c, name in enumerate(names):
+        if name != NO_NODE:
+            served += np.bincount(sess[colour == c], minlength=s) > 0
+    crossed = used_before & used_after
+    journey = (uniq // (len(cols.session.values) + 1)).astype(np.int64)
+    for j in np.unique(journey).tolist():
+        m = journey == j
+        out["kinds"][cols.journey.values[j] or "?"] = {
+            "sessions": int(m.sum()), "crossed": int((m & crossed).sum()),
+            "both_colours": int((m & crossed & (served > 1)).sum()),
+            "failed_after": int((m & crossed & bad_after).sum())}
+    out["kinds"] = dict(sorted(out["kinds"].items()))
+    return out
+
+
+def nodes(led: Ledger, cols: Columns, colour_of: ColourOf) -> list[dict]:
+    if not cols.n:
+        return []
+    t0, _ = time_span(led, cols)
+    code = cols.node.codes.astype(np.int64)
+    k = len(cols.node.values)
+    n = np.bincount(code, minlength=k)
+    failed = np.bincount(code[cols.failed], minlength=k)
+    http_5xx = np.bincount(code[cols.http_5xx], minlength=k)
+    no_resp = np.bincount(code[cols.no_response], minlength=k)
+    pct = _percentiles(code[cols.timed], cols.ms[cols.timed], k)
+    nrel = len(cols.release.values)
+    rel_seen = np.bincount(code * nrel + cols.release.codes, minlength=k * nrel).reshape(k, nrel) > 0
+    colour, names = colour_of.codes(cols)
+    out = []
+    for c in np.nonzero(n)[0].tolist():  # a handful of nodes: one pass over the rows each
+        rows = np.nonzero(code == c)[0]
+        ts = cols.ts[rows]
+        rels = sorted(str(cols.release.values[r]) for r in np.nonzero(rel_seen[c])[0].tolist() if r)
+        out.append({"node": cols.node.values[c] or NO_NODE, "colour": names[int(colour[rows[0]])], "releases": rels,
+                    "n": int(n[c]), "failed": int(failed[c]), "http_5xx": int(http_5xx[c]),
+                    "no_response": int(no_resp[c]), "first_s": round(float(ts.min()) - t0, 1),
+                    "last_s": round(float(ts.max()) - t0, 1), **{f"p{p}": _num(pct[p][c]) for p in STEP_PERCENTILES}})
+    out.sort(key=lambda r: (r["node"] == NO_NODE, r["colour"], r["node"]))
+    return out
+
+
+def convergence(led: Ledger, cols: Columns, context: dict) -> dict:
     """Seconds from the switch to the engine's observed convergence, and to the old release's last answer
     (the mixed window: both releases answering)."""
     sw = led.event("switch_start")
     if sw is None:
         return {}
-    start = sw["ts"]
-    end = led.event_ts("rollback_start")
+    start, end = sw["ts"], led.event_ts("rollback_start")
     conv = led.event("converged")
-    old, new = context.get("old_release"), context.get("new_release")
-    c = led.cols
     last_old = first_new = None
-    for i, t in enumerate(c.get("ts") or ()):
-        if t < start or (end is not None and t >= end):
-            continue
-        if c["release"][i] == old and (last_old is None or t > last_old):
-            last_old = t
-        if c["release"][i] == new and (first_new is None or t < first_new):
-            first_new = t
+    if cols.n:
+        window = (cols.ts >= start) & (cols.ts < end if end is not None else True)
+        old = window & cols.release.eq(context.get("old_release"))
+        new = window & cols.release.eq(context.get("new_release"))
+        last_old = float(cols.ts[old].max()) if old.any() else None
+        first_new = float(cols.ts[new].min()) if new.any() else None
     out = {"converged_s": round(conv.get("at", conv["ts"]) - start, 3) if conv else None,
            "last_old_answer_s": round(last_old - start, 3) if last_old is not None else 0.0,
            "mixed_window_s": round(max(0.0, last_old - first_new), 3) if last_old and first_new else 0.0}
@@ -264,3 +326,19 @@ def convergence(led: Ledger, context: dict) -> dict:
     if rb and rbc:
         out["rollback_converged_s"] = round(rbc.get("at", rbc["ts"]) - rb["ts"], 3)
     return out
+
+
+def totals(cols: Columns) -> dict:
+    if not cols.n:
+        return {"requests": 0, "failed": 0, "errors_5xx": 0, "transport_errors": 0}
+    return {"requests": cols.n, "failed": int(cols.failed.sum()), "errors_5xx": int(cols.http_5xx.sum()),
+            "transport_errors": int(cols.no_response.sum())}
+
+
+def all_facts(led: Ledger, context: dict) -> dict:
+    cols = Columns(led)
+    colour_of = ColourOf(context)
+    span = time_span(led, cols)
+    return {"phases": phases(led, span[1]), "series": series(led, cols, colour_of), "steps": steps(led, cols),
+            "crossings": crossings(led, cols, colour_of), "nodes": nodes(led, cols, colour_of),
+            "convergence": convergence(led, cols, context), "totals": totals(cols)}
