@@ -61,20 +61,41 @@ class Columns:
         self.probe_failed = np.zeros(self.n, dtype=bool)
         bad = [i for i, p in (led.sparse.get("probe") or {}).items() if isinstance(p, dict) and p.get("ok") is False]
         self.probe_failed[bad] = True
+        self._by_latency: np.ndarray | None = None
+
+    def by_latency(self) -> np.ndarray:
+        """Row numbers in latency order (computed once)."""
+        if self._by_latency is None:
+            self._by_latency = np.argsort(self.ms)
+        return self._by_latency
 
 
-def _percentiles(keys: np.ndarray, values: np.ndarray, nkeys: int) -> dict[int, np.ndarray]:
-    """Per key 0..nkeys-1: the p-th percentile of its values (nearest rank, as the verdicts compute it); NaN
-    where a key has none."""
+def _percentiles(cols: Columns, rows: np.ndarray, keys: np.ndarray, nkeys: int) -> dict[int, np.ndarray]:
+    """Per key 0..nkeys-1 (`keys`: one per ledger row): the p-th latency percentile of the `rows` (a mask) with
+    that key (nearest rank, as the verdicts compute it); NaN where a key has none.
+
+    The rows are sorted by latency once per report; each grouping is then one stable sort of small integers
+    (a radix sort), many times faster than sorting on (key, latency) every time."""
     out = {p: np.full(nkeys, np.nan) for p in STEP_PERCENTILES}
-    if not len(keys):
+    order = cols.by_latency()
+    order = order[(rows & cols.timed)[order]]
+    if not len(order):
         return out
-    order = np.lexsort((values, keys))
-    k, v = keys[order], values[order]
-    uniq, start, count = np.unique(k, return_index=True, return_counts=True)
+    small = keys[order].astype(np.uint16 if nkeys <= 1 << 16 else np.int64)
+    order = order[np.argsort(small, kind="stable")]
+    k, v = keys[order], cols.ms[order]
+    start = np.concatenate(([0], np.flatnonzero(k[1:] != k[:-1]) + 1))  # k is sorted: groups are runs
+    count = np.diff(np.append(start, len(k)))
+    uniq = k[start]
     for p in STEP_PERCENTILES:
         out[p][uniq] = v[start + np.rint(p / 100 * (count - 1)).astype(np.int64)]
     return out
+
+
+def _compact(keys: np.ndarray, space: int) -> tuple[np.ndarray, int]:
+    """Keys from a small space renumbered 0..g-1 (g = how many occur), without sorting."""
+    present = np.bincount(keys, minlength=space) > 0
+    return (np.cumsum(present) - 1)[keys], int(present.sum())
 
 
 def _num(x) -> float | None:
@@ -197,7 +218,7 @@ def series(led: Ledger, cols: Columns, colour_of: ColourOf, max_buckets: int = 1
     key = colour * n + bucket
     counts = np.bincount(key, minlength=len(names) * n).reshape(len(names), n)
     fails = np.bincount(key[cols.failed], minlength=len(names) * n).reshape(len(names), n)
-    pct = _percentiles(key[cols.timed], cols.ms[cols.timed], len(names) * n)
+    pct = _percentiles(cols, np.ones(cols.n, dtype=bool), key, len(names) * n)
     for c, name in enumerate(names):
         out["rps"][name] = np.round(counts[c] / step, 2).tolist()
         out["failed"][name] = fails[c].tolist()
@@ -222,14 +243,12 @@ def steps(led: Ledger, cols: Columns) -> dict:
     label = np.where(cols.step.codes != 0, cols.step.codes.astype(np.int64),
                      len(cols.step.values) + cols.name.codes.astype(np.int64))
     pair = cols.journey.codes.astype(np.int64) * (len(cols.step.values) + len(cols.name.values) + 1) + label
-    uniq, group = np.unique(pair, return_inverse=True)
-    group = group.ravel()
-    g = len(uniq)
+    group, g = _compact(pair, int(pair.max()) + 1)
     before, after = _sides(led, cols)
     side = {}
     for name, mask in (("before", before), ("after", after)):
         side[name] = (np.bincount(group[mask], minlength=g), np.bincount(group[mask & cols.failed], minlength=g),
-                      _percentiles(group[mask & cols.timed], cols.ms[mask & cols.timed], g))
+                      _percentiles(cols, mask, group, g))
     first = np.full(g, -1, dtype=np.int64)
     first[group[::-1]] = np.arange(cols.n)[::-1]  # a row of each group, to name it
     for k in range(g):
@@ -287,7 +306,7 @@ def nodes(led: Ledger, cols: Columns, colour_of: ColourOf) -> list[dict]:
     failed = np.bincount(code[cols.failed], minlength=k)
     http_5xx = np.bincount(code[cols.http_5xx], minlength=k)
     no_resp = np.bincount(code[cols.no_response], minlength=k)
-    pct = _percentiles(code[cols.timed], cols.ms[cols.timed], k)
+    pct = _percentiles(cols, np.ones(cols.n, dtype=bool), code, k)
     nrel = len(cols.release.values)
     rel_seen = np.bincount(code * nrel + cols.release.codes, minlength=k * nrel).reshape(k, nrel) > 0
     colour, names = colour_of.codes(cols)
