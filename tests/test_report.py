@@ -117,7 +117,7 @@ def test_verdicts_in_words_with_numbers_and_bounds_never_raw_json(runs):
     assert "orders placed" in page and "sessions checked" in page  # mappings spelled out as words
     # A failed verdict's evidence is one click away: a closed <details> right under its row.
     row = page.index('id="verdict-zero_5xx"')
-    assert page.index("<details><summary>Evidence: ", row) < page.index('<tr class="verdict', row + 10)
+    assert page.index("<details><summary>Evidence (", row) < page.index('<tr class="verdict', row + 10)
     assert "place order: HTTP 500" in page
 
 

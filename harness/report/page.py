@@ -58,6 +58,18 @@ def fmt_value(v, depth: int = 0) -> str:
     return _num(v)
 
 
+def value_html(v) -> str:
+    """fmt_value for the page: a mapping of mappings (e.g. latency per phase) one line per entry."""
+    if isinstance(v, dict) and any(isinstance(x, dict) for x in v.values()):
+        return "<br>".join(e(f"{words(k)}: {fmt_value(x, 1)}") for k, x in v.items())
+    return e(fmt_value(v))
+
+
+def _side(release, colour) -> str:
+    """'r2 (green)'; only the colour when the release is unknown (the live node did not say)."""
+    return f"{release} ({colour})" if release else str(colour or "?")
+
+
 def _clock(ts: float, t0: float) -> str:
     return f"{charts.fmt_clock(ts - t0)} ({time.strftime('%H:%M:%S', time.gmtime(ts))} UTC)"
 
@@ -95,12 +107,12 @@ def verdicts_table(verdicts: dict, t0: float) -> str:
         doc = f' title="{e(spec.doc)}"' if spec is not None and spec.doc else ""
         rows.append(f'<tr class="verdict {st}" id="verdict-{e(name)}"><td>{_pill(st)}</td>'
                     f'<td{doc}><b>{e(v.get("title") or words(name).capitalize())}</b><br><code>{e(name)}</code></td>'
-                    f'<td>{e(v.get("detail") or "")}</td><td class="value">{e(fmt_value(v.get("value")))}{e(unit)}</td>'
+                    f'<td>{e(v.get("detail") or "")}</td><td class="value">{value_html(v.get("value"))}{e(unit)}</td>'
                     f'<td class="value">{e(fmt_value(bound)) + e(unit) if bound is not None else "—"}</td></tr>')
         if ev:
-            what = "first offending requests" if st in ("failed", "inconclusive") else "what was checked"
+            what = "the first offending records" if st in ("failed", "inconclusive") else "what was measured"
             rows.append(f'<tr class="evidence-row {st}"><td></td><td colspan="4"><details>'
-                        f'<summary>Evidence: {len(ev)} {what}</summary>{_evidence(ev, t0)}</details></td></tr>')
+                        f'<summary>Evidence ({len(ev)}): {what}</summary>{_evidence(ev, t0)}</details></td></tr>')
     return ('<table class="verdicts"><thead><tr><th>Result</th><th>Verdict</th><th>What was measured</th>'
             f'<th>Value</th><th>Bound</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
@@ -193,8 +205,7 @@ def events_list(events: list[dict], t0: float) -> str:
 
 def outcome_sentence(rep: dict) -> str:
     sw = rep["switch"]
-    frm = f"{sw.get('from')} ({sw.get('from_release')})"
-    to = f"{sw.get('to')} ({sw.get('to_release')})"
+    frm, to = _side(sw.get("from_release"), sw.get("from")), _side(sw.get("to_release"), sw.get("to"))
     if sw.get("error"):
         return f"The engine stopped: {sw['error']}. {sw.get('final_colour') or '?'} was left live."
     if sw.get("refused"):
@@ -242,6 +253,12 @@ def _charts(rep: dict) -> str:
             f'{charts.latency(axis, s, f["phases"], major)}</div>')
 
 
+def _release_html(release, colour) -> str:
+    if not release:
+        return f"<small>{e(str(colour or '?'))} (release unknown)</small>"
+    return f"{e(str(release))} <small>({e(str(colour))})</small>"
+
+
 def render_html(rep: dict) -> str:
     status = rep.get("status") or ("passed" if rep.get("passed") else "failed")
     f = rep["facts"]
@@ -260,13 +277,13 @@ def render_html(rep: dict) -> str:
     tally = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Greenlight {STATUS_WORD.get(status, status)}: {e(str(sw.get('from_release')))} → {e(str(sw.get('to_release')))}</title>
+<title>Greenlight {STATUS_WORD.get(status, status)}: {e(str(sw.get('from_release') or sw.get('from')))} → {e(str(sw.get('to_release') or sw.get('to')))}</title>
 <style>{CSS}</style></head>
 <body>
 <header class="banner {status}" id="outcome">
  <div class="brand">Greenlight · blue-green cutover certification</div>
  <div class="headline"><span class="status-word">{STATUS_WORD.get(status, status).upper()}</span>
-  <span class="releases">{e(str(sw.get('from_release')))} <small>({e(str(sw.get('from')))})</small> → {e(str(sw.get('to_release')))} <small>({e(str(sw.get('to')))})</small></span></div>
+  <span class="releases">{_release_html(sw.get('from_release'), sw.get('from'))} → {_release_html(sw.get('to_release'), sw.get('to'))}</span></div>
  <p class="outcome">{e(outcome_sentence(rep))}</p>
  <p class="meta">{e(" · ".join(meta))}</p>
 </header>
@@ -313,7 +330,7 @@ table{border-collapse:collapse;width:100%;background:#fff;border:1px solid var(-
 th,td{padding:6px 9px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 th{background:#f3f4f6;font-weight:600;color:#374151;font-size:12px}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.value{font-variant-numeric:tabular-nums;max-width:280px}
+td.value{font-variant-numeric:tabular-nums;min-width:220px;max-width:360px}
 .sep{border-left:2px solid #d1d5db}
 td.bad{color:var(--fail);font-weight:700;background:#fef2f2}td.warn{color:var(--inc);font-weight:700;background:#fffbeb}
 tr.verdict.failed td{background:#fef2f2}tr.verdict.inconclusive td{background:#fffbeb}
