@@ -6,6 +6,7 @@ the engine needs no hooks. On a TTY it redraws one line; otherwise (CI logs) it 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import threading
 import time
@@ -145,6 +146,8 @@ class Progress:
             self.state.on_record(rec, now)
         line = self.state.line(now)
         if self.tty:
+            # A line wider than the terminal wraps, and "\r" would then redraw only its last part.
+            line = line[: max(20, shutil.get_terminal_size((120, 24)).columns - 1)]
             pad = max(0, self._width - len(line))
             self._write("\r" + line + " " * pad)
             self._width = len(line)
