@@ -135,13 +135,18 @@ def summary(rep: dict) -> str:
     lines = [(f"Greenlight: {rep.get('status', 'passed' if rep['passed'] else 'failed').upper()} — "
               f"{sw['from_release']} ({sw['from']}) -> {sw['to_release']} ({sw['to']}), {t['requests']} requests, "
               f"{t.get('failed', 0)} failed ({t['errors_5xx']} 5xx, {t['transport_errors']} without response), "
-              f"{t.get('sessions_crossed', 0)} sessions crossed the switch, {t.get('orders_confirmed', 0)} orders")]
+              f"{t.get('sessions_crossed', 0)} sessions crossed the {_pivot(rep)}, "
+              f"{t.get('orders_confirmed', 0)} orders")]
     for key, label in (("refused", "refused"), ("rolled_back", "rolled back"), ("error", "engine error")):
         if sw.get(key):
             lines.append(f"  {label}: {sw[key]}")
     for name, v in rep["verdicts"].items():
         lines.append(f"  {verdict_status(v).upper():<12} {name}: {v.get('detail', '')}")
     return "\n".join(lines)
+
+
+def _pivot(rep: dict) -> str:
+    return ((rep.get("facts") or {}).get("crossings") or {}).get("pivot") or "switch"
 
 
 def load_report(run_dir: str | Path) -> dict:

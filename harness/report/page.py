@@ -225,7 +225,7 @@ def _cards(rep: dict) -> str:
                                                        "bad" if t.get("failed") else ""),
              ("5xx", _num(t["errors_5xx"]), "bad" if t["errors_5xx"] else ""),
              ("no response", _num(t["transport_errors"]), "bad" if t["transport_errors"] else ""),
-             ("sessions crossed", _num(t.get("sessions_crossed", 0)), ""),
+             (f"sessions across the {rep['facts']['crossings']['pivot']}", _num(t.get("sessions_crossed", 0)), ""),
              ("converged in", f"{conv['converged_s']:.1f} s" if conv.get("converged_s") is not None else "—", ""),
              ("mixed window", f"{conv['mixed_window_s']:.1f} s" if conv.get("converged_s") is not None else "—", ""),
              ("orders confirmed", _num(t.get("orders_confirmed", 0)), "")]
