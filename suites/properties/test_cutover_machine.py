@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import time
 import uuid
 
 import httpx
@@ -20,6 +21,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     precondition,
     rule,
@@ -29,7 +31,6 @@ from hypothesis.stateful import (
 from harness import health
 from harness.certify import good_releases
 from harness.converge import wait_converged
-from harness.cutover import live_release
 from harness.deploy import DeployRefused, deploy
 from harness.faults import Injection, Journal, make_fault
 from harness.gate import run_gate
@@ -39,9 +40,11 @@ from harness.targets.base import other_colour
 pytestmark = [pytest.mark.replica, pytest.mark.chaos]
 
 PROFILES = {
-    "ci": settings(max_examples=1, stateful_step_count=5, deadline=None, phases=[Phase.generate],
+    # Hypothesis enables a random subset of rules per example (swarm testing): several short examples cover more
+    # of the rules than one long one.
+    "ci": settings(max_examples=2, stateful_step_count=6, deadline=None, phases=[Phase.generate],
                    suppress_health_check=list(HealthCheck), print_blob=True),
-    "nightly": settings(max_examples=4, stateful_step_count=10, deadline=None, phases=[Phase.generate],
+    "nightly": settings(max_examples=10, stateful_step_count=10, deadline=None, phases=[Phase.generate],
                         suppress_health_check=list(HealthCheck), print_blob=True),
 }
 # Faults the machine injects on the idle colour (the live one must keep serving for the invariants to be exact):
@@ -57,7 +60,7 @@ class Shopper:
 
     def __init__(self, lb: str):
         self.lb, self.c = lb, httpx.Client(timeout=15)
-        page = self.c.get(f"{lb}/catalog/product/view/id/3")
+        page = self.get("/catalog/product/view/id/3")
         m = FORM_KEY.search(page.text)
         assert m, f"no form_key on the product page (HTTP {page.status_code})"
         key = m.group(1) or m.group(2)
@@ -66,8 +69,19 @@ class Shopper:
         self.expected = self.cart()
         assert self.expected, "the cart is empty right after adding to it"
 
+    def get(self, path: str) -> httpx.Response:
+        """The session's content is under test here, not availability (the verdicts judge that): an answer the LB
+        made itself (no X-Served-By: no server up this instant, as HAProxy's 1 s checks flap on a saturated
+        machine) is asked again for a few seconds; a node's own answer is final."""
+        deadline = time.monotonic() + 8
+        while True:
+            r = self.c.get(self.lb + path)
+            if r.headers.get("X-Served-By") or time.monotonic() > deadline:
+                return r
+            time.sleep(0.5)
+
     def cart(self) -> dict:
-        r = self.c.get(f"{self.lb}/customer/section/load/?sections=cart")
+        r = self.get("/customer/section/load/?sections=cart")
         assert r.status_code == 200, f"section/load answered {r.status_code}"
         return {i["product_sku"]: float(i["qty"]) for i in (r.json().get("cart") or {}).get("items") or []}
 
@@ -79,12 +93,14 @@ def test_cutover_state_machine(gl_target, pytestconfig, tmp_path):
     target = gl_target
     releases = [r.id for r in good_releases()]
     journal = Journal(tmp_path / "journal")
+    steps: list[str] = []
 
     class CutoverMachine(RuleBasedStateMachine):
         def __init__(self):
             super().__init__()
             self.live = target.live_colour()
-            self.release = {self.live: live_release(target), other_colour(self.live): _serving(target, other_colour(self.live))}
+            self.release = {c: _serving(target, c) for c in (self.live, other_colour(self.live))}
+            assert self.release[self.live], "the live colour is not healthy on one release at the start"
             self.faults: list[Injection] = []
             self.orders: list[int] = []
             self.shopper = Shopper(target.lb_url)
@@ -94,8 +110,14 @@ def test_cutover_state_machine(gl_target, pytestconfig, tmp_path):
         def idle(self) -> str:
             return other_colour(self.live)
 
+        @initialize(release=st.sampled_from(releases))
+        def first_deploy(self, release):
+            """Every example starts with a release on the idle colour, so switching is possible from step one."""
+            self.deploy_to_idle(release)
+
         @rule(release=st.sampled_from(releases))
         def deploy_to_idle(self, release):
+            steps.append(f"deploy {release} to {self.idle}")
             if self.faults:  # a deploy onto a broken colour is the gate's business, not a precondition
                 self.heal()
             try:
@@ -107,6 +129,7 @@ def test_cutover_state_machine(gl_target, pytestconfig, tmp_path):
         @precondition(lambda self: bool(self.release[other_colour(self.live)]))
         @rule()
         def switch(self):
+            steps.append(f"switch to {self.idle}")
             gate = run_gate(target, self.idle, self.release[self.idle], run_id=self.run, health_timeout=8,
                             max_step_ms=SLOW_MACHINE_MS)
             breaking = [f.fault.describe() for f in self.faults if f.fault.kind in BREAKING]
@@ -125,6 +148,7 @@ def test_cutover_state_machine(gl_target, pytestconfig, tmp_path):
             from harness.cli import main
 
             rc = main(["rollback", "--timeout", "60"])
+            steps.append(f"greenlight rollback (rc {rc})")
             if any(f.fault.kind in BREAKING for f in self.faults):
                 assert rc != 0, "rollback moved traffic onto a colour with a fault in effect"
                 return
@@ -138,10 +162,13 @@ def test_cutover_state_machine(gl_target, pytestconfig, tmp_path):
             if any(f.fault.params.get("node") == node for f in self.faults):
                 return  # one fault per node at a time
             self.faults.append(Injection(make_fault(kind, node=node), journal).inject())
+            steps.append(f"inject {kind} on {node}")
 
         @precondition(lambda self: bool(self.faults))
         @rule()
         def heal(self):
+            if self.faults:
+                steps.append(f"heal {len(self.faults)}")
             while self.faults:
                 self.faults.pop().heal()
 
@@ -149,14 +176,17 @@ def test_cutover_state_machine(gl_target, pytestconfig, tmp_path):
         def place_order(self):
             node = target.nodes(self.live)[0]
             s = smoke_checkout(node.name, target.lb_url, run_id=self.run, max_step_ms=SLOW_MACHINE_MS)
-            assert s.ok, s.reason()
-            self.orders.append(s.order_id)
+            # Only a confirmed order can be lost; a refused one is the verdicts' business (availability).
+            if s.ok:
+                self.orders.append(s.order_id)
+            steps.append("order" if s.ok else f"order refused ({s.reason()[:60]})")
 
         @invariant()
         def one_healthy_colour_live_serving_its_release(self):
             assert target.live_colour() == self.live  # exactly one colour, the one the machine put there
             assert all(health.probe(n.url, timeout=5).ok for n in target.nodes(self.live))
-            assert live_release(target) == self.release[self.live]
+            answer = self.shopper.get("/healthz")  # through the LB
+            assert answer.headers.get(target.release_header) == self.release[self.live], answer.status_code
 
         @invariant()
         def session_intact(self):
@@ -170,6 +200,7 @@ def test_cutover_state_machine(gl_target, pytestconfig, tmp_path):
 
         def teardown(self):
             self.heal()
+            steps.append("| end of example")
             assert journal.entries() == [], "a fault was left after teardown"
 
     # run_state_machine_as_test takes no seed: the forced global seed is what `pytest --hypothesis-seed` sets.
@@ -180,6 +211,7 @@ def test_cutover_state_machine(gl_target, pytestconfig, tmp_path):
         run_state_machine_as_test(CutoverMachine, settings=profile)
     finally:
         hypothesis.core.global_force_seed = saved
+        print("steps: " + "; ".join(steps))
 
 
 def _serving(target, colour: str) -> str:
