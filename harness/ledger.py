@@ -214,7 +214,7 @@ def load(ledger_dir: str | Path) -> Ledger:
         for line in part.extras().splitlines():
             row, fields = orjson.loads(line)
             for k, v in fields.items():
-                if v is None or k in led.cols:  # absent, or a non-scalar value in a dense field
+                if v is None or k in led.cols:  # absent (or a dense field: it has its column)
                     continue
                 rows = sparse.get(k)
                 if rows is None:
