@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 REPORT_DIR ?= reports/latest
 PYTEST_ARGS ?=
 
-.PHONY: setup engine browser certify test drill bench down clean doapi-realistic
+.PHONY: setup engine browser certify test lint drill bench down clean doapi-realistic
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -28,9 +28,12 @@ browser:
 certify: setup
 	@$(VENV)/bin/greenlight certify --report-dir $(REPORT_DIR)
 
-# The toolkit's own tests: unit tests, the storefront through the replica, infra, and real cutovers.
-test: setup
+# The toolkit's own tests: lint, unit tests, the storefront through the replica, infra, and real cutovers.
+test: setup lint
 	@$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	@$(VENV)/bin/ruff check .
 
 # The nightly chaos drills: every fault of the catalogue during a real cutover, each judged by its hypothesis.
 # Reports per drill, JUnit and a history line per drill under reports/drills (exit 1 when a hypothesis fails).

@@ -35,7 +35,7 @@ def main() -> int:
         print("replica_up: the replica is running; this benchmark takes it down: rerun with --force")
         return 2
     t0 = time.monotonic()
-    subprocess.run(stack.compose_cmd() + ["build", "--no-cache", "blue-1"], env=stack.env(), check=True,
+    subprocess.run([*stack.compose_cmd(), "build", "--no-cache", "blue-1"], env=stack.env(), check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     build_s = time.monotonic() - t0
     stack.down()

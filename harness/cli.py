@@ -267,51 +267,48 @@ def cmd_rollback(args) -> int:
 
 def cmd_deploy(args) -> int:
     """Deploy a release to one colour of the local replica (what a deploy hook does on real droplets)."""
-    from harness.deploy import DeployRefused, deploy
+    from harness.deploy import DeployRefused
     from harness.release import find_release
-    from harness.targets.compose import ComposeTarget
+    from harness.targets.factory import open_target
 
     release = find_release(args.release_dir)
-    try:
-        deploy(ComposeTarget(), release, args.colour, lambda name, **kw: print(f"{name} {kw}", flush=True))
-    except DeployRefused as exc:
-        return _fail(f"deploy refused: {exc}")
+    with open_target("local", manage_stack=False) as t:
+        try:
+            t.deployer.deploy(t, release, args.colour, lambda name, **kw: print(f"{name} {kw}", flush=True))
+        except DeployRefused as exc:
+            return _fail(f"deploy refused: {exc}")
     return 0
 
 
 def cmd_plan(args) -> int:
     """Dry run: every step and every API write call a cutover would make, without making any."""
     from harness.certify import default_release
-    from harness.config import load_config
     from harness.release import find_release
     from harness.targets.base import other_colour
-    from harness.targets.digitalocean import DigitalOceanTarget
+    from harness.targets.factory import open_target
 
-    cfg = load_config(args.target)
-    if cfg.target.kind != "digitalocean":
-        return _fail("--dry-run plans DigitalOcean targets; the local replica needs no plan")
-    t = DigitalOceanTarget(cfg, dry_run=True)
-    live = t.live_colour()
-    idle = other_colour(live)
-    release = find_release(args.release) if args.release else default_release(t)
-    t.deploy_release(release, idle, lambda *a, **k: None)
-    t.switch(idle)
-    print(f"plan: {live} -> {idle}, release {release.id}, load balancer {t.do.lb_id} ({t.do.switch_mode}, {t.do.switch_strategy})")
-    for step in t.plan:
-        print(f"  {step}")
-    print("  then: wait until only the new release answers at " + t.lb_url + " (nothing above was sent)")
+    with open_target(args.target, manage_stack=False, dry_run=True) as t:
+        live = t.live_colour()
+        idle = other_colour(live)
+        release = find_release(args.release) if args.release else default_release(t)
+        t.deployer.deploy(t, release, idle, lambda *a, **k: None)
+        t.switch(idle)
+        print(f"plan: {live} -> {idle}, release {release.id}, {t.details.get('router', t.lb_url)}")
+        for step in t.plan_log or []:
+            print(f"  {step}")
+        print("  then: wait until only the new release answers at " + t.lb_url + " (nothing above was sent)")
     return 0
 
 
 def cmd_doapi(args) -> int:
-    """Run the DigitalOcean API simulator in the foreground, backed by the replica's HAProxy."""
-    import sys as _sys
+    """Run the DigitalOcean API simulator in the foreground, backed by the replica's HAProxy. It is a separate
+    program (python -m simulator.doapi): the harness never imports the simulator that stands in for the cloud."""
+    import os
 
-    from simulator.doapi.__main__ import main as doapi_main
-
-    _sys.argv = ["greenlight doapi", "--port", str(args.port), "--haproxy", args.haproxy,
-                 "--time-scale", str(args.time_scale)]
-    return doapi_main()
+    argv = [sys.executable, "-m", "simulator.doapi", "--port", str(args.port), "--haproxy", args.haproxy,
+            "--time-scale", str(args.time_scale)]
+    sys.stdout.flush()
+    os.execv(sys.executable, argv)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,20 +7,20 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+
+import httpx
 
 from harness import health
 from harness.converge import wait_converged
-from harness.deploy import DeployRefused, deploy
+from harness.deploy import DeployRefused
 from harness.gate import run_gate
 from harness.release import Release
 from harness.retry import GaveUp
 from harness.targets.base import Target, TargetError, other_colour
 from harness.watch import LedgerTail, Watch
-
-import httpx
 
 
 @dataclass
@@ -113,12 +113,8 @@ def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
         _sleep_until(t_load + plan.baseline_s)
         deploy_started = time.time()
         try:
-            # A target may deploy its own way (DigitalOcean: the user's hook); the replica deploys over exec.
-            deploy_release = getattr(target, "deploy_release", None)
-            if deploy_release is not None:
-                deploy_release(plan.release, to_colour, ev)
-            else:
-                deploy(target, plan.release, to_colour, ev)
+            # Each kind deploys its own way (the replica over exec, DigitalOcean through the user's hook).
+            target.deployer.deploy(target, plan.release, to_colour, ev)
         except DeployRefused as exc:
             out.refused = str(exc)
             ev("gate_fail", reasons=[out.refused], stage="deploy")

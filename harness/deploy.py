@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from harness.release import Release
-from harness.targets.base import Node, Target, TargetError
+from harness.targets.base import Capability, Deployer, Node, Target, TargetError
 
 RELEASES_ROOT = "/srv/storefront/releases"
 CURRENT = "/srv/storefront/current"
@@ -95,15 +95,14 @@ def ship(target: Target, node: Node, release: Release, artifact: bytes) -> None:
 def share_static(target: Target, src: Node, version: int, dest_nodes: list[Node]) -> list[str]:
     """Copy a published static version to nodes that lack it. Across a switch, a page rendered by one colour
     asks for its assets from the other: each colour must hold both versions (published versions are immutable,
-    so adding one never changes what a live page gets)."""
-    get_tar = getattr(target, "get_tar", None)
+    so adding one never changes what a live page gets). Needs the fleet's get_files capability (deploy checks)."""
     path = f"{SHARED_STATIC}/version{version}"
-    if get_tar is None or not version:
+    if not version:
         return []
     need = [n for n in dest_nodes if not target.exec(n, ["test", "-d", path]).ok]
     if not need:
         return []
-    data = get_tar(src, path)
+    data = target.fleet.get_tar(src, path)
     for n in need:
         target.exec(n, ["mkdir", "-p", SHARED_STATIC])
         target.put_tar(n, SHARED_STATIC, data)
@@ -112,9 +111,9 @@ def share_static(target: Target, src: Node, version: int, dest_nodes: list[Node]
 
 def rehearse(target: Target, release: Release, idle: Node, live: Node, event: EventFn) -> None:
     """Old code / new schema on a copy of the DB, before the real migration."""
-    db = target.db() if hasattr(target, "db") else None
+    db = target.db
     if db is None or not release.migrations:
-        event("rehearsal_skipped", reason="no migrations" if db is not None else "target has no DB access")
+        event("rehearsal_skipped", reason="no migrations" if db is not None else target.lacks(Capability.DB))
         return
     tables = db.clone(REHEARSAL_DB)
     root = f"{RELEASES_ROOT}/{release.id}"
@@ -130,7 +129,7 @@ def rehearse(target: Target, release: Release, idle: Node, live: Node, event: Ev
                             f"{(r.stdout or r.stderr).strip().splitlines()[-1][:200] if (r.stdout or r.stderr).strip() else 'exit ' + str(r.rc)}")
 
 
-def deploy(target: Target, release: Release, colour: str, event: EventFn) -> None:
+def deploy(target: Target, release: Release, colour: str, event: EventFn) -> None:  # noqa: C901 - one ordered pipeline
     """Put `release` live on the idle `colour` nodes (not yet receiving traffic)."""
     idle = target.nodes(colour)
     live_nodes = target.nodes("green" if colour == "blue" else "blue")
@@ -164,8 +163,17 @@ def deploy(target: Target, release: Release, colour: str, event: EventFn) -> Non
             r = _magento(target, node, CURRENT, *shlex.split(step))
             if not r.ok:
                 raise TargetError(f"{node.name}: deploy step {step} failed: {(r.stderr or r.stdout).strip()[:200]}")
-    if live is not None and live_nodes:
+    if live is not None and live_nodes and target.lacks(Capability.GET_FILES):
+        event("static_share_skipped", reason=target.lacks(Capability.GET_FILES))
+    elif live is not None and live_nodes:
         to_live = share_static(target, idle[0], release.static_version, live_nodes)
         to_idle = share_static(target, live_nodes[0], live.static_version, idle)
         event("static_shared", version=release.static_version, to=to_live + to_idle)
     event("deploy_done", release=release.id, colour=colour)
+
+
+class ExecDeployer(Deployer):
+    """The Magento deploy above, over the fleet's exec (the local replica; droplets reachable by SSH could use it)."""
+
+    def deploy(self, target: Target, release: Release, colour: str, event: EventFn) -> None:
+        deploy(target, release, colour, event)

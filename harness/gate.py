@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from harness.health import wait_healthy
 from harness.smoke import smoke_checkout, smoke_storefront
-from harness.targets.base import Node, Target
+from harness.targets.base import Capability, Node, Target
 
 
 @dataclass
@@ -20,6 +20,10 @@ class GateResult:
     def add(self, name: str, node: str, ok: bool, detail: str = "") -> None:
         self.checks.append({"check": name, "node": node, "ok": ok, "detail": detail or "ok"})
         self.passed = self.passed and ok
+
+    def skip(self, name: str, node: str, reason: str) -> None:
+        """A check the target cannot run (a capability it lacks): listed with the reason, never dropped."""
+        self.checks.append({"check": name, "node": node, "ok": True, "skipped": reason, "detail": f"skipped: {reason}"})
 
 
 def _healthy(target: Target, node: Node, release: str, timeout: float) -> tuple[bool, str]:
@@ -51,8 +55,10 @@ def run_gate(target: Target, new_colour: str, new_release: str, *, run_id: str,
         s = smoke_checkout(node.name, node.url, run_id=run_id, max_step_ms=max_step_ms, **hdrs)
         res.add("live_on_new_schema", node.name, s.ok,
                 "" if s.ok else f"live release on the migrated DB: {s.reason()}")
-    lb_ready = getattr(target, "lb_ready", None)
-    if lb_ready is not None:
-        ok, why = lb_ready(new_colour, timeout=health_timeout)
+    why_not = target.lacks(Capability.LB_READY)
+    if why_not:
+        res.skip("lb_sees_healthy", "lb", why_not)
+    else:
+        ok, why = target.router.ready(new_colour, timeout=health_timeout)
         res.add("lb_sees_healthy", "lb", ok, why)
     return res

@@ -56,7 +56,7 @@ class RuntimeAPI:
         for line in lines:
             parts = line.split()
             if not line.startswith("#") and len(parts) == len(cols):  # skips the leading format-version line
-                rows.append(dict(zip(cols, parts)))
+                rows.append(dict(zip(cols, parts, strict=False)))
         return [{"name": r["srv_name"], "up": r["srv_op_state"] == "2",
                  "maint": bool(int(r["srv_admin_state"]) & 0x23)} for r in rows]
 

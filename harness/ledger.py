@@ -17,7 +17,7 @@ import orjson
 from harness.columns import ColumnIndex, Indexer, Schema, int_null
 from harness.ledger_schema import COLUMNS, EVENTS_FILE, NUMERIC, SHARD_GLOB, SPARSE
 
-__all__ = ["COLUMNS", "EVENTS_FILE", "SPARSE", "Ledger", "LedgerWriter", "load", "indexer"]
+__all__ = ["COLUMNS", "EVENTS_FILE", "SPARSE", "Ledger", "LedgerWriter", "indexer", "load"]
 
 # The columnar index's layout comes from the schema: its dense columns, numbers stored as numbers; any other field
 # a record carries (the schema's sparse ones, and any a journey adds later) is kept as {row: value}.
@@ -86,7 +86,7 @@ class NumCol:
 class StrCol:
     """A dictionary-coded column: `codes` (numpy, 0 = null) into `values`; `[i]`/iteration give the values."""
 
-    __slots__ = ("codes", "values", "_lookup")
+    __slots__ = ("_lookup", "codes", "values")
 
     def __init__(self, codes: np.ndarray, values: list):
         self.codes, self.values, self._lookup = codes, values, None
@@ -262,7 +262,7 @@ def _strings(parts, field: str) -> StrCol:
     dtype = np.uint8 if len(values) <= 1 << 8 else np.uint16 if len(values) <= 1 << 16 else np.uint32
     out = np.empty(sum(p.rows for _, p in parts), dtype=dtype)
     start = 0
-    for (_, part), remap in zip(parts, remaps):
+    for (_, part), remap in zip(parts, remaps, strict=False):
         if part.rows:
             out[start:start + part.rows] = remap.astype(dtype)[part.codes(field)]
         start += part.rows

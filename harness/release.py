@@ -52,7 +52,7 @@ class Release:
         return buf.getvalue()
 
 
-def load_release(path: str | Path) -> Release:
+def load_release(path: str | Path) -> Release:  # noqa: C901 - one check per manifest problem, each its own message
     """Load and validate a release directory; ReleaseError says what is wrong and how to fix it."""
     p = Path(path)
     if not p.is_dir():

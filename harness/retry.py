@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 T = TypeVar("T")
 
@@ -46,7 +47,7 @@ def retry(
         except RetryAfter as exc:
             last = exc
             delay = max(exc.seconds, 0.0)
-        except retry_on as exc:  # noqa: PERF203 - retry loop
+        except retry_on as exc:
             last = exc
         if clock() + delay > deadline:
             raise GaveUp(what, last)

@@ -92,7 +92,7 @@ def ensure_engine() -> None:
     if engine_ok() and (_image_exists(BASE_IMAGE) or all(_image_exists(i) for i in images())):
         return
     p = subprocess.run(["bash", str(ROOT / "scripts" / "bootstrap-engine.sh")], text=True,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                       capture_output=True)
     if p.returncode != 0:
         last = (p.stderr.strip().splitlines() or ["bootstrap failed"])[-1]
         raise StackError(last.replace("greenlight-bootstrap: error: ", "no Docker engine: "))

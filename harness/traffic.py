@@ -180,12 +180,12 @@ class LoadRun:
         # harness (parent-death signal, and the lease every Locust process checks): see harness/lease.py.
         self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                                      stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
-                                     preexec_fn=lease.die_with_parent())
+                                     preexec_fn=lease.die_with_parent())  # noqa: PLW1509 - prctl must run in the child
         try:
             for _ in range(self.workers):
                 self.worker_procs.append(subprocess.Popen(
                     self.worker_command(), cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
-                    stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=lease.die_with_parent()))
+                    stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=lease.die_with_parent()))  # noqa: PLW1509
         except OSError:
             self._kill_group()  # never leave a master waiting for workers that will not come
             raise

@@ -112,7 +112,7 @@ class RequestLedger:
                 try:
                     served_by = headers.get(self.served_by_header)
                     release = headers.get(self.release_header)
-                except Exception:  # an ErrorResponse can carry odd header objects; identity is then unknown
+                except Exception:  # noqa: BLE001, S110 - an ErrorResponse can carry odd header objects; identity is then unknown
                     pass
         session = ctx.get("session")
         if session is not None and callable(session):  # evaluated after the response: sees a cookie just set

@@ -29,7 +29,7 @@ RELEASE_HEADER = _env("GREENLIGHT_RELEASE_HEADER", "X-Release")
 SKUS = _list("GREENLIGHT_SKUS", [f"GL-{i:04d}" for i in range(1, 31)])
 # Entity ids of the same products, in the same order as SKUS (the storefront add-to-cart form posts ids).
 PRODUCT_IDS = [int(p) for p in _list("GREENLIGHT_PRODUCT_IDS", [str(i) for i in range(1, len(SKUS) + 1)])]
-SKU_BY_PRODUCT_ID = dict(zip(PRODUCT_IDS, SKUS))
+SKU_BY_PRODUCT_ID = dict(zip(PRODUCT_IDS, SKUS, strict=False))
 
 # "/rest/V1" or "/rest/<store_code>/V1" on a multi-store Magento.
 _STORE = os.environ.get("GREENLIGHT_STORE_CODE", "")

@@ -3,17 +3,34 @@ import json
 
 import pytest
 
-from harness.deploy import DeployRefused, deploy
+from harness.deploy import DeployRefused, ExecDeployer, deploy
 from harness.release import Release
-from harness.targets.base import ExecResult, Node
+from harness.targets.base import ExecResult, Fleet, Node, Router, Target
 
 
-class FakeTarget:
-    name = "fake"
+class NoRouter(Router):
     lb_url = "http://127.0.0.1:1"
-    served_by_header = "X-Served-By"
-    release_header = "X-Release"
 
+    def live_colour(self):
+        return "blue"
+
+    def switch(self, colour):
+        raise AssertionError("deploy must never switch")
+
+
+class FakeTarget(Target):
+    """A target whose fleet records every call (no capabilities beyond the basic roles, no DB)."""
+
+    def __init__(self, live_modules, blue_green=False, fail=None):
+        super().__init__(kind="fake", router=NoRouter(), fleet=FakeFleet(live_modules, blue_green, fail),
+                         deployer=ExecDeployer())
+
+    @property
+    def calls(self):
+        return self.fleet.calls
+
+
+class FakeFleet(Fleet):
     def __init__(self, live_modules, blue_green=False, fail=None):
         self.calls = []
         self.live_modules = live_modules
@@ -22,9 +39,6 @@ class FakeTarget:
 
     def nodes(self, colour):
         return [Node(f"{colour}-{i}", colour, f"http://127.0.0.1:{i}") for i in (1, 2)]
-
-    def live_colour(self):
-        return "blue"
 
     def exec(self, node, argv, timeout=120):
         cmd = " ".join(argv)
@@ -39,12 +53,6 @@ class FakeTarget:
 
     def put_tar(self, node, dest, data):
         self.calls.append((node.name, f"put {dest} {len(data)}"))
-
-    def switch(self, colour):
-        raise AssertionError("deploy must never switch")
-
-    def describe(self):
-        return {}
 
 
 def _release(tmp_path, modules, migrations=()):
@@ -92,9 +100,18 @@ def test_failing_rehearsal_refuses_before_the_real_migration(tmp_path):
             return 7
 
     t = FakeTarget({"Greenlight_Checkout": "1.0.0"}, fail={"greenlight:smoke": "place order: Unknown column 'customer_email'"})
-    t.db = lambda: Db()
-    with pytest.raises(DeployRefused, match="break the live release's checkout.*Unknown column"):
+    t.db = Db()
+    with pytest.raises(DeployRefused, match=r"break the live release's checkout.*Unknown column"):
         deploy(t, _release(tmp_path, {"Greenlight_Checkout": "1.0.0"}, ["migrations/3.sql"]), "green",
                lambda e, **k: None)
     real = [c for _, c in t.calls if c.endswith("setup:upgrade")]
     assert real == [], "the shop DB must not be migrated after a failed rehearsal"
+
+
+def test_a_fleet_that_cannot_copy_files_off_a_node_skips_static_sharing_with_the_reason(tmp_path):
+    t = FakeTarget({"Greenlight_Checkout": "1.0.0"})
+    events = []
+    deploy(t, _release(tmp_path, {"Greenlight_Checkout": "1.0.0"}), "green", lambda e, **k: events.append((e, k)))
+    skipped = [k for e, k in events if e == "static_share_skipped"]
+    assert skipped and "get_files" in skipped[0]["reason"]
+    assert "static_shared" not in [e for e, _ in events]

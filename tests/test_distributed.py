@@ -10,11 +10,11 @@ import sys
 import time
 
 import pytest
+from test_traffic_fakestore import FakeStore
 
 from harness import ledger as ledger_mod
 from harness.traffic import LoadRun, count_requests, free_port, read_workers, wait_until_requests
 from harness.verdicts import ledger_complete, load_generator_headroom
-from test_traffic_fakestore import FakeStore
 
 FAST = {"GREENLIGHT_WAIT_MIN_S": "0.05", "GREENLIGHT_WAIT_MAX_S": "0.2", "GREENLIGHT_SESSION_ADD_SHARE": "0.3"}
 
@@ -141,7 +141,7 @@ def test_a_worker_joining_with_greenlight_worker_ships_its_ledger_to_the_master(
             if joined.poll() is None:
                 os.killpg(joined.pid, signal.SIGKILL)
     assert "joining the master at 127.0.0.1" in out
-    led, doc, verdict = judge(run)
+    _led, doc, verdict = judge(run)
     assert verdict.passed, verdict.detail
     assert len(doc["workers"]) == 2 and not elsewhere.exists()
     # Both workers used the master's run id (the joined one has none of its own): every account the load created

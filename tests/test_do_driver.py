@@ -177,7 +177,7 @@ def test_dry_run_records_every_write_and_makes_none(do, cfg_file, mode, expected
     t = DigitalOceanTarget(load_config(cfg_file(switch_mode=mode)), dry_run=True)
     t.switch("green")
     assert len(t.plan) == len(expected)
-    for got, want in zip(t.plan, expected):
+    for got, want in zip(t.plan, expected, strict=False):
         assert got.startswith(want.format(lb=LB_ID)), got
     assert do.writes() == []
     assert do.account.lb["droplet_ids"] == [101, 102]

@@ -56,7 +56,8 @@ def private_lb(tmp_path):
     nodes = {n: node(n, healthy) for n in NAMES}
     fe, admin = free_port(), free_port()
     (tmp_path / "live.map").write_text("live bk_blue\n")
-    srv = lambda n, extra="": f"    server {n} 127.0.0.1:{nodes[n].server_address[1]} check {extra}\n"
+    def srv(n, extra=""):
+        return f"    server {n} 127.0.0.1:{nodes[n].server_address[1]} check {extra}\n"
     chk = "    option httpchk GET /healthz\n    http-check expect status 200\n"
     cfg = (f"global\n    stats socket ipv4@127.0.0.1:{admin} level admin\n"
            "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n"

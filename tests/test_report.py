@@ -151,7 +151,7 @@ def test_event_labels_never_overlap(seed):
     xs = [rnd.choice([rnd.uniform(64, 1076), 500 + rnd.random() * 3]) for _ in range(rnd.randint(2, 16))]
     placed = layout_labels([(x, "rollback converged" if i % 3 else "gate passed") for i, x in enumerate(xs)])
     for i, a in enumerate(placed):
-        assert 64 <= a["x0"] and a["x1"] <= 1100, a
+        assert a["x0"] >= 64 and a["x1"] <= 1100, a
         for b in placed[i + 1:]:
             assert a["lane"] != b["lane"] or a["x1"] <= b["x0"] or b["x1"] <= a["x0"], (a, b)
 
@@ -210,7 +210,7 @@ def test_compare_marks_what_differs(runs):
     assert cross["customer"]["differs"] and "3 failed" in cross["customer"]["b"]
     text = render_text(cmp)
     assert "PASSED" in text and "FAILED" in text and "≠" in text
-    with pytest.raises(FileNotFoundError, match="no report.json"):
+    with pytest.raises(FileNotFoundError, match=r"no report\.json"):
         load_run(runs["passed"][0] / "ledger")
 
 

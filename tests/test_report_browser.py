@@ -41,7 +41,7 @@ def chromium():
 
 
 def _near(px, rgb, tol=40):
-    return all(abs(a - b) <= tol for a, b in zip(px, rgb))
+    return all(abs(a - b) <= tol for a, b in zip(px, rgb, strict=False))
 
 
 @pytest.mark.parametrize("kind, word, banner", [("passed", "PASSED", (21, 128, 61)),

@@ -6,9 +6,9 @@ import time
 from pathlib import Path
 
 import pytest
+from test_traffic_fakestore import RELEASE, FakeStore
 
 from harness.traffic import HostRefused, LoadRun, check_host, count_requests, wait_until_requests
-from test_traffic_fakestore import RELEASE, FakeStore
 
 FAST = {"GREENLIGHT_WAIT_MIN_S": "0.05", "GREENLIGHT_WAIT_MAX_S": "0.2", "GREENLIGHT_SESSION_ADD_SHARE": "0.3"}
 

@@ -5,7 +5,8 @@ traffic with one injected fault must fail exactly the verdict for that fault."""
 import copy
 
 import orjson
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from harness.context import RunContext
 from harness.ledger import load
@@ -39,7 +40,7 @@ def clean_runs(draw):
     # Session probes: every session user probed before and after the switch, all fine.
     for u in range(3):
         for ts in (T0 + 2 + u, SWITCH + 5 + u):
-            records.append({"ts": ts, "user": f"sess{u}", "journey": "session", "step": "check", "method": "GET",
+            records.append({
                             "name": "/customer/section/load/", "status": 200, "ms": 5.0, "bytes": 50,
                             "served_by": "green-1" if ts > SWITCH else "blue-1", "release": "r2" if ts > SWITCH else "r1",
                             "session": f"php{u}", "error": None,
@@ -158,7 +159,7 @@ def test_order_faults_fail_orders_reconciled(tmp_path, run, kind):
 @SETTINGS
 @given(run=clean_runs())
 def test_orders_without_db_access_are_not_a_pass(tmp_path, run):
-    records, events, orders = run
+    records, events, _orders = run
     assert not _judge(tmp_path, records, events, None)["orders_reconciled"].passed
 
 
@@ -203,7 +204,7 @@ def test_asset_of_another_release_fails_static(tmp_path, run, status):
 @SETTINGS
 @given(run=clean_runs())
 def test_ledger_shorter_than_locust_total_fails(tmp_path, run):
-    records, events, orders = run
+    records, _events, orders = run
     d = tmp_path / f"x{len(list(tmp_path.iterdir()))}"
     d.mkdir()
     (d / "requests-a-1.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records) + b'{"ts": 1, "sta')

@@ -1,5 +1,5 @@
 """The DigitalOcean code path for drills: the DO API simulator (a subprocess, on this lane's loopback port) driving
-the replica's HAProxy, and a DigitalOceanTarget configured against it — the same target a real DO pair uses."""
+the replica's HAProxy, and a digitalocean-kind Target configured against it — the same target a real DO pair uses."""
 from __future__ import annotations
 
 import contextlib
@@ -29,10 +29,9 @@ TIME_SCALE = float(os.environ.get("GREENLIGHT_DOAPI_TIME_SCALE", "0.1"))
 
 @contextlib.contextmanager
 def simulated_do(work_dir: str | Path) -> Iterator[tuple[object, str]]:
-    """(DigitalOceanTarget, simulator API URL) while the simulator runs; the simulator stops on the way out."""
-    from harness.config import load_config
-    from harness.targets.digitalocean import DigitalOceanTarget
-    from simulator.doapi.testing import lane_config
+    """(the digitalocean Target, simulator API URL) while the simulator runs; the simulator stops on the way out."""
+    from harness.lane import lane_config
+    from harness.targets.factory import open_target
 
     token = "dop_v1_" + secrets.token_hex(32)
     port = _port("GREENLIGHT_DOAPI_PORT", 8090)
@@ -60,7 +59,8 @@ def simulated_do(work_dir: str | Path) -> Iterator[tuple[object, str]]:
         cfg = work_dir / "greenlight-simulator.toml"
         cfg.write_text(lane_config(EXAMPLE.read_text(), port,
                                    **{".venv/bin/greenlight": f"{sys.executable} -m harness.cli"}))
-        yield DigitalOceanTarget(load_config(cfg)), api
+        with open_target(str(cfg)) as target:
+            yield target, api
     finally:
         proc.terminate()
         try:

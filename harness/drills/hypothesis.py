@@ -44,10 +44,10 @@ class Judgement:
 
 
 def _errors(statuses, ts) -> list[float]:
-    return [t for s, t in zip(statuses, ts) if s is not None and (s == 0 or s >= 500)]
+    return [t for s, t in zip(statuses, ts, strict=True) if s is not None and (s == 0 or s >= 500)]
 
 
-def judge(drill: Drill, applied: list[Applied], verdicts: dict, outcome, led, final: dict,
+def judge(drill: Drill, applied: list[Applied], verdicts: dict, outcome, led, final: dict,  # noqa: C901 - one clause per hypothesis part
           detect_s: float | None = None) -> Judgement:
     detect = drill.detect_s if drill.detect_s is not None else (detect_s if detect_s is not None else detection_s())
     err_ts = _errors(led.cols["status"], led.cols["ts"])

@@ -174,7 +174,7 @@ def _polyline(points: list[tuple[float, float]], colour: str, width: float, dash
 def _segments(xs: list[float], vals: list, y) -> list[list[tuple[float, float]]]:
     """Runs of consecutive points with a value (a gap where a colour served nothing)."""
     segs, cur = [], []
-    for x, v in zip(xs, vals):
+    for x, v in zip(xs, vals, strict=False):
         if v is None:
             if cur:
                 segs.append(cur)
@@ -214,18 +214,18 @@ def throughput(axis: TimeAxis, series: dict, phases: list[dict], major: list[dic
     rps = series["rps"]
     failed = [sum(series["failed"].get(c, [0] * n)[b] for c in series["failed"]) / step for b in range(n)]
     vmax = nice_ceiling(max([max(v) for v in rps.values()] + [max(failed, default=0), 1]))
-    y = lambda v: bottom - (bottom - top) * v / vmax
+    y = lambda v: bottom - (bottom - top) * v / vmax  # noqa: E731
     order = sorted(rps, key=lambda c: (c not in COLOURS, c))
     body = _bands(axis, phases, top, bottom, 0.55) + _y_axis(top, bottom, vmax, "requests / s")
     body += _event_lines(axis, major, top, bottom)
     for c in order:
-        pts = [(x, y(v)) for x, v in zip(xs, rps[c])]
+        pts = [(x, y(v)) for x, v in zip(xs, rps[c], strict=False)]
         col = colour_for(c, order)
         area = f"{xs[0]:.1f},{bottom} " + " ".join(f"{x:.1f},{yy:.1f}" for x, yy in pts) + f" {xs[-1]:.1f},{bottom}"
         body.append(f'<polygon points="{area}" fill="{col}" opacity="0.18"/>')
         body.append(_polyline(pts, col, 1.8))
     bw = max((W - L - R) / n - 1, 1.5)
-    for b, (x, v) in enumerate(zip(xs, failed)):
+    for b, (x, v) in enumerate(zip(xs, failed, strict=False)):
         if v:
             hh = max(bottom - y(v), 3)  # a single failure stays visible next to hundreds of requests
             body.append(f'<rect class="failed-bar" x="{x - bw / 2:.1f}" y="{bottom - hh:.1f}" width="{bw:.1f}" '
@@ -252,7 +252,7 @@ def latency(axis: TimeAxis, series: dict, phases: list[dict], major: list[dict])
     lat = series["latency_ms"]
     peaks = [v for per in lat.values() for v in per.get("p99", []) if v is not None]
     vmax = nice_ceiling(max(peaks, default=1))
-    y = lambda v: bottom - (bottom - top) * min(v, vmax) / vmax
+    y = lambda v: bottom - (bottom - top) * min(v, vmax) / vmax  # noqa: E731
     order = sorted(lat, key=lambda c: (c not in COLOURS, c))
     body = _bands(axis, phases, top, bottom, 0.55) + _y_axis(top, bottom, vmax, "latency, ms")
     body += _event_lines(axis, major, top, bottom)

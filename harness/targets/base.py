@@ -1,18 +1,49 @@
-"""What every target (local replica, DigitalOcean) offers the cutover engine.
+"""What every target (local replica, DigitalOcean, …) offers the cutover engine, as roles:
 
-A target answers questions about the live system from the system itself (the load balancer, the nodes),
-never from a state file, and performs the few side effects a cutover needs.
+- a **router**: the load balancer — which colour is live, switch, and (capability `lb_ready`) whether the LB itself
+  sees a colour healthy;
+- a **fleet**: the web nodes — list them, run a command with a real timeout, put files on them, and (capability
+  `get_files`) copy files off them;
+- a **deployer**: how a release gets onto the idle colour (the replica's exec-based Magento deployer, the user's
+  deploy hook on DigitalOcean);
+- optionally a **db**: read access to the shop DB (capability `db`).
+
+A target answers questions about the live system from the system itself (the load balancer, the nodes), never from
+a state file. What a kind does not support is declared (`capabilities`), never probed: a stage that needs a missing
+capability asks `target.lacks(...)` and reports the check as skipped with that reason.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.db import DbAccess
+    from harness.release import Release
 
 COLOURS = ("blue", "green")
 
 
 class TargetError(RuntimeError):
     """A problem with the target the user can act on; the message is one line saying what to fix."""
+
+
+class Capability(StrEnum):
+    LB_READY = "lb_ready"      # router.ready(colour): the load balancer's own health view of a colour
+    GET_FILES = "get_files"    # fleet.get_tar(node, path): copy files off a node
+    DB = "db"                  # target.db: read access to the shop DB (orders, migration rehearsal)
+    DRY_RUN = "dry_run"        # the kind can plan a cutover (every write it would make) without making it
+
+
+class Unsupported(TargetError):
+    """A role was asked for a capability its kind does not declare."""
+
+    def __init__(self, capability: Capability, kind: str = ""):
+        super().__init__(f"target {kind or '(this kind)'} does not support {capability.value}")
+        self.capability = capability
 
 
 def other_colour(colour: str) -> str:
@@ -37,33 +68,115 @@ class ExecResult:
     rc: int
     stdout: str
     stderr: str
+    timed_out: bool = False   # the command was killed when its timeout ran out
 
     @property
     def ok(self) -> bool:
-        return self.rc == 0
+        return self.rc == 0 and not self.timed_out
 
 
-@runtime_checkable
-class Target(Protocol):
-    name: str
+class Router(ABC):
+    """The load balancer in front of both colours."""
+
     lb_url: str                       # where customer traffic goes
-    served_by_header: str             # response identity headers
-    release_header: str
 
+    @abstractmethod
     def live_colour(self) -> str:
         """The colour the load balancer sends traffic to; TargetError when it serves both or none."""
 
-    def nodes(self, colour: str) -> list[Node]:
-        """The nodes of a colour."""
-
-    def exec(self, node: Node, argv: list[str], timeout: float = 120) -> ExecResult:
-        """Run a command on a node (docker exec locally, SSH on droplets)."""
-
-    def put_tar(self, node: Node, dest_dir: str, tar_bytes: bytes) -> None:
-        """Unpack a tar archive into dest_dir on a node."""
-
+    @abstractmethod
     def switch(self, to_colour: str) -> None:
         """Point the load balancer at to_colour (returns when the LB accepted the change)."""
 
+    def ready(self, colour: str, timeout: float = 30) -> tuple[bool, str]:
+        """Capability lb_ready: (True, '') once the LB's own checks see every server of `colour` up."""
+        raise Unsupported(Capability.LB_READY)
+
+
+class Fleet(ABC):
+    """The web nodes of both colours."""
+
+    @abstractmethod
+    def nodes(self, colour: str) -> list[Node]:
+        """The nodes of a colour."""
+
+    @abstractmethod
+    def exec(self, node: Node, argv: list[str], timeout: float = 120) -> ExecResult:
+        """Run a command on a node; after `timeout` seconds it is killed and the result says timed_out."""
+
+    @abstractmethod
+    def put_tar(self, node: Node, dest_dir: str, tar_bytes: bytes) -> None:
+        """Unpack a tar archive into dest_dir on a node."""
+
+    def get_tar(self, node: Node, path: str) -> bytes:
+        """Capability get_files: a tar archive of `path` on a node."""
+        raise Unsupported(Capability.GET_FILES)
+
+
+class Deployer(ABC):
+    """How a release reaches the idle colour's nodes (nothing customers use may change)."""
+
+    @abstractmethod
+    def deploy(self, target: Target, release: Release, colour: str, event: Callable[..., None]) -> None:
+        """Put `release` live on the `colour` nodes; DeployRefused (harness.deploy) when it must not go ahead."""
+
+
+@dataclass
+class Target:
+    """One system under test, as roles. Built by its kind (harness/targets/kinds.py)."""
+
+    kind: str
+    router: Router
+    fleet: Fleet
+    deployer: Deployer
+    db: DbAccess | None = None
+    capabilities: frozenset[Capability] = frozenset()
+    served_by_header: str = "X-Served-By"       # response identity headers
+    release_header: str = "X-Release"
+    allow_hosts: tuple[str, ...] = ()           # where load may go besides loopback and the project's containers
+    details: dict = field(default_factory=dict)  # secret-free facts for reports (kind-specific)
+    plan_log: list[str] | None = None           # capability dry_run: every write made, or (dry run) not made
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    # -- capabilities --------------------------------------------------------------------------------
+    def supports(self, capability: Capability) -> bool:
+        """Declared by the kind; the db capability is the db role being there."""
+        if capability is Capability.DB:
+            return self.db is not None
+        return capability in self.capabilities
+
+    def lacks(self, capability: Capability) -> str:
+        """'' when the target supports `capability`, else why a check needing it is skipped (one line)."""
+        if self.supports(capability):
+            return ""
+        return f"target kind {self.kind!r} does not support {capability.value}"
+
+    # -- the questions every stage asks, answered by the roles ----------------------------------------
+    @property
+    def lb_url(self) -> str:
+        return self.router.lb_url
+
+    def live_colour(self) -> str:
+        return self.router.live_colour()
+
+    def switch(self, to_colour: str) -> None:
+        self.router.switch(to_colour)
+
+    def nodes(self, colour: str) -> list[Node]:
+        return self.fleet.nodes(colour)
+
+    def exec(self, node: Node, argv: list[str], timeout: float = 120) -> ExecResult:
+        return self.fleet.exec(node, argv, timeout=timeout)
+
+    def put_tar(self, node: Node, dest_dir: str, tar_bytes: bytes) -> None:
+        self.fleet.put_tar(node, dest_dir, tar_bytes)
+
     def describe(self) -> dict:
         """A secret-free description for reports."""
+        return {"kind": self.kind, "lb": self.lb_url,
+                "capabilities": sorted(c.value for c in Capability if self.supports(c)), **self.details}
+
+    def close(self) -> None:
+        for close in reversed(self.closers):
+            close()
+        self.closers.clear()

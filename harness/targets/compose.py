@@ -1,34 +1,36 @@
-"""The local docker-compose replica as a Target: HAProxy's runtime API is the load balancer, docker exec
-reaches the nodes, the DB is published on loopback."""
+"""The local docker-compose replica as a target kind: HAProxy's runtime API is the router, docker exec reaches the
+nodes (the fleet), the replica's own Magento deployer deploys over exec, the DB is published on loopback."""
 from __future__ import annotations
 
+import contextlib
 import os
+import time
+from collections.abc import Iterator
 
 from harness import replica_ssh, stack
 from harness.db import DbAccess
+from harness.deploy import ExecDeployer
 from harness.haproxy import HAProxyError, RuntimeAPI
 from harness.retry import succeeds_within
-from harness.targets.base import COLOURS, ExecResult, Node, TargetError
+from harness.targets.base import COLOURS, Capability, ExecResult, Fleet, Node, Router, Target, TargetError
+from harness.targets.kinds import OpenOptions, TargetKind, register
 
 LIVE_MAP = "/etc/haproxy/live.map"
 NODE_PORTS = {"blue-1": 8081, "blue-2": 8082, "green-1": 8083, "green-2": 8084}
+KILL_GRACE_S = 5          # after the timeout's TERM, KILL this much later
+TIMEOUT_RCS = (124, 137)  # coreutils timeout: TERM'd (124) or KILLed (128 + 9)
 
 
 def _port(var: str, default: int) -> int:
     return int(os.environ.get(var, str(default)))
 
 
-class ComposeTarget:
-    name = "local"
-    served_by_header = "X-Served-By"
-    release_header = "X-Release"
+class DockerFleet(Fleet):
+    """The replica's containers, reached with docker exec / put_archive / get_archive."""
 
     def __init__(self):
-        self.lb_url = f"http://127.0.0.1:{stack.lb_port()}"
-        self.api = RuntimeAPI("127.0.0.1", _port("GREENLIGHT_LB_ADMIN_PORT", 9999))
         self._docker = None
 
-    # -- reading the live system -------------------------------------------------------------------
     def nodes(self, colour: str) -> list[Node]:
         if colour not in COLOURS:
             raise TargetError(f"unknown colour {colour!r}")
@@ -41,6 +43,50 @@ class ComposeTarget:
             out.append(Node(name=name, colour=colour, url=f"http://127.0.0.1:{port}",
                             address=stack.container(name), meta={"testinfra": spec}))
         return out
+
+    def _container(self, node: Node):
+        if self._docker is None:
+            import docker  # imported late: it pulls in requests, which must stay out of Locust processes
+
+            # The API timeout is only a backstop: the command itself is killed in the container by `timeout`.
+            self._docker = docker.from_env(timeout=3600)
+        try:
+            return self._docker.containers.get(node.address)
+        except Exception as exc:  # noqa: BLE001 - docker.errors.NotFound / APIError (docker is imported late)
+            raise TargetError(f"container {node.address} not reachable: {exc}") from None
+
+    def exec(self, node: Node, argv: list[str], timeout: float = 120) -> ExecResult:
+        """Run argv in the container under coreutils `timeout`, so a hung command is killed where it runs (a
+        docker exec has no timeout of its own and would stall a cutover while the load keeps running)."""
+        wrapped = ["timeout", "-k", str(KILL_GRACE_S), f"{timeout:g}", *argv]
+        t0 = time.monotonic()
+        res = self._container(node).exec_run(wrapped, demux=True)
+        out, err = res.output if isinstance(res.output, tuple) else (res.output, b"")
+        timed_out = res.exit_code in TIMEOUT_RCS and time.monotonic() - t0 >= timeout - 0.5
+        stderr = (err or b"").decode(errors="replace")
+        if timed_out:
+            stderr += f"\ngreenlight: {argv[0]} killed after its {timeout:g} s timeout on {node.name}"
+        return ExecResult(res.exit_code, (out or b"").decode(errors="replace"), stderr, timed_out)
+
+    def put_tar(self, node: Node, dest_dir: str, tar_bytes: bytes) -> None:
+        if not self._container(node).put_archive(dest_dir, tar_bytes):
+            raise TargetError(f"{node.name}: copying into {dest_dir} failed")
+
+    def get_tar(self, node: Node, path: str) -> bytes:
+        try:
+            stream, _ = self._container(node).get_archive(path)
+        except Exception as exc:  # noqa: BLE001 - docker.errors.NotFound (docker is imported late)
+            raise TargetError(f"{node.name}: cannot read {path}: {exc}") from None
+        return b"".join(stream)
+
+
+class HAProxyRouter(Router):
+    """HAProxy's runtime API: the live colour is one map entry; a switch rewrites it (no reload)."""
+
+    def __init__(self, fleet: DockerFleet):
+        self.lb_url = f"http://127.0.0.1:{stack.lb_port()}"
+        self.api = RuntimeAPI("127.0.0.1", _port("GREENLIGHT_LB_ADMIN_PORT", 9999))
+        self._fleet = fleet
 
     def live_colour(self) -> str:
         try:
@@ -55,34 +101,6 @@ class ComposeTarget:
             raise TargetError(f"the load balancer serves {sorted(colours) or 'no colour'}: expected exactly one")
         return colours.pop()
 
-    # -- acting on nodes ---------------------------------------------------------------------------
-    def _container(self, node: Node):
-        if self._docker is None:
-            import docker  # imported late: it pulls in requests, which must stay out of Locust processes
-
-            self._docker = docker.from_env()
-        try:
-            return self._docker.containers.get(node.address)
-        except Exception as exc:  # docker.errors.NotFound / APIError
-            raise TargetError(f"container {node.address} not reachable: {exc}") from None
-
-    def exec(self, node: Node, argv: list[str], timeout: float = 120) -> ExecResult:
-        res = self._container(node).exec_run(argv, demux=True)
-        out, err = res.output if isinstance(res.output, tuple) else (res.output, b"")
-        return ExecResult(res.exit_code, (out or b"").decode(errors="replace"), (err or b"").decode(errors="replace"))
-
-    def put_tar(self, node: Node, dest_dir: str, tar_bytes: bytes) -> None:
-        if not self._container(node).put_archive(dest_dir, tar_bytes):
-            raise TargetError(f"{node.name}: copying into {dest_dir} failed")
-
-    def get_tar(self, node: Node, path: str) -> bytes:
-        try:
-            stream, _ = self._container(node).get_archive(path)
-        except Exception as exc:  # docker.errors.NotFound
-            raise TargetError(f"{node.name}: cannot read {path}: {exc}") from None
-        return b"".join(stream)
-
-    # -- the load balancer -------------------------------------------------------------------------
     def switch(self, to_colour: str) -> None:
         if to_colour not in COLOURS:
             raise TargetError(f"unknown colour {to_colour!r}")
@@ -90,11 +108,11 @@ class ComposeTarget:
         self.api.set_map(LIVE_MAP, "live", backend)
         # Persist, so a restarted HAProxy comes back on the same colour.
         lb = Node(name="lb", colour="", url="", address=stack.container("lb"))
-        r = self.exec(lb, ["sh", "-c", f"echo 'live {backend}' > {LIVE_MAP}"])
+        r = self._fleet.exec(lb, ["sh", "-c", f"echo 'live {backend}' > {LIVE_MAP}"], timeout=30)
         if not r.ok:
             raise TargetError(f"switched, but could not persist the live map: {r.stderr.strip()[:200]}")
 
-    def lb_ready(self, colour: str, timeout: float = 30) -> tuple[bool, str]:
+    def ready(self, colour: str, timeout: float = 30) -> tuple[bool, str]:
         """HAProxy's own health checks see every server of the colour UP."""
         def check():
             servers = self.api.servers(f"bk_{colour}")
@@ -106,10 +124,33 @@ class ComposeTarget:
         ok, last = succeeds_within(check, what=f"bk_{colour} healthy", timeout=timeout)
         return (True, "") if ok else (False, f"load balancer: {last}")
 
-    def db(self) -> DbAccess:
-        return DbAccess(host="127.0.0.1", port=_port("GREENLIGHT_DB_PORT", 3307), user="magento", name="magento",
-                        password=stack.db_password())
 
-    def describe(self) -> dict:
-        return {"kind": "compose", "lb": self.lb_url, "project": stack.project(),
-                "nodes": {c: [n.url for n in self.nodes(c)] for c in COLOURS}}
+def replica_db() -> DbAccess:
+    return DbAccess(host="127.0.0.1", port=_port("GREENLIGHT_DB_PORT", 3307), user="magento", name="magento",
+                    password=stack.db_password())
+
+
+def replica_target() -> Target:
+    """The running replica as a Target (it must be up)."""
+    fleet = DockerFleet()
+    return Target(kind="compose", router=HAProxyRouter(fleet), fleet=fleet, deployer=ExecDeployer(),
+                  db=replica_db(), capabilities=frozenset({Capability.LB_READY, Capability.GET_FILES}),
+                  details={"project": stack.project(),
+                           "nodes": {c: [n.url for n in fleet.nodes(c)] for c in COLOURS}})
+
+
+@contextlib.contextmanager
+def open_replica(cfg, opts: OpenOptions) -> Iterator[Target]:
+    """Start the replica when it is down, and stop it again afterwards (unless told not to manage it), so the
+    machine is left as it was found."""
+    was_up = stack.is_up()
+    if not was_up:
+        stack.up()
+    try:
+        yield replica_target()
+    finally:
+        if opts.manage_stack and not was_up:
+            stack.down()
+
+
+register(TargetKind("compose", open_replica, doc="the local docker-compose replica"))

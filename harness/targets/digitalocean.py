@@ -18,7 +18,7 @@ from harness import health
 from harness.config import Config
 from harness.db import DbAccess
 from harness.retry import GaveUp, RetryAfter, retry
-from harness.targets.base import COLOURS, ExecResult, Node, TargetError
+from harness.targets.base import COLOURS, ExecResult, Fleet, Node, Router, TargetError
 
 # Fields GET returns that a PUT must not send (DO sets them). Everything else goes back, or DO resets it.
 READ_ONLY = ("id", "ip", "ipv6", "status", "created_at")
@@ -39,7 +39,9 @@ def _summary(body: dict | None) -> str:
     return f" (full replace: {target}, region={body.get('region')}, {len(body) - 2} other fields kept)"
 
 
-class DigitalOceanTarget:
+class DigitalOceanTarget(Router, Fleet):
+    """The DigitalOcean driver: router (the LB) and fleet (droplets over SSH) of the digitalocean target kind."""
+
     name = "digitalocean"
 
     def __init__(self, cfg: Config, *, dry_run: bool = False, transport: httpx.BaseTransport | None = None):
@@ -379,16 +381,23 @@ class DigitalOceanTarget:
             argv += ["-F", os.path.expanduser(self.do.ssh.config)]
         if self.do.ssh.key:
             argv += ["-i", os.path.expanduser(self.do.ssh.key)]
-        return argv + [f"{self.do.ssh.user}@{node.address}"]
+        return [*argv, f"{self.do.ssh.user}@{node.address}"]
 
     def exec(self, node: Node, argv: list[str], timeout: float = 120) -> ExecResult:
-        p = subprocess.run(self._ssh(node) + [shlex.join(argv)], capture_output=True, text=True, timeout=timeout,
-                           check=False)
-        return ExecResult(p.returncode, p.stdout, p.stderr)
+        """The command runs under coreutils `timeout` on the droplet (killed there, not only its SSH session);
+        the local SSH client gets a little longer as a backstop."""
+        remote = f"timeout -k 5 {timeout:g} {shlex.join(argv)}"
+        try:
+            p = subprocess.run([*self._ssh(node), remote], capture_output=True, text=True, timeout=timeout + 15,
+                               check=False)
+        except subprocess.TimeoutExpired as exc:
+            out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+            return ExecResult(124, out, f"greenlight: {argv[0]} on {node.name} timed out after {timeout:g} s", True)
+        return ExecResult(p.returncode, p.stdout, p.stderr, timed_out=p.returncode == 124)  # timeout's own code
 
     def put_tar(self, node: Node, dest_dir: str, tar_bytes: bytes) -> None:
         d = shlex.quote(dest_dir)
-        p = subprocess.run(self._ssh(node) + [f"mkdir -p {d} && tar -x -C {d}"], input=tar_bytes,
+        p = subprocess.run([*self._ssh(node), f"mkdir -p {d} && tar -x -C {d}"], input=tar_bytes,
                            capture_output=True, timeout=300, check=False)
         if p.returncode != 0:
             tail = p.stderr.decode(errors="replace").strip().splitlines()[-1:] or [f"exit {p.returncode}"]

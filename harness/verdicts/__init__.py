@@ -1,18 +1,17 @@
 """Verdicts: how a finished run (its ledger plus a RunContext) is judged. See registry.py for the registry, what
-"not judged" means, and how to add a verdict; each family module registers its verdicts when imported here.
-
-Import order is report order."""
-from harness.verdicts import (  # noqa: F401 - imported to register their verdicts
-    outcome,
-    status,
-    sessions,
-    convergence,
-    orders,
-    latency,
-    static,
-    identity,
+"not judged" means, and how to add a verdict; each family module registers its verdicts when imported here."""
+# Importing a family module registers its verdicts; a new module needs its line here.
+from harness.verdicts import (  # noqa: F401
     completeness,
+    convergence,
+    identity,
+    latency,
     loadgen,
+    orders,
+    outcome,
+    sessions,
+    static,
+    status,
 )
 from harness.verdicts.completeness import ledger_complete
 from harness.verdicts.convergence import converged
@@ -39,7 +38,28 @@ from harness.verdicts.sessions import sessions_intact
 from harness.verdicts.static import static_assets_consistent
 from harness.verdicts.status import zero_5xx, zero_transport_errors
 
-__all__ = ["EVIDENCE_MAX", "REGISTRY", "Bounds", "NotJudged", "Verdict", "VerdictSpec", "converged", "evaluate",
-           "has_window_rules", "identity_headers", "latency_by_phase", "ledger_complete", "load_generator_headroom", "live_breach", "names",
-           "orders_reconciled", "sessions_intact", "specs", "static_assets_consistent", "verdict",
-           "window_breach", "zero_5xx", "zero_transport_errors"]
+__all__ = [
+    "EVIDENCE_MAX",
+    "REGISTRY",
+    "Bounds",
+    "NotJudged",
+    "Verdict",
+    "VerdictSpec",
+    "converged",
+    "evaluate",
+    "has_window_rules",
+    "identity_headers",
+    "latency_by_phase",
+    "ledger_complete",
+    "live_breach",
+    "load_generator_headroom",
+    "names",
+    "orders_reconciled",
+    "sessions_intact",
+    "specs",
+    "static_assets_consistent",
+    "verdict",
+    "window_breach",
+    "zero_5xx",
+    "zero_transport_errors",
+]

@@ -11,7 +11,7 @@ from harness.verdicts.registry import Bounds, Verdict, verdict
 def _pct(sorted_vals, p: float) -> float:
     if not len(sorted_vals):
         return 0.0
-    k = min(len(sorted_vals) - 1, max(0, int(round(p / 100 * (len(sorted_vals) - 1)))))
+    k = min(len(sorted_vals) - 1, max(0, int(round(p / 100 * (len(sorted_vals) - 1)))))  # noqa: RUF046 - numpy floats
     return round(float(sorted_vals[k]), 2)
 
 
@@ -29,7 +29,7 @@ def latency_by_phase(led: Ledger, ratio_bound: float, min_samples: int = 50, flo
     stats = {}
     for ph, mask in (("before", before), ("during", during), ("after", after)):
         vals = np.sort(ms[mask])
-        stats[ph] = {"n": int(len(vals)), "p50": _pct(vals, 50), "p95": _pct(vals, 95), "p99": _pct(vals, 99)}
+        stats[ph] = {"n": len(vals), "p50": _pct(vals, 50), "p95": _pct(vals, 95), "p99": _pct(vals, 99)}
     base = stats["before"]["p99"]
     judged = [ph for ph in ("during", "after") if stats[ph]["n"] >= min_samples]
     if stats["before"]["n"] < min_samples or not judged or base <= 0:

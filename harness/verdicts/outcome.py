@@ -17,8 +17,11 @@ def gate(led: Ledger, ctx: RunContext, bounds: Bounds) -> Verdict:
     """Every pre-switch gate check passed (health, smoke checkouts, old code on the new schema, LB readiness)."""
     out = _outcome(ctx)
     failed = [g for g in out.gate if not g["ok"]]
+    skipped = sorted({f"{g['check']}: {g['skipped']}" for g in out.gate if g.get("skipped")})
+    detail = f"{len(out.gate) - len(skipped)} gate checks passed" + (
+        f", {len(skipped)} skipped ({'; '.join(skipped)})" if skipped else "")
     return Verdict("gate", not out.refused, len(out.gate) - len(failed), len(out.gate),
-                   f"refused: {out.refused}" if out.refused else f"{len(out.gate)} gate checks passed", failed)
+                   f"refused: {out.refused}" if out.refused else detail, failed)
 
 
 @verdict("post_switch_watch", family="outcome")

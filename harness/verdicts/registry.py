@@ -21,8 +21,8 @@ Three outcomes, kept apart on purpose:
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterator
 
 from harness.bounds import Bounds
 from harness.context import RunContext
@@ -51,7 +51,7 @@ class Verdict:
         return "skip" if self.skipped else ("pass" if self.passed else "fail")
 
 
-class NotJudged(Exception):  # noqa: N818 - a signal, not an error
+class NotJudged(Exception):
     """Raised by a judge when its verdict does not apply to this run; the message says why."""
 
 
@@ -72,6 +72,8 @@ class VerdictSpec:
 
 
 REGISTRY: dict[str, VerdictSpec] = {}
+# Report order: families in this order, then any other family, each in registration order.
+FAMILY_ORDER = ("outcome", "status", "sessions", "convergence", "orders", "latency", "static", "identity", "ledger")
 
 
 def verdict(name: str, *, family: str, live: LiveRule | None = None, live_window: WindowRule | None = None,
@@ -86,11 +88,12 @@ def verdict(name: str, *, family: str, live: LiveRule | None = None, live_window
 
 
 def specs() -> Iterator[VerdictSpec]:
-    yield from REGISTRY.values()
+    rank = {f: i for i, f in enumerate(FAMILY_ORDER)}
+    yield from sorted(REGISTRY.values(), key=lambda s: rank.get(s.family, len(rank)))
 
 
 def names() -> list[str]:
-    return list(REGISTRY)
+    return [s.name for s in specs()]
 
 
 def judge_one(spec: VerdictSpec, led: Ledger, ctx: RunContext, bounds: Bounds) -> Verdict:

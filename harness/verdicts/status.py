@@ -28,7 +28,7 @@ def zero_5xx(led: Ledger) -> Verdict:
     ev = [evidence_row(led, i) for i in idx[:EVIDENCE_MAX]]
     names = sorted({f"{led.cols['method'][i]} {led.cols['name'][i]}" for i in idx[:10_000]})[:5]
     return Verdict("zero_5xx", not idx, len(idx), 0,
-                   "no 5xx in %d requests" % len(led) if not idx else
+                   f"no 5xx in {len(led)} requests" if not idx else
                    f"{len(idx)} responses with 5xx: {', '.join(names)}", ev)
 
 

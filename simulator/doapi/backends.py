@@ -158,7 +158,7 @@ class HAProxyBackend:
         while not self._stop.wait(self.tick):
             try:
                 self.sync()
-            except Exception:  # noqa: BLE001, S112 - HAProxy restarting: try again next tick
+            except Exception:  # noqa: BLE001 - HAProxy restarting: try again next tick
                 continue
 
     def stop(self) -> None:

@@ -57,7 +57,7 @@ class HealthChecker:
             step = self.interval()
             due = {i: d for i, d in self._droplets.items() if d.next_check <= now}
         # In parallel, as an LB checks its droplets independently: one slow droplet does not delay the others.
-        results = dict(zip(due, self._pool.map(self._probe, due))) if len(due) > 1 else \
+        results = dict(zip(due, self._pool.map(self._probe, due), strict=True)) if len(due) > 1 else \
             {i: self._probe(i) for i in due}
         with self._lock:
             need_up = int(self.health_check.get("healthy_threshold", 3))

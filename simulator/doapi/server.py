@@ -149,7 +149,7 @@ def _control_fault(sim: Sim, method: str) -> ApiError | str | None:
     return None
 
 
-def make_handler(sim: Sim):
+def make_handler(sim: Sim):  # noqa: C901 - the handler class it builds is counted here
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 

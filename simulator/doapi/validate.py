@@ -118,7 +118,7 @@ def firewall(v) -> None:
                 raise unprocessable(f"firewall.{k}: rules look like ip:1.2.3.4 or cidr:1.2.0.0/16, not {bad[0]!r}")
 
 
-def load_balancer_update(body) -> None:
+def load_balancer_update(body) -> None:  # noqa: C901 - one check per DO validation rule, in DO's order
     """A PUT body (full replace): raises ApiError on the first problem, as DO answers one message."""
     if not isinstance(body, dict):
         raise unprocessable("the request body must be a JSON object")

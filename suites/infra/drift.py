@@ -24,8 +24,8 @@ def drift(a_name: str, a: dict[str, dict[str, str]], b_name: str, b: dict[str, d
 def parse_lines(text: str, sep: str | None = None) -> dict[str, str]:
     """'key<sep>value' lines → dict; lines without a separator become keys with an empty value."""
     out = {}
-    for line in text.splitlines():
-        line = line.strip()
+    for raw in text.splitlines():
+        line = raw.strip()
         if not line or line.startswith("#"):
             continue
         if sep and sep in line:

@@ -42,7 +42,7 @@ def _facts(host) -> dict:
     php_ini = parse_lines(host.check_output("php -i | grep ' => '"), " => ")
     php_ini = {k: v for k, v in php_ini.items() if not k.startswith(_PER_HOST)}
     nginx = {line: "" for line in host.check_output("nginx -T 2>/dev/null").splitlines()
-             if "greenlight_node" not in line and "greenlight_release" not in line or "add_header" in line}
+             if ("greenlight_node" not in line and "greenlight_release" not in line) or "add_header" in line}
     fpm = parse_lines(host.check_output("cat /etc/php/8.2/fpm/pool.d/www.conf /etc/php/8.2/fpm/php-fpm.conf"), "=")
     return {"packages": packages, "php_ini": php_ini, "nginx": nginx, "fpm": fpm}
 

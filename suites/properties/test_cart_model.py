@@ -5,7 +5,8 @@ through another random node, that the cart and its totals match a plain Python m
 blue-green switch relies on: state lives in the shared DB/Redis, never on a node."""
 import httpx
 import pytest
-from hypothesis import HealthCheck, Phase, settings, strategies as st
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 pytestmark = pytest.mark.replica

@@ -13,8 +13,7 @@ import pytest
 from harness import stack
 from harness.bounds import Bounds
 from harness.certify import certify, default_release
-from harness.config import load_config
-from harness.targets.digitalocean import DigitalOceanTarget
+from harness.targets.factory import open_target
 from simulator.doapi.testing import lane_config
 
 pytestmark = [pytest.mark.replica, pytest.mark.cutover]
@@ -74,25 +73,25 @@ def _switch_seconds(cert) -> float:
 
 def test_cutover_through_the_digitalocean_code_path(do_env, gl_options):
     """The default (overlap) switch at scaled DO timing: no 5xx while the new droplets pass their checks."""
-    target = DigitalOceanTarget(load_config(do_env()))
-    before = target.live_colour()
-    cert = certify(target, release=default_release(target), users=10, load_seconds=30 + 60 * TIME_SCALE, watch_s=5,
-                   report_dir=gl_options["report_dir"] / "digitalocean", bounds=BOUNDS)
-    failing = {k: v["detail"] for k, v in cert.verdicts.items() if not v["passed"]}
-    assert cert.passed, failing
-    assert target.live_colour() != before
-    took = _switch_seconds(cert)
-    print(f"\noverlap switch: {took:.1f} s, 5xx: {cert.verdict('zero_5xx')['value']}")
-    assert took >= 5 * 10 * TIME_SCALE           # it waited for the new droplets' 5 passing checks
-    assert [s.split(" (")[0] for s in target.plan if s.startswith("PUT")][-2:] == [
-        f"PUT /v2/load_balancers/{target.do.lb_id}"] * 2
+    with open_target(str(do_env())) as target:
+        before = target.live_colour()
+        cert = certify(target, release=default_release(target), users=10, load_seconds=30 + 60 * TIME_SCALE,
+                       watch_s=5, report_dir=gl_options["report_dir"] / "digitalocean", bounds=BOUNDS)
+        failing = {k: v["detail"] for k, v in cert.verdicts.items() if not v["passed"]}
+        assert cert.passed, failing
+        assert target.live_colour() != before
+        took = _switch_seconds(cert)
+        print(f"\noverlap switch: {took:.1f} s, 5xx: {cert.verdict('zero_5xx')['value']}")
+        assert took >= 5 * 10 * TIME_SCALE           # it waited for the new droplets' 5 passing checks
+        assert [s.split(" (")[0] for s in target.plan_log if s.startswith("PUT")][-2:] == [
+            f"PUT /v2/load_balancers/{target.details['lb_id']}"] * 2
 
 
 def test_a_naive_switch_through_digitalocean_fails_on_the_503_gap(do_env, gl_options):
     """The same certification with the one-call switch: DO's gap shows as 5xx and the run does not pass."""
-    target = DigitalOceanTarget(load_config(do_env(**{'switch_strategy = "overlap"': 'switch_strategy = "naive"'})))
-    cert = certify(target, release=default_release(target), users=10, load_seconds=25 + 60 * TIME_SCALE, watch_s=3,
-                   report_dir=gl_options["report_dir"] / "digitalocean-naive", bounds=BOUNDS)
+    with open_target(str(do_env(**{'switch_strategy = "overlap"': 'switch_strategy = "naive"'}))) as target:
+        cert = certify(target, release=default_release(target), users=10, load_seconds=25 + 60 * TIME_SCALE,
+                       watch_s=3, report_dir=gl_options["report_dir"] / "digitalocean-naive", bounds=BOUNDS)
     if not cert.outcome.switched:            # e.g. the gate's latency bounds on a saturated machine
         pytest.skip(f"no switch happened, so no gap could show: {cert.outcome.refused or cert.outcome.error}"[:300])
     z = cert.verdict("zero_5xx")
@@ -113,12 +112,12 @@ def test_droplets_are_reached_over_ssh_with_the_runs_key(do_env):
     ssh:// backend, with the node list from the API."""
     import testinfra
 
-    target = DigitalOceanTarget(load_config(do_env()))
-    nodes = [n for c in ("blue", "green") for n in target.nodes(c)]
-    assert [n.name for n in nodes] == ["blue-1", "blue-2", "green-1", "green-2"]
-    for n in nodes:
-        assert n.meta["testinfra"].startswith("ssh://root@127.0.0.1:")
-        host = testinfra.get_host(n.meta["testinfra"])
-        assert host.backend.NAME == "ssh" and n.name in host.file("/etc/greenlight/node.conf").content_string
-        r = target.exec(n, ["cat", "/etc/greenlight/node.conf"])
-        assert r.ok and n.name in r.stdout, r.stderr
+    with open_target(str(do_env())) as target:
+        nodes = [n for c in ("blue", "green") for n in target.nodes(c)]
+        assert [n.name for n in nodes] == ["blue-1", "blue-2", "green-1", "green-2"]
+        for n in nodes:
+            assert n.meta["testinfra"].startswith("ssh://root@127.0.0.1:")
+            host = testinfra.get_host(n.meta["testinfra"])
+            assert host.backend.NAME == "ssh" and n.name in host.file("/etc/greenlight/node.conf").content_string
+            r = target.exec(n, ["cat", "/etc/greenlight/node.conf"])
+            assert r.ok and n.name in r.stdout, r.stderr
