@@ -41,6 +41,7 @@ def clean_runs(draw):
     for u in range(3):
         for ts in (T0 + 2 + u, SWITCH + 5 + u):
             records.append({
+                "ts": ts, "user": f"sess{u}", "journey": "session", "step": "check", "method": "GET",
                             "name": "/customer/section/load/", "status": 200, "ms": 5.0, "bytes": 50,
                             "served_by": "green-1" if ts > SWITCH else "blue-1", "release": "r2" if ts > SWITCH else "r1",
                             "session": f"php{u}", "error": None,
