@@ -43,7 +43,7 @@ def overall_status(verdicts: dict) -> str:
 
 
 def _as_dict(v) -> dict:
-    d = v.to_dict() if hasattr(v, "to_dict") else dict(v)
+    d = v.to_dict() if isinstance(v, Verdict) else dict(v)
     d["status"] = verdict_status(d)
     return d
 
