@@ -195,7 +195,7 @@ def test_cutover_state_machine(gl_target, pytestconfig, tmp_path):
         @invariant()
         def no_order_lost(self):
             if self.orders:
-                in_db = set(target.db().order_ids(f"{self.run}-%"))
+                in_db = set(target.db.order_ids(f"{self.run}-%"))
                 assert set(self.orders) <= in_db, f"orders missing from the DB: {set(self.orders) - in_db}"
 
         def teardown(self):
