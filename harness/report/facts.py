@@ -245,10 +245,13 @@ def steps(led: Ledger, cols: Columns) -> dict:
     pair = cols.journey.codes.astype(np.int64) * (len(cols.step.values) + len(cols.name.values) + 1) + label
     group, g = _compact(pair, int(pair.max()) + 1)
     before, after = _sides(led, cols)
-    side = {}
-    for name, mask in (("before", before), ("after", after)):
-        side[name] = (np.bincount(group[mask], minlength=g), np.bincount(group[mask & cols.failed], minlength=g),
-                      _percentiles(cols, mask, group, g))
+    # One grouping for both sides: key = group * 2 + side (0 before, 1 after); rows on neither side are left out.
+    key = group * 2 + after
+    both = before | after
+    n = np.bincount(key[both], minlength=2 * g).reshape(g, 2)
+    failed = np.bincount(key[both & cols.failed], minlength=2 * g).reshape(g, 2)
+    pct = _percentiles(cols, both, key, 2 * g)
+    side = {s: (n[:, j], failed[:, j], {p: v[j::2] for p, v in pct.items()}) for j, s in enumerate(("before", "after"))}
     first = np.full(g, -1, dtype=np.int64)
     first[group[::-1]] = np.arange(cols.n)[::-1]  # a row of each group, to name it
     for k in range(g):
