@@ -20,15 +20,16 @@ def test_pytest_cutover_into_an_existing_report_dir_outside_the_project(gl_targe
     (night / "cutover" / "report.json").write_text("{}")  # last night's run
     junit = night / "greenlight.xml"
     p = subprocess.run([sys.executable, "-m", "pytest", "-m", "cutover", "--report-dir", str(night),
-                        "-k", "new_release_is_live or zero_5xx", "--users", "6", "--load-seconds", "20",
+                        "-k", "ledger_complete", "--users", "6", "--load-seconds", "20",
                         "--watch-seconds", "3",
                         "--gl-junit", str(junit), "-p", "no:cacheprovider", "-q"],
                        cwd=ROOT, check=False, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-2000:]
-    assert "2 passed" in p.stdout
+    assert "1 passed" in p.stdout  # a verdict that holds whatever the release does: this tests the pipeline
     assert "req/s" in p.stdout and "sessions crossed" in p.stdout  # live progress lines in the CI log
     rep = json.loads((night / "cutover" / "report.json").read_text())
-    assert rep["status"] == "passed" and rep["totals"]["requests"] > 0
+    assert rep["status"] in ("passed", "failed", "inconclusive") and rep["totals"]["requests"] > 0
+    assert rep["run_id"] and rep["verdicts"]["ledger_complete"]["status"] == "passed"  # this night's run
     assert (night / "cutover" / "report.html").stat().st_size > 10_000
     cases = {c.get("name") for c in ET.parse(night / "greenlight-cutover.xml").getroot().iter("testcase")}
     assert cases == set(rep["verdicts"])
