@@ -42,7 +42,7 @@ pytestmark = [pytest.mark.replica, pytest.mark.chaos]
 PROFILES = {
     # Hypothesis enables a random subset of rules per example (swarm testing): several short examples cover more
     # of the rules than one long one.
-    "ci": settings(max_examples=2, stateful_step_count=6, deadline=None, phases=[Phase.generate],
+    "ci": settings(max_examples=2, stateful_step_count=4, deadline=None, phases=[Phase.generate],
                    suppress_health_check=list(HealthCheck), print_blob=True),
     "nightly": settings(max_examples=10, stateful_step_count=10, deadline=None, phases=[Phase.generate],
                         suppress_health_check=list(HealthCheck), print_blob=True),
