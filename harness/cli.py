@@ -356,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     wk.add_argument("--locustfile", default=None, help="default: locustfiles/checkout.py of this checkout")
     wk.add_argument("--loglevel", default="WARNING")
     wk.set_defaults(fn=cmd_worker)
-    rp = sub.add_parser("report", help="re-render a run's report.html from its ledger")
+    rp = sub.add_parser("report", help="re-render a run's report from its ledger (a run that died: judged again)")
     rp.add_argument("run_dir", metavar="DIR", help="a certification's --report-dir (report.json + ledger/)")
     rp.add_argument("--out", default=None, metavar="DIR", help="write there instead of DIR")
     rp.add_argument("--png", default=None, metavar="FILE", help="also a full-page screenshot (headless Chromium)")

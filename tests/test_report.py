@@ -221,3 +221,19 @@ def test_rerender_from_the_ledger(runs, tmp_path):
     assert again["verdicts"] == rep["verdicts"] and again["facts"]["steps"] == rep["facts"]["steps"]
     assert (tmp_path / "again" / REPORT_HTML).read_text().count('class="verdict ') == len(rep["verdicts"])
     assert paths["json"].endswith(REPORT_JSON)
+
+
+def test_a_run_that_died_before_its_report_is_judged_from_its_ledger(runs, tmp_path):
+    import shutil
+
+    d, rep = runs["rolled_back"]
+    dead = tmp_path / "dead"
+    shutil.copytree(d / "ledger", dead / "ledger")  # the ledger only: the harness died before report.json
+    rerender(dead)
+    again = load_report(dead)
+    assert again["switch"]["from_release"] == "r1" and again["switch"]["to_release"] == "r2"
+    assert again["switch"]["to"] == "green" and again["run_id"] == "glsynth"
+    assert again["verdicts"]["zero_5xx"]["status"] == "failed"
+    assert again["verdicts"]["zero_5xx"]["value"] == rep["verdicts"]["zero_5xx"]["value"]
+    assert again["verdicts"]["gate"]["status"] == "skipped"  # the engine's observations died with it
+    assert again["status"] == "failed"

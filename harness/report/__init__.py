@@ -179,13 +179,40 @@ def context_of(old: dict) -> RunContext:
                       outcome=outcome, target=old.get("target", {}))
 
 
+def context_from_ledger(led: Ledger) -> RunContext:
+    """What a run's own ledger says about it, for a run that died before writing report.json: the release and
+    colour the deploy named, and the release most answers came from before it."""
+    import numpy as np
+
+    deploy = led.event("deploy_start") or led.event("switch_start") or {}
+    new, to = deploy.get("release") or "", deploy.get("colour") or deploy.get("to") or ""
+    old = ""
+    if len(led):
+        rel = led.strs("release")
+        before = led.np("ts") < deploy["ts"] if deploy else np.ones(len(led), dtype=bool)
+        counts = np.bincount(rel.codes[before].astype(np.int64), minlength=len(rel.values))
+        counts[0] = 0  # no release header
+        if counts.any():
+            old = str(rel.values[int(counts.argmax())])
+    start = led.event("load_start") or {}
+    return RunContext(run_id=str(start.get("run_id") or ""), old_release=old, new_release=new,
+                      from_colour={"blue": "green", "green": "blue"}.get(to, ""), to_colour=to)
+
+
 def rerender(run_dir: str | Path, out_dir: str | Path | None = None) -> dict:
-    """Re-render a run's report from its ledger (run_dir/ledger) and the verdicts its report.json recorded."""
+    """Re-render a run's report from its ledger (run_dir/ledger) and the verdicts its report.json recorded; a run
+    that died before writing report.json is judged again from its ledger alone (the engine's own verdicts are
+    then not judged: its observations died with it)."""
     from harness import ledger as ledger_mod
+    from harness.verdicts import Bounds, evaluate
 
     run_dir = Path(run_dir)
     ledger_dir = run_dir / "ledger" if (run_dir / "ledger").is_dir() else run_dir
-    old = load_report(run_dir)
     led = ledger_mod.load(ledger_dir)
-    rep = build_report(list(old.get("verdicts", {}).values()), led, context_of(old))
+    if (run_dir / REPORT_JSON).is_file():
+        old = load_report(run_dir)
+        rep = build_report(list(old.get("verdicts", {}).values()), led, context_of(old))
+    else:
+        ctx = context_from_ledger(led)
+        rep = build_report(evaluate(led, Bounds(), ctx), led, ctx)
     return write_files(out_dir or run_dir, rep)
