@@ -18,6 +18,7 @@ Crash-safe: columns are appended first and meta.json replaced last; rows beyond 
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 from pathlib import Path
@@ -70,18 +71,30 @@ class ShardIndex:
 
     def _reset(self) -> None:
         for p in self.dir.glob("*"):
-            p.unlink()
+            if p.name != ".lock":
+                p.unlink()
         self.meta = {"version": VERSION, "offset": 0, "rows": 0, "skipped": 0}
 
     def _path(self, field: str) -> Path:
         return self.dir / f"{field}.{self.schema.numeric.get(field, 'u4')}"
 
     def update(self) -> int:
-        """Index the complete lines added since the last call; returns how many records were added."""
+        """Index the complete lines added since the last call; returns how many records were added. Two indexers of
+        one ledger (the harness's thread and a `load()` elsewhere) take turns on a lock file and pick up where the
+        other stopped, so neither appends a line twice."""
         try:
             size = self.shard.stat().st_size
         except FileNotFoundError:
             return 0
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / ".lock", "wb") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            meta_path = self.dir / "meta.json"
+            if meta_path.exists() and orjson.loads(meta_path.read_bytes()).get("offset") != self.meta["offset"]:
+                self.__init__(self.shard, self.schema)  # another indexer moved on: read its state back
+            return self._update(size)
+
+    def _update(self, size: int) -> int:
         if size < self.meta["offset"]:  # the shard was replaced: start again
             self._reset()
         added = 0

@@ -70,3 +70,20 @@ def test_shards_merge_into_one_dictionary_and_bad_lines_are_counted(tmp_path):
     assert list(led.cols["user"]) == [r["user"] for r in a + b]
     assert (led.strs("release").eq("r2") == [r["release"] == "r2" for r in a + b]).all()
     assert list(led.np("status")) == [r["status"] for r in a + b]
+
+
+def test_two_indexers_of_one_ledger_never_index_a_line_twice(tmp_path):
+    """The harness's indexer thread and a load() elsewhere may both update: each picks up where the other stopped."""
+    recs = records(1200, seed=3)
+    lines = [orjson.dumps(r) + b"\n" for r in recs]
+    shard = tmp_path / "requests-h-1.jsonl"
+    first, second = column_index(tmp_path), column_index(tmp_path)
+    shard.write_bytes(b"".join(lines[:400]))
+    first.update()
+    shard.write_bytes(b"".join(lines[:800]))
+    second.update()
+    shard.write_bytes(b"".join(lines))
+    first.update()  # knows only its own 400: must read the other's progress, not append 400..800 again
+    second.update()
+    led = load(tmp_path)
+    assert len(led) == 1200 and list(led.cols["user"]) == [r["user"] for r in recs]
