@@ -44,12 +44,16 @@ def generate(d: Path, n: int, shards: int = 4, dur: float = 600.0) -> None:
         if i % 40 == 2:
             extra += PROBE
         if i % 30 == 3:
-            extra += b',"page_release":"%s","asset_release":"%s"' % (rel, rel)
+            extra += b',"page_release":"%s","asset":{"url":"/static/version%s/a.css","sha256":"%s"}' % (
+                rel, rel[1:], b"a" * 64)
         files[i % shards].write(LINE % (ts, i % shards, i % 400, JOURNEYS[i % 4], 3.0 + (i % 97) / 10,
                                         b"green" if new else b"blue", 1 + i % 2, rel, i % 4000, extra))
     for f in files:
         f.close()
-    (d / "events.jsonl").write_text(json.dumps({"ts": switch, "event": "switch_start"}) + "\n"
+    digests = [{"ts": T0, "event": "static_digests", "release": r, "version": r[1:], "assets": {"a.css": "a" * 64}}
+               for r in ("r1", "r2")]
+    (d / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in digests)
+                                    + json.dumps({"ts": switch, "event": "switch_start"}) + "\n"
                                     + json.dumps({"ts": switch + 1, "event": "converged"}) + "\n")
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.context import RunContext
+from harness.catalogue import catalogue
 from harness.cutover import Outcome, Plan, live_release, run_cutover
 from harness.release import Release, find_release, load_release, releases_dir
 from harness.targets.base import Target, TargetError
@@ -119,8 +120,9 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
 
     led = ledger_mod.load(ledger_dir)
     db = target.db  # None: orders_reconciled says the DB could not be reached (inconclusive = failed)
-    # Load users only: the gate's smoke orders use another domain (smoke.greenlight.test).
-    db_ids = db.order_ids(f"{plan.run_id}-%@greenlight.test") if db is not None else None
+    # Load users only: the gate's smoke orders use another domain (smoke.<domain>).
+    cat = catalogue(target)
+    db_ids = db.order_ids(f"{plan.run_id}-%@{cat.email_domain}") if db is not None else None
     context = RunContext(
         run_id=plan.run_id,
         old_release=outcome.from_release,
@@ -135,6 +137,7 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
         rollback_drill=plan.rollback_after,
         outcome=outcome,
         target=target.describe(),
+        background_activity=_background_activity(db, outcome.started_at),
     )
     verdicts = verdicts_mod.evaluate(led, bounds, context)
     rep = report_mod.build_report(verdicts, led, context)
@@ -153,5 +156,23 @@ def _load_run(LoadRun, target: Target, ledger_dir: Path, users: int, load_second
                    allow_hosts=target.allow_hosts,
                    extra_env={"GREENLIGHT_SERVED_BY_HEADER": target.served_by_header,
                               "GREENLIGHT_RELEASE_HEADER": target.release_header,
+                              **catalogue(target).load_env(),
                               # Sessions are the scarcest evidence: give them the largest share of users.
                               "GREENLIGHT_WEIGHT_SESSION": os.environ.get("GREENLIGHT_WEIGHT_SESSION", "4")})
+
+
+def _background_activity(db, since: float) -> list[dict] | None:
+    """Who ran cron and consumers during the run (None: no DB access, or a shop DB without Magento's tables)."""
+    if db is None:
+        return None
+    from harness.background_jobs import activity
+    from harness.db import DbError
+
+    try:
+        return activity(db, since)
+    except (DbError, OSError) as exc:
+        print(f"greenlight: cron/consumer activity not readable: {exc}")
+        return None
+    except Exception as exc:  # pymysql's ProgrammingError (no such table) and friends
+        print(f"greenlight: cron/consumer activity not readable: {type(exc).__name__}: {str(exc)[:160]}")
+        return None

@@ -42,6 +42,10 @@ def cmd_up(args) -> int:
     from harness import stack
 
     secs = stack.up(timeout=args.timeout)  # builds what changed (cached layers) first
+    from harness.background_jobs import background_jobs_follow_traffic
+    from harness.targets.compose import replica_target
+
+    background_jobs_follow_traffic(replica_target())   # cron and consumers on the live colour only
     print(f"replica healthy in {secs:.1f} s; load balancer at http://127.0.0.1:{stack.lb_port()}")
     return 0
 
@@ -242,6 +246,7 @@ def cmd_worker(args) -> int:
 
 def cmd_rollback(args) -> int:
     """Switch back to the other colour, after checking it is healthy, and wait until traffic converged."""
+    from harness.background_jobs import hand_over
     from harness.converge import wait_converged
     from harness.gate import run_gate
     from harness.targets.base import other_colour
@@ -260,6 +265,7 @@ def cmd_rollback(args) -> int:
         if not gate.passed and not args.force:
             return _fail(f"{back} failed its gate: {'; '.join(gate.reasons)} (use --force to switch anyway)")
         t.switch(back)
+        hand_over(t, live, back, lambda name, **kw: None)   # cron and consumers follow the traffic
         wait_converged(t, release, timeout=args.timeout)
         print(f"rolled back: {live} -> {back} (release {release}), traffic converged")
     return 0

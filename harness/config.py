@@ -55,12 +55,27 @@ class Headers(_Strict):
     release: str = "X-Release"
 
 
+class CatalogueSection(_Strict):
+    """What traffic and smoke checks buy on a real store (no replica SKU or product id is assumed)."""
+    skus: list[str] = Field(min_length=1)
+    product_ids: list[int] = Field(min_length=1)    # entity id of each SKU, same order (storefront add-to-cart)
+    email_domain: str = "greenlight.test"           # load customers' e-mails; smoke orders use smoke.<domain>
+
+    @model_validator(mode="after")
+    def _same_length(self):
+        if len(self.skus) != len(self.product_ids):
+            raise ValueError(f"{len(self.skus)} skus but {len(self.product_ids)} product_ids: give the entity id of "
+                             "each SKU, in the same order")
+        return self
+
+
 class Config(_Strict):
     """The sections every target file may have. Each target kind adds its own optional `[<kind>]` section
     (config_model() builds the full model from the kind registry)."""
     target: TargetSection = TargetSection()
     headers: Headers = Headers()
     bounds: Bounds = Field(default_factory=Bounds)   # validated against the Bounds dataclass itself
+    catalogue: CatalogueSection | None = None        # the store's SKUs for traffic and smoke checks
 
     def verdict_bounds(self) -> Bounds:
         """The bounds a run from this file is held to."""

@@ -28,6 +28,9 @@ class RunContext:
     rollback_drill: bool = False          # the run switched back on purpose: a rollback is not a breach
     outcome: Outcome | None = None        # the engine's own observations (gate, watch, errors); None: ledger only
     target: dict = field(default_factory=dict)   # the target's secret-free description
+    # Cron runs and consumed queue messages read from the shop DB ({ts, kind, node, colour, release});
+    # None: no DB access (harness/background_jobs.py).
+    background_activity: list[dict] | None = None
 
     def outcome_dict(self) -> dict:
         """The outcome as plain data for report.json (no paths)."""

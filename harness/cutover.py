@@ -14,11 +14,13 @@ from pathlib import Path
 import httpx
 
 from harness import health
+from harness.background_jobs import hand_over
 from harness.converge import wait_converged
 from harness.deploy import DeployRefused
 from harness.gate import run_gate
 from harness.release import Release
 from harness.retry import GaveUp
+from harness.static_digests import StaticProblem, learn_both
 from harness.targets.base import Target, TargetError, other_colour
 from harness.watch import LedgerTail, Watch
 
@@ -83,6 +85,9 @@ def ensure_healthy_live(target: Target, prefer: str, event: Callable[..., None])
             if live != colour:
                 target.switch(colour)
                 event("safety_switch", to=colour, reason=f"left {live or 'no colour'} live; {colour} is healthy")
+            # Whatever a deploy did to crontabs (a refused one may have installed cron on the idle colour), cron
+            # and consumers end on the live colour only.
+            _hand_over_quietly(target, colour, event)
             return colour
     event("safety_switch_impossible", reason="no colour is healthy")
     return live
@@ -94,6 +99,8 @@ def switch_and_converge(target: Target, plan: Plan, to_colour: str, to_release: 
     started = time.time()
     event(f"{kind}_start", to=to_colour, release=to_release)
     target.switch(to_colour)
+    # Cron and consumers follow the traffic: exactly one colour runs them from here on.
+    hand_over(target, other_colour(to_colour), to_colour, event)
     event(f"{kind}_done", to=to_colour)
     t = wait_converged(target, to_release, quiet_s=plan.quiet_s, timeout=plan.converge_timeout_s)
     event("converged" if kind == "switch" else f"{kind}_converged", at=t, release=to_release)
@@ -115,11 +122,12 @@ def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
         try:
             # Each kind deploys its own way (the replica over exec, DigitalOcean through the user's hook).
             target.deployer.deploy(target, plan.release, to_colour, ev)
-        except DeployRefused as exc:
+            static = learn_both(target, from_colour, out.from_release, to_colour, plan.release.id, ev)
+        except (DeployRefused, StaticProblem) as exc:
             out.refused = str(exc)
             ev("gate_fail", reasons=[out.refused], stage="deploy")
             return out
-        gate = run_gate(target, to_colour, plan.release.id, run_id=plan.run_id)
+        gate = run_gate(target, to_colour, plan.release.id, run_id=plan.run_id, static=static.get(plan.release.id))
         out.gate = gate.checks
         if not gate.passed:
             out.refused = "; ".join(gate.reasons)
@@ -173,6 +181,13 @@ def _live_hurt_since(target: Target, colour: str, load, since: float) -> str | N
     (e.g. a deploy step that flushed the sessions' Redis database)."""
     time.sleep(1.0)  # the load's ledger shards flush every 0.5 s
     return Watch(target=target, colour=colour, tail=LedgerTail(load.ledger_dir), since_ts=since).check()
+
+
+def _hand_over_quietly(target: Target, to_colour: str, event: Callable[..., None]) -> None:
+    try:
+        hand_over(target, other_colour(to_colour), to_colour, event)
+    except (RuntimeError, TargetError, OSError) as exc:
+        event("background_jobs_handover_failed", error=str(exc)[:200])
 
 
 def _sleep_until(t: float) -> None:

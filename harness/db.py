@@ -38,6 +38,9 @@ class DbAccess:
                             (target_db,))
                 old = [r[0] for r in cur.fetchall()]
                 cur.execute("SET FOREIGN_KEY_CHECKS=0")
+                # INSERT … SELECT under REPEATABLE READ share-locks every source row: the live shop's writes
+                # (orders, queue messages) would queue behind the copy. READ COMMITTED reads a snapshot instead.
+                cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
                 for t in old:
                     cur.execute(f"DROP TABLE `{target_db}`.`{t}`")
                 cur.execute("SELECT table_name FROM information_schema.tables "

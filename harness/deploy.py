@@ -8,7 +8,8 @@ Order matters and mirrors a careful Magento pipeline:
    against the copy — old code / new schema — so an incompatible migration is refused before the real schema changes;
 4. migrate the shared DB once (setup:upgrade from the first idle node);
 5. on each idle node: deploy static content, activate (atomic symlink + graceful reloads), run the release's
-   deploy steps (cache:clean cleans that colour's cache only).
+   deploy steps (cache:clean cleans that colour's cache only). Static content is never shared between colours:
+   as with Magento's nginx rules, each node serves what its own pub/static holds (harness/static_digests.py).
 """
 from __future__ import annotations
 
@@ -17,13 +18,13 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from harness.catalogue import catalogue
 from harness.release import Release
 from harness.targets.base import Capability, Deployer, Node, Target, TargetError
 
 RELEASES_ROOT = "/srv/storefront/releases"
 CURRENT = "/srv/storefront/current"
 REHEARSAL_DB = "magento_rehearsal"
-SHARED_STATIC = "/srv/storefront/shared/static"
 STATIC_DEPLOY = "setup:static-content:deploy"
 
 EventFn = Callable[..., None]
@@ -92,36 +93,22 @@ def ship(target: Target, node: Node, release: Release, artifact: bytes) -> None:
         raise TargetError(f"{node.name}: cannot install {dest}: {r.stderr.strip()[:200]}")
 
 
-def share_static(target: Target, src: Node, version: int, dest_nodes: list[Node]) -> list[str]:
-    """Copy a published static version to nodes that lack it. Across a switch, a page rendered by one colour
-    asks for its assets from the other: each colour must hold both versions (published versions are immutable,
-    so adding one never changes what a live page gets). Needs the fleet's get_files capability (deploy checks)."""
-    path = f"{SHARED_STATIC}/version{version}"
-    if not version:
-        return []
-    need = [n for n in dest_nodes if not target.exec(n, ["test", "-d", path]).ok]
-    if not need:
-        return []
-    data = target.fleet.get_tar(src, path)
-    for n in need:
-        target.exec(n, ["mkdir", "-p", SHARED_STATIC])
-        target.put_tar(n, SHARED_STATIC, data)
-    return [n.name for n in need]
-
-
 def rehearse(target: Target, release: Release, idle: Node, live: Node, event: EventFn) -> None:
     """Old code / new schema on a copy of the DB, before the real migration."""
     db = target.db
-    if db is None or not release.migrations:
-        event("rehearsal_skipped", reason="no migrations" if db is not None else target.lacks(Capability.DB))
+    if db is None:
+        event("rehearsal_skipped", reason=target.lacks(Capability.DB))
         return
+    # Even without migrations: setup:upgrade also records module versions and imports the config (hashes),
+    # which the live code checks on every request.
     tables = db.clone(REHEARSAL_DB)
     root = f"{RELEASES_ROOT}/{release.id}"
     r = _magento(target, idle, root, "setup:upgrade", f"--db-name={REHEARSAL_DB}")
     if not r.ok:
         raise DeployRefused(f"release {release.id}: its migrations fail on a copy of the shop DB: "
                             f"{(r.stderr or r.stdout).strip()[:200]}")
-    r = _magento(target, live, CURRENT, "greenlight:smoke", f"--db-name={REHEARSAL_DB}", timeout=120)
+    r = _magento(target, live, CURRENT, "greenlight:smoke", f"--db-name={REHEARSAL_DB}",
+                 f"--sku={catalogue().skus[0]}", timeout=120)
     event("rehearsal", tables=tables, live_smoke_ok=r.ok, node=live.name)
     if not r.ok:
         raise DeployRefused(f"release {release.id}: its migrations break the live release's checkout "
@@ -163,12 +150,6 @@ def deploy(target: Target, release: Release, colour: str, event: EventFn) -> Non
             r = _magento(target, node, CURRENT, *shlex.split(step))
             if not r.ok:
                 raise TargetError(f"{node.name}: deploy step {step} failed: {(r.stderr or r.stdout).strip()[:200]}")
-    if live is not None and live_nodes and target.lacks(Capability.GET_FILES):
-        event("static_share_skipped", reason=target.lacks(Capability.GET_FILES))
-    elif live is not None and live_nodes:
-        to_live = share_static(target, idle[0], release.static_version, live_nodes)
-        to_idle = share_static(target, live_nodes[0], live.static_version, idle)
-        event("static_shared", version=release.static_version, to=to_live + to_idle)
     event("deploy_done", release=release.id, colour=colour)
 
 

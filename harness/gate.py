@@ -3,9 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from harness.background_jobs import commands, installed_on
+from harness.catalogue import catalogue
 from harness.health import wait_healthy
+from harness.session_check import page_cache_private, session_portable
 from harness.smoke import smoke_checkout, smoke_storefront
+from harness.session_check import page_cache_private, session_portable
 from harness.targets.base import Capability, Node, Target
+from harness.token_check import token_portable
 
 
 @dataclass
@@ -32,14 +37,18 @@ def _healthy(target: Target, node: Node, release: str, timeout: float) -> tuple[
     return (True, "") if ok else (False, f"{node.name}: not healthy within {timeout:.0f} s ({last})")
 
 
-def run_gate(target: Target, new_colour: str, new_release: str, *, run_id: str,
+def run_gate(target: Target, new_colour: str, new_release: str, *, run_id: str, static=None,
              health_timeout: float = 30, max_step_ms: float = 2000) -> GateResult:
-    """Health and smoke checkout on every idle node; the live release's checkout against the migrated DB;
-    and the load balancer must already see the idle nodes as healthy (else the switch would 503)."""
+    """Health and smoke checkout on every idle node (assets judged against the release's learnt digests, `static`);
+    the live release's checkout against the migrated DB; customer tokens valid across colours; cron installed on
+    the live colour only; and the load balancer must already see the idle nodes as healthy (else the switch
+    would 503)."""
     res = GateResult(passed=True)
     old_colour = "blue" if new_colour == "green" else "green"
-    hdrs = dict(served_by_header=target.served_by_header, release_header=target.release_header)
-    for node in target.nodes(new_colour):
+    cat = catalogue(target)
+    hdrs = dict(served_by_header=target.served_by_header, release_header=target.release_header,
+                sku=cat.skus[0], email_domain=cat.smoke_email_domain)
+    for k, node in enumerate(target.nodes(new_colour)):
         ok, why = _healthy(target, node, new_release, health_timeout)
         res.add("health", node.name, ok, why)
         if not ok:
@@ -48,13 +57,30 @@ def run_gate(target: Target, new_colour: str, new_release: str, *, run_id: str,
         res.add("smoke_checkout", node.name, s.ok, "" if s.ok else s.reason())
         if s.ok and new_release and s.release and s.release != new_release:
             res.add("release", node.name, False, f"{node.name}: serves {s.release}, expected {new_release}")
-        p = smoke_storefront(node.name, node.url, max_step_ms=max_step_ms, release_header=target.release_header)
+        p = smoke_storefront(node.name, node.url, product_id=cat.product_ids[0], static=static,
+                             max_step_ms=max_step_ms, release_header=target.release_header)
         res.add("smoke_storefront", node.name, p.ok, "" if p.ok else p.reason())
+        if k == 0:  # one node is enough: the page cache is shared by the colour
+            ok, why = page_cache_private(node, product_id=cat.product_ids[0], email_domain=cat.smoke_email_domain,
+                                         run_id=run_id)
+            res.add("page_cache_private", node.name, ok, why)
     # Old code / new schema: the live colour keeps serving customers on the migrated DB until the switch.
     for node in target.nodes(old_colour):
         s = smoke_checkout(node.name, node.url, run_id=run_id, max_step_ms=max_step_ms, **hdrs)
         res.add("live_on_new_schema", node.name, s.ok,
                 "" if s.ok else f"live release on the migrated DB: {s.reason()}")
+    new_nodes, old_nodes = target.nodes(new_colour), target.nodes(old_colour)
+    if new_nodes and old_nodes:
+        for a, b in ((new_nodes[0], old_nodes[0]), (old_nodes[0], new_nodes[0])):
+            ok, why = token_portable(a, b, email_domain=cat.smoke_email_domain, run_id=run_id)
+            res.add("token_portable", f"{a.name}->{b.name}", ok, why)
+            ok, why = session_portable(a, b, email_domain=cat.smoke_email_domain, run_id=run_id)
+            res.add("session_portable", f"{a.name}->{b.name}", ok, why)
+    if commands(target) is not None:
+        early = installed_on(target, new_colour)
+        res.add("cron_one_colour", new_colour, not early,
+                f"{', '.join(early)} already run(s) Magento's cron before the switch: both colours would run every "
+                f"job (and spawn consumers)" if early else "")
     why_not = target.lacks(Capability.LB_READY)
     if why_not:
         res.skip("lb_sees_healthy", "lb", why_not)

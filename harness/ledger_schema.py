@@ -16,7 +16,7 @@ COLUMNS = ("ts", "user", "journey", "step", "method", "name", "status", "ms", "b
            "session", "error")
 # Sparse fields: few records carry them (set by a journey through Locust's context={...}); the loader keeps them as
 # {row index: value}. Everything else a journey puts in its context stays private.
-SPARSE = ("order_id", "probe", "page_release", "asset_release")
+SPARSE = ("order_id", "probe", "page_release", "asset")
 # Numeric columns and how the columnar index stores them (numpy dtypes; missing = NaN for floats, the dtype's
 # smallest value for integers). Every other column is dictionary-coded: any JSON scalar, so a string field needs no
 # entry here.

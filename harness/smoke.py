@@ -5,6 +5,7 @@ time, so a node that answers slowly fails the smoke as surely as one that answer
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 import uuid
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-SMOKE_EMAIL_DOMAIN = "smoke.greenlight.test"
+SMOKE_EMAIL_DOMAIN = "smoke.greenlight.test"   # the replica's; a real store's comes from its catalogue
 _ASSET = re.compile(r"""(?:href|src)=["'](/static/[^"']+)["']""")
 
 
@@ -54,8 +55,8 @@ def _call(client: httpx.Client, res: SmokeResult, step: str, method: str, url: s
     return resp
 
 
-def smoke_checkout(node_name: str, base_url: str, *, sku: str = "GL-0001", run_id: str = "smoke",
-                   max_step_ms: float = 2000, timeout: float = 10,
+def smoke_checkout(node_name: str, base_url: str, *, sku: str, run_id: str = "smoke",
+                   email_domain: str = SMOKE_EMAIL_DOMAIN, max_step_ms: float = 2000, timeout: float = 10,
                    served_by_header: str = "X-Served-By", release_header: str = "X-Release") -> SmokeResult:
     """Guest checkout to an order, directly on one node. Orders use a smoke e-mail domain, so verdicts can
     tell them from the load's orders."""
@@ -63,7 +64,7 @@ def smoke_checkout(node_name: str, base_url: str, *, sku: str = "GL-0001", run_i
     rest = base_url.rstrip("/") + "/rest/V1"
     address = {"firstname": "Smoke", "lastname": "Check", "street": ["1 Gate Road"], "city": "Austin",
                "region": "Texas", "region_id": 57, "postcode": "78701", "country_id": "US",
-               "telephone": "5125550100", "email": f"{run_id}-{uuid.uuid4().hex[:8]}@{SMOKE_EMAIL_DOMAIN}"}
+               "telephone": "5125550100", "email": f"{run_id}-{uuid.uuid4().hex[:8]}@{email_domain}"}
     with httpx.Client(timeout=timeout) as c:
         try:
             r = _call(c, res, "healthz", "GET", base_url.rstrip("/") + "/healthz", max_ms=max_step_ms)
@@ -101,9 +102,12 @@ def smoke_checkout(node_name: str, base_url: str, *, sku: str = "GL-0001", run_i
     return res
 
 
-def smoke_storefront(node_name: str, base_url: str, *, product_id: int = 1, max_step_ms: float = 2000,
+def smoke_storefront(node_name: str, base_url: str, *, product_id: int, static=None, max_step_ms: float = 2000,
                      timeout: float = 10, release_header: str = "X-Release") -> SmokeResult:
-    """A product page and every static asset it references answer 200, from the same release."""
+    """A product page and every static asset it references answer 200; with `static` (the page's release's
+    learnt digests, harness/static_digests.py) each asset must also be that release's own file and version."""
+    from harness.static_digests import judge_asset
+
     res = SmokeResult(node=node_name, ok=False)
     base = base_url.rstrip("/")
     with httpx.Client(timeout=timeout) as c:
@@ -116,11 +120,12 @@ def smoke_storefront(node_name: str, base_url: str, *, product_id: int = 1, max_
                 raise _StepFailed
             for path in sorted(set(_ASSET.findall(page.text))):
                 a = _call(c, res, "static_asset", "GET", base + path, max_ms=max_step_ms)
-                marker = re.search(r"greenlight-release:\s*([A-Za-z0-9._-]+)", a.text[:200])
-                if marker and marker.group(1) != res.release:
-                    res.step = "static_asset"
-                    res.detail = f"{path} carries release {marker.group(1)}, page is {res.release}"
-                    raise _StepFailed
+                if static is not None:
+                    why = judge_asset({static.release: static}, static.release, path,
+                                      hashlib.sha256(a.content).hexdigest())
+                    if why:
+                        res.step, res.detail = "static_asset", f"{path}: {why}"
+                        raise _StepFailed
             res.ok = True
         except _StepFailed:
             pass

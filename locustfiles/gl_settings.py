@@ -31,6 +31,9 @@ SKUS = _list("GREENLIGHT_SKUS", [f"GL-{i:04d}" for i in range(1, 31)])
 PRODUCT_IDS = [int(p) for p in _list("GREENLIGHT_PRODUCT_IDS", [str(i) for i in range(1, len(SKUS) + 1)])]
 SKU_BY_PRODUCT_ID = dict(zip(PRODUCT_IDS, SKUS, strict=False))
 
+# Load customers' e-mail domain (a real store may only accept its own test domain).
+EMAIL_DOMAIN = _env("GREENLIGHT_EMAIL_DOMAIN", "greenlight.test")
+
 # "/rest/V1" or "/rest/<store_code>/V1" on a multi-store Magento.
 _STORE = os.environ.get("GREENLIGHT_STORE_CODE", "")
 REST = f"/rest/{_STORE}/V1" if _STORE else "/rest/V1"

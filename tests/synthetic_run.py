@@ -21,11 +21,32 @@ STEPS = {"guest": ["create cart", "add item", "totals", "place order"],
          "browse": ["home page", "product page", "static asset"]}
 
 
+# What the deploy learnt from each release's nodes (same files, new version number).
+STATIC = {"version": "7", "assets": {"frontend/Greenlight/luma/en_US/css/styles.css": "5" * 64}}
+
+
+def _asset(release: str) -> dict:
+    return {"url": "/static/version7/frontend/Greenlight/luma/en_US/css/styles.css", "sha256": "5" * 64}
+
+
+def _cron(kind: str) -> list[dict]:
+    """Cron runs as the shop DB records them: the live colour every 3 s (green from the switch, blue again after
+    a rollback)."""
+    out = []
+    for k in range(20):
+        t = T0 + 1 + 3 * k
+        green = kind != "refused" and t >= T0 + 21.1 and not (kind == "rolled_back" and t >= T0 + 24.1)
+        out.append({"ts": t, "kind": "cron", "node": ("green" if green else "blue") + "-1",
+                    "colour": "green" if green else "blue", "release": "r2" if green else "r1"})
+    return out
+
+
 def _events(kind: str, fault: bool) -> list[dict]:
     ev = [(0, "load_start", {"users": 12, "run_id": "glsynth"}),
           (12, "deploy_start", {"release": "r2", "colour": "green", "nodes": ["green-1", "green-2"]}),
-          (14, "deploy_shipped", {"release": "r2"}), (15, "rehearsal", {"tables": 8}), (15.3, "migrated", {}),
-          (19, "static_shared", {}), (19.01, "deploy_done", {"release": "r2", "colour": "green"})]
+          (14, "deploy_shipped", {"release": "r2"}), (15, "rehearsal", {"tables": 8, "live_smoke_ok": True, "node": "blue-1"}), (15.3, "migrated", {}),
+          (19.01, "deploy_done", {"release": "r2", "colour": "green"}),
+          *((19.5, "static_digests", {"release": r, "colour": c, **STATIC}) for r, c in (("r1", "blue"), ("r2", "green")))]
     if kind == "refused":
         ev += [(21, "gate_fail", {"reasons": ["smoke_checkout on green-1: HTTP 500"]})]
     else:
@@ -78,7 +99,8 @@ def _records(kind: str, seed: int) -> tuple[list[dict], list[int]]:
             if step == "session check":
                 rec["probe"] = {"ok": True, "expected": {"customer": f"u{u}"}, "observed": {"customer": f"u{u}"}}
             if step == "static asset":
-                rec["page_release"] = rec["asset_release"] = rec["release"]
+                rec["page_release"] = rec["release"]
+                rec["asset"] = _asset(rec["release"])
             recs.append(rec)
             k += 1
             t += 0.25 + rnd.random() * 0.5
@@ -110,7 +132,7 @@ def make_run(run_dir: Path, kind: str = "passed", fault: bool = False, seed: int
     context = RunContext(run_id="glsynth", old_release="r1", new_release="r2", from_colour="blue", to_colour="green",
                          old_nodes=["blue-1", "blue-2"], new_nodes=["green-1", "green-2"], db_order_ids=orders,
                          locust_total=len(recs), outcome=out, target={"kind": "compose", "project": "synthetic"},
-                         workers=workers)
+                         workers=workers, background_activity=_cron(kind))
     verdicts = evaluate(led, Bounds(), context) + list(extra_verdicts)
     rep = build_report(verdicts, led, context)
     write_files(run_dir, rep)

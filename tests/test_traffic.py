@@ -1,6 +1,7 @@
 """The checkout traffic, run for real: locust subprocesses against a fake Magento-shaped store on loopback."""
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 from test_traffic_fakestore import RELEASE, FakeStore
 
+from harness.routes import match
 from harness.traffic import HostRefused, LoadRun, check_host, count_requests, wait_until_requests
 
 FAST = {"GREENLIGHT_WAIT_MIN_S": "0.05", "GREENLIGHT_WAIT_MAX_S": "0.2", "GREENLIGHT_SESSION_ADD_SHARE": "0.3"}
@@ -49,10 +51,15 @@ def test_every_request_is_on_the_ledger_and_journeys_complete(store, tmp_path):
     probes = [r["probe"] for r in recs if "probe" in r]
     assert probes and all(p["ok"] for p in probes)
     assert any(p["expected"]["cart"] for p in probes)
-    # Static assets name the release of their page and their own marker.
+    # Static assets name the release of their page, their URL and the sha256 of the bytes received.
     assets = [r for r in recs if r["step"] == "static asset"]
-    assert assets and all(r["page_release"] == r["asset_release"] == RELEASE for r in assets)
+    body = hashlib.sha256(b"body{}\n").hexdigest()
+    assert assets and all(r["page_release"] == RELEASE and r["asset"]["url"].startswith("/static/")
+                          and r["asset"]["sha256"] == body for r in assets)
     assert not any(r["name"].endswith("favicon.ico") for r in assets)  # only /static/ assets
+    # Contract: every route the traffic called is a stock Magento 2.4 route (harness/data/magento24_routes.toml).
+    unknown = sorted({(r["method"], r["name"]) for r in recs if match(r["method"], r["name"]) is None})
+    assert not unknown, f"the traffic calls routes a real Magento 2.4 store does not have: {unknown}"
     # Sessions are identified, bearer tokens never written.
     assert all(r["session"] for r in recs if r["journey"] == "guest")
     customer_sessions = {r["session"] for r in recs if r["journey"] == "customer" and r["step"] != "create account"}

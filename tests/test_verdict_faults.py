@@ -15,6 +15,15 @@ from harness.verdicts import Bounds, evaluate
 T0 = 1_800_000_000.0
 SWITCH, CONVERGED, END = T0 + 10, T0 + 11, T0 + 30
 JOURNEYS = ("guest", "customer", "session", "browse")
+# What the deploy learnt from each release's nodes: static version and sha256 of each file (no marker in them).
+CSS, JS = "frontend/Greenlight/luma/en_US/css/styles.css", "frontend/Greenlight/luma/en_US/js/app.js"
+DIGESTS = {"r1": {"version": "101", "assets": {CSS: "a" * 64, JS: "c" * 64}},
+           "r2": {"version": "102", "assets": {CSS: "b" * 64, JS: "c" * 64}}}
+
+
+def asset_of(release: str, path: str = CSS) -> dict:
+    d = DIGESTS[release]
+    return {"url": f"/static/version{d['version']}/{path}", "sha256": d["assets"][path]}
 
 
 @st.composite
@@ -35,7 +44,8 @@ def clean_runs(draw):
             orders.append(1000 + k)
         if k % 5 == 0:
             rec["status"] = 200
-            rec["page_release"] = rec["asset_release"] = rec["release"]
+            rec["page_release"] = rec["release"]
+            rec["asset"] = asset_of(rec["release"], CSS if k % 2 else JS)
         records.append(rec)
     # Session probes: every session user probed before and after the switch, all fine.
     for u in range(3):
@@ -46,8 +56,9 @@ def clean_runs(draw):
                             "served_by": "green-1" if ts > SWITCH else "blue-1", "release": "r2" if ts > SWITCH else "r1",
                             "session": f"php{u}", "error": None,
                             "probe": {"ok": True, "expected": {"fullname": f"U {u}"}, "observed": {"fullname": f"U {u}"}}})
-    events = [{"ts": T0 + 5, "event": "deploy_start"}, {"ts": SWITCH, "event": "switch_start"},
-              {"ts": CONVERGED, "event": "converged"}]
+    events = [{"ts": T0 + 5, "event": "deploy_start"},
+              *({"ts": T0 + 6, "event": "static_digests", "release": r, **d} for r, d in DIGESTS.items()),
+              {"ts": SWITCH, "event": "switch_start"}, {"ts": CONVERGED, "event": "converged"}]
     return records, events, orders
 
 
@@ -132,9 +143,9 @@ def test_no_session_crossing_the_switch_is_not_a_pass(tmp_path, run):
 def test_old_release_answering_late_fails_converged(tmp_path, run, late):
     def fault(records, orders):
         records.append({**records[0], "ts": SWITCH + late, "release": "r1", "served_by": "blue-1", "status": 200,
-                        "order_id": None, "page_release": None, "asset_release": None})
+                        "order_id": None, "page_release": None, "asset": None})
         records.append({**records[0], "ts": SWITCH + late + 2, "release": "r2", "served_by": "green-1",
-                        "order_id": None, "page_release": None, "asset_release": None})
+                        "order_id": None, "page_release": None, "asset": None})
     records, events, orders = _mutated(run, fault)
     v = _judge(tmp_path, records, events, orders)
     assert not v["converged"].passed and v["converged"].value > 5
@@ -191,15 +202,46 @@ def test_small_slowdowns_under_the_floor_are_not_regressions(tmp_path):
     assert not latency_by_phase(led, 3.0).passed        # x40 and 400 ms: a regression
 
 
-@SETTINGS
-@given(run=clean_runs(), status=st.sampled_from([200, 404]))
-def test_asset_of_another_release_fails_static(tmp_path, run, status):
+def _static_fault(run, change):
     def fault(records, orders):
-        r = next(r for r in records if "page_release" in r)
-        r["status"] = status
-        r["asset_release"] = "r0" if status == 200 else None
-    v = _judge(tmp_path, *_mutated(run, fault))
-    assert not v["static_assets_consistent"].passed and v["static_assets_consistent"].value == 1
+        r = next(r for r in records if "page_release" in r and r["page_release"] == "r1" and r["asset"]["url"].endswith("css"))
+        change(r)
+    return _mutated(run, fault)
+
+
+def _has_r1_css_page(run):
+    return any(r.get("page_release") == "r1" and r["asset"]["url"].endswith("css") for r in run[0])
+
+
+@SETTINGS
+@given(run=clean_runs(), kind=st.sampled_from(["404", "other release's file", "other release's version",
+                                               "file the release never deployed", "unknown bytes"]))
+def test_asset_not_of_its_pages_release_fails_static(tmp_path, run, kind):
+    """No asset carries a marker: the verdict judges bytes and URL against the page's release's learnt digests."""
+    from hypothesis import assume
+    assume(_has_r1_css_page(run))
+    change = {
+        "404": lambda r: r.update(status=404),
+        # Magento's nginx serves the other colour's pub/static file under this page's URL (mixed window).
+        "other release's file": lambda r: r["asset"].update(sha256=DIGESTS["r2"]["assets"][CSS]),
+        # A page of r1 linking r2's static version: the other colour's full-page cache entry served here.
+        "other release's version": lambda r: r["asset"].update(url=asset_of("r2")["url"]),
+        "file the release never deployed": lambda r: r["asset"].update(url=r["asset"]["url"].replace("styles", "gift")),
+        "unknown bytes": lambda r: r["asset"].update(sha256="f" * 64),
+    }[kind]
+    v = _judge(tmp_path, *_static_fault(run, change))["static_assets_consistent"]
+    assert not v.passed and v.value["bad"] == 1, v
+    if kind == "other release's file":
+        assert "r2's" in v.detail
+
+
+@SETTINGS
+@given(run=clean_runs())
+def test_static_without_learnt_digests_is_not_a_pass(tmp_path, run):
+    records, events, orders = run
+    events = [e for e in events if e["event"] != "static_digests"]
+    v = _judge(tmp_path, records, events, orders)["static_assets_consistent"]
+    assert not v.passed and "none could be judged" in v.detail
 
 
 @SETTINGS

@@ -27,7 +27,7 @@ def scratch_verdict():
 def _ledger(tmp_path, events=()):
     return Ledger(path=tmp_path, cols={c: [] for c in ("ts", "status", "ms", "served_by", "release", "user",
                                                          "method", "name", "journey", "step", "error", "session")},
-                  sparse={s: {} for s in ("order_id", "probe", "page_release", "asset_release")}, events=list(events))
+                  sparse={s: {} for s in ("order_id", "probe", "page_release", "asset")}, events=list(events))
 
 
 def test_a_registered_verdict_is_judged_and_watched_live(tmp_path, scratch_verdict):

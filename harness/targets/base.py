@@ -137,6 +137,12 @@ class Target:
     details: dict = field(default_factory=dict)  # secret-free facts for reports (kind-specific)
     plan_log: list[str] | None = None           # capability dry_run: every write made, or (dry run) not made
     closers: list[Callable[[], None]] = field(default_factory=list)
+    # Magento facts the harness needs on nodes: where the live code is (static digests are read there), the
+    # (stop, start) shell commands that move cron and consumers at a switch (None: not moved by Greenlight),
+    # and the store's catalogue (harness/catalogue.py; None: the replica's).
+    magento_root: str = "/srv/storefront/current"
+    background_job_commands: tuple[str, str] | None = None
+    catalogue: object | None = None
 
     # -- capabilities --------------------------------------------------------------------------------
     def supports(self, capability: Capability) -> bool:

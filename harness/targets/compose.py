@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 
 from harness import replica_ssh, stack
+from harness.background_jobs import REPLICA_COMMANDS, background_jobs_follow_traffic
 from harness.db import DbAccess
 from harness.deploy import ExecDeployer
 from harness.haproxy import HAProxyError, RuntimeAPI
@@ -135,6 +136,7 @@ def replica_target() -> Target:
     fleet = DockerFleet()
     return Target(kind="compose", router=HAProxyRouter(fleet), fleet=fleet, deployer=ExecDeployer(),
                   db=replica_db(), capabilities=frozenset({Capability.LB_READY, Capability.GET_FILES}),
+                  background_job_commands=REPLICA_COMMANDS,
                   details={"project": stack.project(),
                            "nodes": {c: [n.url for n in fleet.nodes(c)] for c in COLOURS}})
 
@@ -147,7 +149,9 @@ def open_replica(cfg, opts: OpenOptions) -> Iterator[Target]:
     if not was_up:
         stack.up()
     try:
-        yield replica_target()
+        t = replica_target()
+        background_jobs_follow_traffic(t)
+        yield t
     finally:
         if opts.manage_stack and not was_up:
             stack.down()

@@ -365,6 +365,8 @@ class DigitalOceanTarget(Router, Fleet):
         cmd = self.do.deploy_hook.format(colour=colour, release=release.id, release_dir=shlex.quote(str(release.path)),
                                          hosts=hosts)
         event("deploy_start", release=release.id, colour=colour, hook=self.do.deploy_hook)
+        event("rehearsal_skipped", reason="the deploy hook migrates the shop DB itself; Greenlight did not rehearse "
+                                          "the live release on a migrated copy before it (see examples/digitalocean)")
         self.plan.append(f"deploy hook for {colour}")
         if self.dry_run:
             return

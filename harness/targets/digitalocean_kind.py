@@ -64,6 +64,9 @@ class DigitalOcean(Strict):
     lb_url: str | None = None                      # default http://<LB ip>
     allow_hosts: list[str] = []                    # where load may go besides loopback (your staging LB)
     database: Database | None = None
+    magento_root: str = "/var/www/magento/current"  # the live code on each droplet (static digests are read there)
+    cron_stop: str | None = None                   # run on each old droplet at the switch: remove crontab, stop consumers
+    cron_start: str | None = None                  # run on each new droplet at the switch: install the crontab
     timeout_s: float = Field(10.0, gt=0)           # per API call
     give_up_s: float = Field(120.0, gt=0)          # retries of one call (429, 403 busy, 5xx) stop after this
 
@@ -147,7 +150,9 @@ def open_digitalocean(cfg, opts: OpenOptions) -> Iterator[Target]:
                     release_header=driver.release_header, allow_hosts=driver.allow_hosts,
                     details={"api": do.api_base, "lb_id": do.lb_id, "switch_mode": do.switch_mode,
                              "router": f"load balancer {do.lb_id} ({do.switch_mode}, {do.switch_strategy})"},
-                    plan_log=driver.plan, closers=[driver.close])
+                    plan_log=driver.plan, closers=[driver.close], magento_root=do.magento_root,
+                    background_job_commands=(do.cron_stop, do.cron_start) if do.cron_stop and do.cron_start else None,
+                    catalogue=cfg.catalogue)
     try:
         yield target
     finally:

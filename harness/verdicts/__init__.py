@@ -2,6 +2,7 @@
 "not judged" means, and how to add a verdict; each family module registers its verdicts when imported here."""
 # Importing a family module registers its verdicts; a new module needs its line here.
 from harness.verdicts import (  # noqa: F401
+    background_jobs,
     completeness,
     convergence,
     identity,
@@ -9,10 +10,12 @@ from harness.verdicts import (  # noqa: F401
     loadgen,
     orders,
     outcome,
+    rehearsal,
     sessions,
     static,
     status,
 )
+from harness.verdicts.background_jobs import background_jobs_one_colour
 from harness.verdicts.completeness import ledger_complete
 from harness.verdicts.convergence import converged
 from harness.verdicts.identity import identity_headers
@@ -40,6 +43,7 @@ from harness.verdicts.status import zero_5xx, zero_transport_errors
 
 __all__ = [
     "EVIDENCE_MAX",
+    "background_jobs_one_colour",
     "REGISTRY",
     "Bounds",
     "NotJudged",

@@ -11,10 +11,16 @@ pytestmark = [pytest.mark.replica, pytest.mark.badrelease]
 # release id -> (verdict that must fail, fragment its detail must contain)
 CASES = {
     "bad-place-order-500": ("zero_5xx", "payment-information"),
-    "bad-file-sessions": ("sessions_intact", "lost"),
+    "bad-file-sessions": ("gate", "do not share session storage"),
     "bad-drop-column": ("gate", "old code / new schema"),
     "bad-healthz-lies": ("gate", "add_item"),
-    "bad-static-version": ("gate", "carries release r1"),
+    "bad-static-version": ("gate", "static version 1700000001"),
+    "bad-static-missing": ("gate", "static_asset failed: HTTP 404"),
+    "bad-config-change": ("gate", "The configuration file has changed"),
+    "bad-new-crypt-key": ("gate", "different crypt keys"),
+    "bad-session-handler": ("gate", "do not share session storage"),
+    "bad-cron-install": ("gate", "already run(s) Magento's cron"),
+    "bad-fpc-private-data": ("gate", "another customer's name"),
     "bad-flush-sessions": ("sessions_intact", "lost"),
     "bad-slow-warmup": ("gate", "bound 2000 ms"),
     "bad-module-bump": ("gate", "Please update your modules"),

@@ -76,3 +76,42 @@ INSERT IGNORE INTO setup_module VALUES ('Greenlight_Catalog', '1.0.0', '1.0.0'),
 INSERT IGNORE INTO catalog_product_entity (entity_id, sku, name, price, qty)
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30)
 SELECT i, CONCAT('GL-', LPAD(i, 4, '0')), CONCAT('Greenlight Tee ', i), 10 + i, 100000000 FROM n;
+
+-- Framework tables a Magento 2.4 install has: the deployment config hash (ConfigChangeDetector), cron's schedule,
+-- the MySQL queue (consumers), revoked JWT customer tokens.
+CREATE TABLE IF NOT EXISTS flag (
+  flag_code VARCHAR(255) NOT NULL PRIMARY KEY,
+  flag_data MEDIUMTEXT NULL,
+  last_update DATETIME(6) NOT NULL
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS cron_schedule (
+  schedule_id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  job_code VARCHAR(255) NOT NULL,
+  status VARCHAR(7) NOT NULL,
+  messages TEXT NULL,
+  created_at DATETIME(6) NOT NULL,
+  executed_at DATETIME(6) NULL,
+  finished_at DATETIME(6) NULL,
+  hostname VARCHAR(255) NULL,
+  KEY executed (executed_at)
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS queue_message (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  topic_name VARCHAR(255) NOT NULL,
+  body TEXT NOT NULL,
+  status VARCHAR(16) NOT NULL DEFAULT 'new',
+  created_at DATETIME(6) NOT NULL,
+  processed_at DATETIME(6) NULL,
+  processed_by VARCHAR(255) NULL,
+  KEY topic_status (topic_name, status),
+  KEY processed (processed_at)
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS jwt_auth_revoked (
+  user_type_id INT UNSIGNED NOT NULL,
+  user_id INT UNSIGNED NOT NULL,
+  revoke_before BIGINT UNSIGNED NOT NULL,
+  PRIMARY KEY (user_type_id, user_id)
+) ENGINE=InnoDB;

@@ -232,6 +232,7 @@ function gl_place_order(array $quote, array $body, ?string $email): int
              gl_manifest()['release']]);
         $orderId = (int)$db->lastInsertId();
         gl_q('UPDATE quote SET is_active = 0, reserved_order_id = ? WHERE entity_id = ?', [$orderId, $quote['entity_id']]);
+        gl_publish('greenlight.order.export', ['order_id' => $orderId]);
         $db->commit();
     } catch (Throwable $e) {
         $db->rollBack();
@@ -296,17 +297,15 @@ function gl_authenticate(string $email, string $password): ?int
 
 function gl_issue_token(int $customerId): string
 {
-    $token = bin2hex(random_bytes(16));
-    gl_q('INSERT INTO oauth_token (token, customer_id, created_at) VALUES (?, ?, NOW())', [$token, $customerId]);
-    return $token;
+    return gl_jwt_issue($customerId);
 }
 
 function gl_customer_for_token(?string $authorization): int
 {
-    if ($authorization && preg_match('/^Bearer\s+([0-9a-f]{32})$/i', trim($authorization), $m)) {
-        $r = gl_q('SELECT customer_id FROM oauth_token WHERE token = ?', [strtolower($m[1])])->fetch();
-        if ($r) {
-            return (int)$r['customer_id'];
+    if ($authorization && preg_match('/^Bearer\s+([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)$/', trim($authorization), $m)) {
+        $id = gl_jwt_customer($m[1]);
+        if ($id !== null) {
+            return $id;
         }
     }
     throw new HttpError(401, "The consumer isn't authorized to access %resources.", ['resources' => 'self']);

@@ -8,8 +8,7 @@ require_once __DIR__ . '/cache.php';
 require_once __DIR__ . '/dbstatus.php';
 require_once __DIR__ . '/checkout.php';
 require_once __DIR__ . '/rest.php';
-
-const GL_SHARED_STATIC = '/srv/storefront/shared/static';
+require_once __DIR__ . '/framework.php';
 
 function gl_cli(array $args): int
 {
@@ -40,13 +39,25 @@ function gl_cli(array $args): int
                 gl_cache_flush();
                 echo "Flushed cache storage.\n";
                 return 0;
+            case 'app:config:import':
+                gl_config_import();
+                echo "Configuration was imported.\n";
+                return 0;
+            case 'cron:run':
+                return gl_cron_run();
+            case 'cron:install':
+                return gl_cron_install(true);
+            case 'cron:remove':
+                return gl_cron_install(false);
+            case 'queue:consumers:start':
+                return gl_consumer_start((string)($args[0] ?? ''), (int)($opts['max-messages'] ?? 10000));
             case 'greenlight:status':
                 echo json_encode(gl_status()), "\n";
                 return 0;
             case 'greenlight:smoke':
-                return gl_smoke();
+                return gl_smoke($opts);
             default:
-                fwrite(STDERR, "Unknown command '$cmd'. Commands: setup:upgrade, setup:static-content:deploy, cache:clean, cache:flush, greenlight:status, greenlight:smoke\n");
+                fwrite(STDERR, "Unknown command '$cmd'. Commands: setup:upgrade, setup:static-content:deploy, app:config:import, cache:clean, cache:flush, cron:run, cron:install, cron:remove, queue:consumers:start, greenlight:status, greenlight:smoke\n");
                 return 2;
         }
     } catch (Throwable $e) {
@@ -80,37 +91,10 @@ function gl_setup_upgrade(): int
             gl_q('REPLACE INTO setup_module (module, schema_version, data_version) VALUES (?, ?, ?)', [$module, $version, $version]);
         }
     }
-    echo "Applied $n migration(s) for release {$m['release']}.\n";
-    return 0;
-}
-
-/** Generate pub/static from static-src with the release id in every asset; publish the version immutably. */
-function gl_static_deploy(): int
-{
-    $m = gl_manifest();
-    $version = (string)$m['static_version'];
-    $src = GL_ROOT . '/static-src';
-    $dest = GL_ROOT . '/pub/static/frontend/Greenlight/luma/en_US';
-    $files = [];
-    $it = new RecursiveIteratorIterator(new RecursiveDirectoryIterator($src, FilesystemIterator::SKIP_DOTS));
-    foreach ($it as $f) {
-        $rel = substr($f->getPathname(), strlen($src) + 1);
-        $files[$rel] = "/* greenlight-release: {$m['release']} */\n" . str_replace('{{release}}', $m['release'], (string)file_get_contents($f->getPathname()));
-    }
-    foreach ($files as $rel => $content) {
-        @mkdir(dirname("$dest/$rel"), 0755, true);
-        file_put_contents("$dest/$rel", $content);
-    }
-    file_put_contents(GL_ROOT . '/pub/static/deployed_version.txt', $version);
-    // Published versions are immutable (browsers and CDNs cache them for a year): never overwrite one.
-    $shared = GL_SHARED_STATIC . "/version$version/frontend/Greenlight/luma/en_US";
-    if (is_dir(GL_SHARED_STATIC) && !is_dir($shared)) {
-        foreach ($files as $rel => $content) {
-            @mkdir(dirname("$shared/$rel"), 0755, true);
-            file_put_contents("$shared/$rel", $content);
-        }
-    }
-    echo 'Deployed ' . count($files) . " static file(s), version $version.\n";
+    gl_config_import();
+    // 2.4: Installer::updateModulesSequence → flushCaches empties the whole cache backend, whatever the prefix.
+    gl_cache_flush();
+    echo "Applied $n migration(s) for release {$m['release']}; configuration imported; cache storage flushed.\n";
     return 0;
 }
 
@@ -124,17 +108,25 @@ function gl_status(): array
     }
     return ['release' => $m['release'], 'modules' => (object)$m['modules'], 'blue_green_enabled' => gl_blue_green_enabled(),
             'db_status' => $db, 'session_save' => gl_config()['session']['save'] ?? 'redis',
-            'static_version' => $m['static_version']];
+            'static_version' => $m['static_version'], 'cache_id_prefix' => gl_cache_prefix(),
+            'cache_dbs' => gl_cache_backends(),
+            // Fingerprints only: the key list itself is a secret.
+            'crypt_keys' => array_map(fn($k) => substr(hash('sha256', $k), 0, 12), gl_crypt_keys()),
+            'config_hashes' => gl_config_hashes(), 'cron_installed' => is_file(gl_crontab_path())];
 }
 
 /** A guest checkout through the app's own REST handlers, in-process, against the selected database. */
-function gl_smoke(): int
+function gl_smoke(array $opts): int
 {
     $steps = [];
+    $sku = (string)($opts['sku'] ?? 'GL-0001');
     try {
+        // The checks the front controller runs before any controller, read fresh (not from the live cache).
+        gl_front_checks(false);
+        $steps[] = 'front controller';
         [, $cart] = gl_rest('POST', '/V1/guest-carts', null, null);
         $steps[] = 'cart';
-        gl_rest('POST', "/V1/guest-carts/$cart/items", ['cartItem' => ['sku' => 'GL-0001', 'qty' => 1, 'quote_id' => $cart]], null);
+        gl_rest('POST', "/V1/guest-carts/$cart/items", ['cartItem' => ['sku' => $sku, 'qty' => 1, 'quote_id' => $cart]], null);
         $steps[] = 'add item';
         gl_rest('GET', "/V1/guest-carts/$cart/totals", null, null);
         $steps[] = 'totals';

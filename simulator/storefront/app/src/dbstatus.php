@@ -34,6 +34,11 @@ function gl_check_db_status(): void
         $status = gl_db_status();
         gl_cache_set('db_is_up_to_date', $status);
     }
+    gl_raise_db_status($status);
+}
+
+function gl_raise_db_status(string $status): void
+{
     if ($status === 'db_newer') {
         throw new HttpError(500, 'Please update your modules: Run "composer install" from the Magento root directory.');
     }

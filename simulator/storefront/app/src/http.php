@@ -9,6 +9,7 @@ require_once __DIR__ . '/checkout.php';
 require_once __DIR__ . '/rest.php';
 require_once __DIR__ . '/storefront.php';
 require_once __DIR__ . '/health.php';
+require_once __DIR__ . '/framework.php';
 
 function gl_send(int $status, array $headers, string $body): void
 {
@@ -62,7 +63,7 @@ function gl_handle_http(): void
             throw new HttpError(503, 'Service Temporarily Unavailable');
         }
         gl_warmup_delay();
-        gl_check_db_status();
+        gl_front_checks();
         if ($isRest) {
             $raw = file_get_contents('php://input');
             $body = null;
@@ -79,8 +80,19 @@ function gl_handle_http(): void
             gl_json($st, $value);
             return;
         }
-        [$st, $headers, $html] = gl_storefront($method, $path);
+        $cacheable = gl_fpc_cacheable($method, $path);
+        $hit = $cacheable ? gl_fpc_lookup($path) : null;
+        [$st, $headers, $html] = $hit ?? gl_storefront($method, $path);
+        if ($cacheable && !$hit) {
+            [$st, $headers, $html] = gl_fpc_store($path, $st, $headers, $html);
+        }
         gl_send($st, $headers + (isset($headers['Content-Type']) ? [] : ['Content-Type' => 'text/html; charset=UTF-8']), $html);
+    } catch (GlSessionConcurrency $e) {
+        // Cm_RedisSession's ConcurrentConnectionsExceededException: Magento answers from errors/503.php.
+        error_log('storefront: ' . $e->getMessage());
+        gl_send(503, ['Content-Type' => 'text/html; charset=UTF-8', 'Retry-After' => '5'],
+            '<!doctype html><title>Service Temporarily Unavailable</title><h1>Service Temporarily Unavailable</h1>'
+            . '<p>The server is temporarily unable to service your request due to maintenance downtime or capacity problems. Please try again later.</p>');
     } catch (HttpError $e) {
         if ($isRest) {
             $out = ['message' => $e->getMessage()];

@@ -4,19 +4,7 @@ declare(strict_types=1);
 
 function gl_session_start(): void
 {
-    $s = gl_config()['session'];
-    if (($s['save'] ?? 'redis') === 'redis') {
-        $r = gl_config()['redis'];
-        ini_set('session.save_handler', 'redis');
-        ini_set('session.save_path', sprintf('tcp://%s:%d?database=%d&timeout=%s', $r['host'], $r['port'],
-            (int)($s['redis']['database'] ?? 2), (string)($s['redis']['timeout'] ?? 2.5)));
-    } else {
-        ini_set('session.save_handler', 'files');
-        ini_set('session.save_path', sys_get_temp_dir());
-    }
-    session_name('PHPSESSID');
-    session_set_cookie_params(['lifetime' => 0, 'path' => '/', 'httponly' => true, 'samesite' => 'Lax']);
-    session_start();
+    gl_session_open();
     // Magento's page-cache plugin copies the form_key cookie into a session that lacks one, so a POST can
     // pass even after the session itself was lost.
     if (empty($_SESSION['_form_key'])) {
@@ -31,14 +19,22 @@ function gl_static_url(string $path): string
     return '/static/version' . trim((string)$v) . '/frontend/Greenlight/luma/en_US/' . $path;
 }
 
-function gl_page(string $title, string $body): string
+/** A page. Public (cacheable) pages carry no customer data: the header's greeting comes from customer/section/load. */
+function gl_page(string $title, string $body, bool $public = false): string
 {
     $h = fn($s) => htmlspecialchars((string)$s, ENT_QUOTES);
     $banner = gl_config()['banner'] ? '<div class="banner">' . $h(gl_config()['banner']) . '</div>' : '';
-    $who = isset($_SESSION['customer_id']) ? 'Welcome, ' . $h($_SESSION['customer_name'] ?? '') : '<a href="/customer/account/login/">Sign In</a>';
+    // A defect a real team ships: a block with customer data left cacheable (no cacheable="false"/private scope).
+    $who = isset($_SESSION['customer_id']) && (!$public || gl_defect('greeting_in_cached_pages'))
+        ? 'Welcome, ' . $h($_SESSION['customer_name'] ?? '')
+        : '<span class="customer-name" data-bind="customer().fullname"></span><a href="/customer/account/login/">Sign In</a>';
+    $links = '';
+    foreach (gl_page_assets() as $asset) {
+        $links .= str_ends_with($asset, '.css') ? '<link rel="stylesheet" href="' . gl_static_url($asset) . '">'
+            : '<script src="' . gl_static_url($asset) . '"></script>';
+    }
     return '<!doctype html><html><head><meta charset="utf-8"><title>' . $h($title) . '</title>'
-        . '<link rel="stylesheet" href="' . gl_static_url('css/styles.css') . '">'
-        . '<script src="' . gl_static_url('js/app.js') . '"></script></head><body>'
+        . $links . '</head><body>'
         . $banner . '<header>' . $who . '</header><main>' . $body . '</main>'
         . '<input type="hidden" name="form_key" value="' . $h($_SESSION['_form_key']) . '">'
         . '</body></html>';
@@ -58,7 +54,7 @@ function gl_storefront(string $method, string $path): array
         $rows = gl_q('SELECT entity_id, sku, name, price FROM catalog_product_entity ORDER BY entity_id')->fetchAll();
         $list = implode('', array_map(fn($p) => '<li><a href="/catalog/product/view/id/' . $p['entity_id'] . '">'
             . $h($p['name']) . '</a> $' . $h($p['price']) . '</li>', $rows));
-        return [200, [], gl_page('Home', "<ul class=\"products\">$list</ul>")];
+        return [200, [], gl_page('Home', "<ul class=\"products\">$list</ul>", true)];
     }
     if ($method === 'GET' && preg_match('#^/catalog/product/view/id/(\d+)/?$#', $path, $m)) {
         $p = gl_product_by_id((int)$m[1]);
@@ -68,7 +64,7 @@ function gl_storefront(string $method, string $path): array
         return [200, [], gl_page($p['name'], '<h1 class="product-name">' . $h($p['name']) . '</h1><span class="sku">'
             . $h($p['sku']) . '</span><span class="price">$' . $h($p['price']) . '</span>'
             . '<form method="post" action="/checkout/cart/add"><input type="hidden" name="product" value="' . $p['entity_id'] . '">'
-            . '<input type="hidden" name="form_key" value="' . $h($_SESSION['_form_key']) . '"><input name="qty" value="1"></form>')];
+            . '<input type="hidden" name="form_key" value="' . $h($_SESSION['_form_key']) . '"><input name="qty" value="1"></form>', true)];
     }
     if ($method === 'GET' && preg_match('#^/customer/account/login/?$#', $path)) {
         return [200, [], gl_page('Customer Login', '<form method="post" action="/customer/account/loginPost/">'
@@ -90,6 +86,7 @@ function gl_storefront(string $method, string $path): array
         $_SESSION['customer_id'] = $id;
         $_SESSION['customer_name'] = $c['firstname'] . ' ' . $c['lastname'];
         $_SESSION['customer_firstname'] = $c['firstname'];
+        gl_vary_cookie(1);
         // As Magento does at log-in: the customer's saved (active) cart becomes the session's cart.
         $saved = gl_customer_cart($id, false);
         if ($saved) {

@@ -1,1 +1,1 @@
-window.greenlight = { release: "{{release}}" };
+window.greenlight = { ready: true };

@@ -1,5 +1,5 @@
 <?php
-// Known-bad release: it reuses r1's static version number, so its pages ask for version URLs that already hold r1's files.
+// Known-bad release: it changes css/styles.css but reuses r1's static version number.
 return [
     'banner' => 'Winter sale: free gift wrap on every order',
     'defects' => [],

@@ -1,0 +1,94 @@
+<?php
+// Cron and queue consumers as a Magento 2.4 node runs them: `cron:install` writes the node's crontab line
+// (`bin/magento cron:run` every minute; the replica's cron loop runs it every few seconds); each cron:run records
+// its jobs in cron_schedule and, with cron_consumers_runner/cron_run, spawns every consumer not yet running
+// (`queue:consumers:start`), which keeps running — on the code it started with — until max_messages.
+declare(strict_types=1);
+
+const GL_CONSUMERS = ['greenlight.order.export'];
+
+function gl_crontab_path(): string
+{
+    return getenv('GREENLIGHT_CRONTAB') ?: '/etc/greenlight/crontab';
+}
+
+function gl_consumer_pidfile(string $name): string
+{
+    return (getenv('GREENLIGHT_RUN_DIR') ?: '/run/greenlight') . "/consumer-$name.pid";
+}
+
+function gl_identity(): array
+{
+    return ['node' => gl_config()['node'], 'colour' => gl_config()['colour'], 'release' => gl_manifest()['release']];
+}
+
+/** cron:install / cron:remove: the crontab line for this install (Magento writes a #~ MAGENTO block). */
+function gl_cron_install(bool $on): int
+{
+    $path = gl_crontab_path();
+    if ($on) {
+        @mkdir(dirname($path), 0755, true);
+        file_put_contents($path, "#~ MAGENTO START\n* * * * * php /srv/storefront/current/bin/magento cron:run 2>&1\n#~ MAGENTO END\n");
+        echo "Crontab has been generated and saved\n";
+    } else {
+        @unlink($path);
+        echo "Magento cron tasks have been removed\n";
+    }
+    return 0;
+}
+
+/** Publish to the MySQL queue (inside the caller's transaction). */
+function gl_publish(string $topic, array $body): void
+{
+    gl_q('INSERT INTO queue_message (topic_name, body, status, created_at) VALUES (?, ?, \'new\', NOW(6))',
+        [$topic, json_encode($body)]);
+}
+
+function gl_consumer_running(string $name): bool
+{
+    $pid = (int)@file_get_contents(gl_consumer_pidfile($name));
+    return $pid > 0 && posix_kill($pid, 0);
+}
+
+function gl_cron_run(): int
+{
+    $id = gl_identity();
+    gl_q("INSERT INTO cron_schedule (job_code, status, messages, created_at, executed_at, finished_at, hostname)
+          VALUES ('greenlight_heartbeat', 'success', ?, NOW(6), NOW(6), NOW(6), ?)", [json_encode($id), $id['node']]);
+    $runner = gl_config()['cron_consumers_runner'] ?? [];
+    $spawned = [];
+    if (!empty($runner['cron_run'])) {
+        foreach (GL_CONSUMERS as $name) {
+            if (gl_consumer_running($name)) {
+                continue;
+            }
+            @mkdir(dirname(gl_consumer_pidfile($name)), 0755, true);
+            $cmd = sprintf('nohup php %s queue:consumers:start %s --max-messages=%d >/dev/null 2>&1 & echo $!',
+                escapeshellarg(GL_ROOT . '/bin/magento'), escapeshellarg($name), (int)($runner['max_messages'] ?? 10000));
+            file_put_contents(gl_consumer_pidfile($name), trim((string)shell_exec($cmd)));
+            $spawned[] = $name;
+        }
+    }
+    echo 'Ran jobs by schedule.' . ($spawned ? ' Started consumers: ' . implode(', ', $spawned) : '') . "\n";
+    return 0;
+}
+
+/** queue:consumers:start <name>: take messages one by one until max-messages; poll when the queue is empty. */
+function gl_consumer_start(string $name, int $max): int
+{
+    if (!in_array($name, GL_CONSUMERS, true)) {
+        fwrite(STDERR, "Consumer \"$name\" does not exist.\n");
+        return 1;
+    }
+    $by = json_encode(gl_identity());
+    $done = 0;
+    while ($done < $max) {
+        $n = gl_q("UPDATE queue_message SET status = 'complete', processed_at = NOW(6), processed_by = ?
+                   WHERE topic_name = ? AND status = 'new' ORDER BY id LIMIT 1", [$by, $name])->rowCount();
+        $done += $n;
+        if ($n === 0) {
+            usleep(1000000);
+        }
+    }
+    return 0;
+}

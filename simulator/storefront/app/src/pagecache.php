@@ -1,0 +1,63 @@
+<?php
+// Magento's built-in full-page cache (PageCache BuiltinPlugin) in Redis, page_cache frontend (DB 1): public pages
+// keyed by URL + the X-Magento-Vary cookie (the HTTP context: logged in, customer group), under the install's
+// id_prefix. A hit never starts the session; the form key is filled in from the form_key cookie (Magento's JS
+// does it in the browser).
+declare(strict_types=1);
+
+const GL_FPC_FORM_KEY = '%%GL_FORM_KEY%%';
+const GL_FPC_TTL = 86400;
+
+function gl_fpc_cacheable(string $method, string $path): bool
+{
+    return $method === 'GET' && empty($_GET) === true
+        && ($path === '/' || preg_match('#^/catalog/product/view/id/\d+/?$#', $path) === 1);
+}
+
+function gl_fpc_key(string $path): string
+{
+    return gl_cache_prefix() . 'FPC_' . md5($path . '|' . ($_COOKIE['X-Magento-Vary'] ?? ''));
+}
+
+/** A cached page for this request, ready to send, or null. */
+function gl_fpc_lookup(string $path): ?array
+{
+    $raw = gl_page_cache()->get(gl_fpc_key($path));
+    if ($raw === false) {
+        return null;
+    }
+    $page = json_decode((string)$raw, true);
+    if (!is_array($page)) {
+        return null;
+    }
+    $formKey = $_COOKIE['form_key'] ?? '';
+    if (!preg_match('/^[A-Za-z0-9]{16}$/', $formKey)) {
+        $formKey = substr(bin2hex(random_bytes(8)), 0, 16);
+        setcookie('form_key', $formKey, ['path' => '/', 'samesite' => 'Lax']);
+    }
+    return [$page['status'], $page['headers'] + ['X-Magento-Cache-Debug' => 'HIT'],
+            str_replace(GL_FPC_FORM_KEY, $formKey, $page['body'])];
+}
+
+function gl_fpc_store(string $path, int $status, array $headers, string $body): array
+{
+    $headers += ['Cache-Control' => 'max-age=' . GL_FPC_TTL . ', public, s-maxage=' . GL_FPC_TTL];
+    if ($status === 200) {
+        $key = (string)($_SESSION['_form_key'] ?? '');
+        $generic = $key === '' ? $body : str_replace($key, GL_FPC_FORM_KEY, $body);
+        gl_page_cache()->setex(gl_fpc_key($path), GL_FPC_TTL,
+            json_encode(['status' => $status, 'headers' => $headers, 'body' => $generic]));
+    }
+    return [$status, $headers + ['X-Magento-Cache-Debug' => 'MISS'], $body];
+}
+
+/** The HTTP context hash Magento keeps in the X-Magento-Vary cookie (none for a guest in the default group). */
+function gl_vary_cookie(?int $customerGroup): void
+{
+    if ($customerGroup === null) {
+        setcookie('X-Magento-Vary', '', ['expires' => 1, 'path' => '/']);
+        return;
+    }
+    setcookie('X-Magento-Vary', sha1(json_encode(['customer_group' => (string)$customerGroup, 'customer_logged_in' => true])),
+        ['path' => '/', 'httponly' => true, 'samesite' => 'Lax']);
+}

@@ -1,0 +1,50 @@
+"""Every REST route and storefront URL the smoke checks call is one a stock Magento 2.4 store has (the table in
+harness/data/magento24_routes.toml); the traffic's routes are held to the same table in test_traffic.py."""
+import pytest
+from test_traffic_fakestore import FakeStore
+
+from harness.catalogue import Catalogue, CatalogueError
+from harness.routes import match, routes
+from harness.session_check import page_cache_private, session_portable
+from harness.smoke import smoke_checkout, smoke_storefront
+from harness.targets.base import Node
+from harness.token_check import token_portable
+
+
+@pytest.fixture
+def store():
+    s = FakeStore().start()
+    yield s
+    s.stop()
+
+
+def test_the_table_holds_magento_routes_and_refuses_others():
+    assert len(routes()) > 20
+    assert match("POST", "/rest/V1/guest-carts/0123abcd/payment-information").module == "Magento_Checkout"
+    assert match("GET", "/rest/default/V1/carts/mine/totals").auth == "self"       # store code prefix
+    assert match("POST", "/rest/V1/guest-carts/x/place-order") is None             # not a Magento route
+    assert match("GET", "/rest/V1/carts/mine/orders") is None                      # no customer "mine" orders
+    assert match("DELETE", "/rest/V1/guest-carts/x/items") is None                 # wrong method
+    assert match("GET", "/customer/section/load/").kind == "storefront"
+
+
+def test_every_call_of_the_smoke_checks_is_a_magento_route(store):
+    node = Node("fake-1", "green", store.url)
+    cat = Catalogue(skus=("SKU-A",), product_ids=(7,), email_domain="shop.example")
+    assert smoke_checkout("fake-1", store.url, sku=cat.skus[0], email_domain=cat.smoke_email_domain).ok
+    assert smoke_storefront("fake-1", store.url, product_id=cat.product_ids[0]).ok
+    token_portable(node, node, email_domain=cat.smoke_email_domain, run_id="contract")
+    session_portable(node, node, email_domain=cat.smoke_email_domain, run_id="contract")
+    page_cache_private(node, product_id=cat.product_ids[0], email_domain=cat.smoke_email_domain, run_id="contract")
+    called = sorted(set(store.seen))
+    assert len(called) >= 8, called
+    unknown = [c for c in called if match(*c) is None]
+    assert not unknown, f"smoke checks call routes a real Magento 2.4 store does not have: {unknown}"
+
+
+def test_catalogue_refuses_mismatched_ids_and_bad_domains():
+    with pytest.raises(CatalogueError, match="product ids"):
+        Catalogue(skus=("A", "B"), product_ids=(1,))
+    with pytest.raises(CatalogueError, match="not a domain"):
+        Catalogue(email_domain="not a domain")
+    assert Catalogue(email_domain="shop.example").smoke_email_domain == "smoke.shop.example"
