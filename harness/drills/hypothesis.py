@@ -43,14 +43,23 @@ class Judgement:
     engine: str = ""
 
 
-def _errors(statuses, ts) -> list[float]:
-    return [t for s, t in zip(statuses, ts, strict=True) if s is not None and (s == 0 or s >= 500)]
+def _errors(led) -> list[tuple[float, str]]:
+    """(start time, node that answered or "") of every 5xx and transport error."""
+    served = led.cols.get("served_by") or [None] * len(led.cols["ts"])
+    return [(t, n or "") for s, t, n in zip(led.cols["status"], led.cols["ts"], served, strict=True)
+            if s is not None and (s == 0 or s >= 500)]
+
+
+def _charged(node: str | None, served_by: str) -> bool:
+    """An error a node answered itself is charged to the faults on that node (and to shared faults); an error the
+    LB made (no node) to every fault in effect."""
+    return not node or not served_by or served_by == node
 
 
 def judge(drill: Drill, applied: list[Applied], verdicts: dict, outcome, led, final: dict,  # noqa: C901 - one clause per hypothesis part
           detect_s: float | None = None) -> Judgement:
     detect = drill.detect_s if drill.detect_s is not None else (detect_s if detect_s is not None else detection_s())
-    err_ts = _errors(led.cols["status"], led.cols["ts"])
+    errs = _errors(led)
     j = Judgement(passed=True)
     windows = []
     for a in applied:
@@ -61,7 +70,8 @@ def judge(drill: Drill, applied: list[Applied], verdicts: dict, outcome, led, fi
         end = (a.healed_at or max(led.cols["ts"] or [a.injected_at])) + detect
         w = (a.injected_at, end)
         windows.append(w)
-        spent = sum(1 for t in err_ts if w[0] <= t <= w[1])
+        node = a.injection.fault.params.get("node") if a.injection is not None else None
+        spent = sum(1 for t, by in errs if w[0] <= t <= w[1] and _charged(node, by))
         held = round((a.healed_at or end) - a.injected_at, 2)
         j.faults.append(FaultSpend(a.step.label(), a.description, a.step.budget_errors, spent, w, held,
                                    a.error if a.healed_at is None or a.error else ""))
@@ -70,7 +80,7 @@ def judge(drill: Drill, applied: list[Applied], verdicts: dict, outcome, led, fi
             j.reasons.append(f"{f.label}: {f.error}")
         elif f.spent_errors > f.budget_errors:
             j.reasons.append(f"{f.label}: spent {f.spent_errors} errors, budget {f.budget_errors}")
-    j.errors_outside = sum(1 for t in err_ts if not any(a <= t <= b for a, b in windows))
+    j.errors_outside = sum(1 for t, _ in errs if not any(a <= t <= b for a, b in windows))
     if j.errors_outside > drill.errors_outside_faults:
         j.reasons.append(f"{j.errors_outside} errors while no fault was in effect (allowed {drill.errors_outside_faults})")
     for name in drill.must_hold:
