@@ -63,10 +63,10 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=0, help="Locust worker processes for the rate steps")
     args = ap.parse_args()
     from harness import stack
-    from harness.targets.compose import ComposeTarget
+    from harness.targets.compose import replica_target
 
     stack.up()
-    target = ComposeTarget()
+    target = replica_target()
     print(f"replica at {target.lb_url}; rate steps of {args.step_seconds:.0f} s without think time")
     best = None
     for users in [int(u) for u in args.users.split(",")]:

@@ -25,10 +25,10 @@ def _target_nodes(spec: str) -> list:
                 return [n for c in COLOURS for n in t.nodes(c)]
             finally:
                 t.close()
-    from harness.targets.compose import ComposeTarget
+    from harness.targets.compose import DockerFleet  # the replica's fleet: its node list needs nothing running
 
-    t = ComposeTarget()
-    return [n for c in COLOURS for n in t.nodes(c)]
+    fleet = DockerFleet()
+    return [n for c in COLOURS for n in fleet.nodes(c)]
 
 
 def pytest_generate_tests(metafunc):
