@@ -16,7 +16,10 @@ COLUMNS = ("ts", "user", "journey", "step", "method", "name", "status", "ms", "b
            "session", "error")
 # Sparse fields: few records carry them (set by a journey through Locust's context={...}); the loader keeps them as
 # {row index: value}. Everything else a journey puts in its context stays private.
-SPARSE = ("order_id", "probe", "page_release", "asset")
+# failed_checks: [{check, reason}] of a step that failed its content checks; creds: {kind: fingerprint} of the
+# credentials a request presented or was issued (session, token, guest_cart); cart_op: one operation of a cart's
+# history ({cart, op: add|read|order, ...}); order: what the customer was told ({id, grand_total, items}).
+SPARSE = ("order_id", "probe", "page_release", "asset", "failed_checks", "creds", "cart_op", "order")
 # Numeric columns and how the columnar index stores them (numpy dtypes; missing = NaN for floats, the dtype's
 # smallest value for integers). Every other column is dictionary-coded: any JSON scalar, so a string field needs no
 # entry here.

@@ -1,10 +1,17 @@
-"""Checkout traffic for a Magento 2 store: guest REST checkout, customer REST checkout, a long-lived storefront
-session that keeps checking it is still itself, and a browser fetching pages and their static assets.
+"""Checkout traffic for a Magento 2 store, as shoppers make it:
+
+- guests fill carts, leave them, come back to them later and check some of them out (REST);
+- registered customers use the store from several devices (one bearer token each) and check out (REST);
+- logged-in shoppers keep several browser sessions, add to cart from product pages, and check out through the
+  checkout page to the success page;
+- visitors browse pages and their static assets.
 
     locust -f locustfiles/checkout.py -H http://127.0.0.1:8080
 
-Every request becomes one ledger line (gl_ledger); the per-user fields come from User.context(), the per-call
-ones (step, order_id, probe, page_release, asset) from the request context. Settings: gl_settings.
+Every request becomes one ledger line (gl_ledger). Every step checks what the shopper needs from the answer, not
+only its status (gl_checks); a failed check is written on the ledger line with its name and reason. What users
+hold (carts, tokens, sessions) is used again later, so a cutover is crossed by many of each; the ledger lines carry
+the facts verdicts need to judge each customer's history (creds, cart_op, order). Settings: gl_settings.
 """
 from __future__ import annotations
 
@@ -14,21 +21,23 @@ import os
 import random
 import re
 import socket
+from http.cookiejar import CookieJar
 from urllib.parse import urlsplit
 
 from locust import FastHttpUser, between, events, task
 from locust.exception import RescheduleTask, StopUser
 
+import gl_checks as check
 import gl_distributed
 import gl_lease  # noqa: F401  (quits when the harness that started it is gone)
 import gl_ledger
 import gl_settings as cfg
+from gl_checks import CheckFailed
 
 LEDGER = gl_ledger.attach(events, served_by_header=cfg.SERVED_BY_HEADER, release_header=cfg.RELEASE_HEADER)
 HOST = socket.gethostname()
 _user_seq = itertools.count(1)
 
-FORM_KEY_RE = re.compile(r'name="form_key"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="form_key"')
 ASSET_RE = re.compile(r'<link\b[^>]*\bhref="([^"]+)"|<script\b[^>]*\bsrc="([^"]+)"', re.I)
 STATIC_VERSION_RE = re.compile(r"/static/version\d+/")
 
@@ -37,9 +46,9 @@ class StepFailed(RescheduleTask):
     """The journey cannot go on (the failed request is already on the ledger); start it again after a wait."""
 
 
-def fingerprint(secret: str) -> str:
-    """A stable id for a bearer token that never reveals it."""
-    return "tok:" + hashlib.sha256(secret.encode()).hexdigest()[:16]
+def fingerprint(kind: str, secret: str) -> str:
+    """A stable id for a credential (token, cart id, session id) that never reveals it."""
+    return f"{kind}:" + hashlib.sha256(secret.encode()).hexdigest()[:16]
 
 
 def note(response, **fields) -> None:
@@ -47,40 +56,17 @@ def note(response, **fields) -> None:
     response.request_meta["context"].update(fields)
 
 
-def json_string(response) -> str:
-    value = response.json()
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"expected a non-empty JSON string, got {value!r:.80}")
-    return value
+def content_type(response) -> str:
+    return (getattr(response, "headers", None) or {}).get("content-type") or ""
 
 
-def json_object(response) -> dict:
-    value = response.json()
-    if not isinstance(value, dict):
-        raise ValueError(f"expected a JSON object, got {type(value).__name__}")
-    return value
-
-
-def json_list(response) -> list:
-    value = response.json()
-    if not isinstance(value, list):
-        raise ValueError(f"expected a JSON list, got {type(value).__name__}")
-    return value
-
-
-def order_id(response) -> int | str:
-    value = response.json()
-    if isinstance(value, bool) or not str(value).isdigit():
-        raise ValueError(f"expected an order id, got {value!r:.80}")
-    note(response, order_id=int(value))
-    return int(value)
-
-
-def pick_carrier(methods: list) -> tuple[str, str]:
-    available = [m for m in methods if isinstance(m, dict) and m.get("available", True)]
-    if not available:
-        return "flatrate", "flatrate"
-    return available[0]["carrier_code"], available[0]["method_code"]
+def parsed(response):
+    if response.status_code == 0 or "json" not in content_type(response):
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 class GreenlightUser(FastHttpUser):
@@ -115,22 +101,45 @@ class GreenlightUser(FastHttpUser):
                 return c.value
         return None
 
-    def call(self, step: str, method: str, path: str, name: str | None = None, expect=None,
-             context: dict | None = None, **kwargs):
-        """One request, one ledger record. `expect(response)` parses/validates a 2xx/3xx answer and returns what
-        the journey needs; any problem marks the request failed and raises StepFailed."""
-        with self.client.request(method, path, name=name or path, catch_response=True,
-                                 context={"step": step, **(context or {})}, **kwargs) as resp:
+    def take_messages(self) -> str | None:
+        """The `mage-messages` cookie, consumed as the page's JavaScript does."""
+        value = self.cookie("mage-messages")
+        if value is not None:
+            for c in list(self.client.cookiejar):
+                if c.name == "mage-messages":
+                    self.client.cookiejar.clear(c.domain, c.path, c.name)
+        return value
+
+    def call(self, step: str, method: str, path: str, name: str | None = None, check_with=None,
+             creds: dict | None = None, refused: str | None = None, context: dict | None = None, **kwargs):
+        """One request, one ledger record. `check_with(response, body)` checks the answer and returns what the
+        journey needs; the generic checks (status, error body, error page, error message) run first. `creds`
+        ({kind: fingerprint}) are the credentials the request presents; `refused` names the check that fails when
+        the store no longer knows them (401/404). Any failed check marks the step failed and raises StepFailed."""
+        ctx = {"step": step, **(context or {})}
+        if creds:
+            ctx["creds"] = creds
+        with self.client.request(method, path, name=name or path, catch_response=True, context=ctx,
+                                 **kwargs) as resp:
             self.last_status = resp.status_code
-            ok = 200 <= resp.status_code < 400
+            body = parsed(resp)
+            failures = [] if resp.status_code == 0 else check.generic(
+                resp.status_code, content_type(resp), resp.text or "", body, self.take_messages())
+            if refused and resp.status_code in (401, 404):
+                failures.append(check.failure(refused, f"HTTP {resp.status_code}: a credential this store issued "
+                                                       "was refused"))
             value = None
-            if ok and expect is not None:
+            if not failures and resp.status_code and check_with is not None:
                 try:
-                    value = expect(resp)
-                except Exception as exc:  # noqa: BLE001 - a wrong body is a failed step, not a crashed user
-                    resp.failure(f"{step}: {exc}")
-                    ok = False
-        if not ok:
+                    value = check_with(resp, body)
+                except CheckFailed as exc:
+                    failures.append(check.failure(exc.check, exc.reason))
+            if failures:
+                note(resp, failed_checks=failures)
+                resp.failure("; ".join(f"{f['check']}: {f['reason']}" for f in failures))
+            elif resp.status_code == 0:
+                resp.failure(f"{step}: no response")
+        if failures or resp.status_code == 0:
             raise StepFailed()
         return value
 
@@ -138,43 +147,153 @@ class GreenlightUser(FastHttpUser):
         count = random.randint(1, 3)
         return [(random.choice(cfg.SKUS), 2 if random.random() < cfg.QTY2_SHARE else 1) for _ in range(count)]
 
+    def add_lines(self, lines: dict, sku: str, qty: float) -> None:
+        lines[sku] = lines.get(sku, 0.0) + float(qty)
 
-class GuestCheckout(GreenlightUser):
-    """A guest fills a REST cart and places the order: cart → items → totals → shipping → payment → order id."""
+    def place_order(self, cart: Cart, url: str, name: str, told: dict, **kw) -> int:
+        """Place the order; the ledger records what the customer was told (total, items) beside the order id."""
+        items = dict(cart.lines) if cart.lines is not None else None  # what they put in and saw in the cart
+
+        def placed(resp, body):
+            oid = check.order_id(body)
+            note(resp, order_id=oid, order={"id": oid, "grand_total": float(told["grand_total"]), "items": items},
+                 cart_op={"cart": cart.key, "op": "order", "order_id": oid})
+            return oid
+
+        return self.call("place order", "POST", url, name, check_with=placed, **kw)
+
+
+class Cart:
+    """A cart the shopper knows: its key on the ledger and the lines they put in it (None: unknown, re-learn)."""
+
+    def __init__(self, key: str, masked_id: str | None = None):
+        self.key, self.masked_id = key, masked_id
+        self.lines: dict[str, float] | None = {}
+
+    def read(self, observed: dict[str, float]) -> dict:
+        """The history fact of a read, checked against the lines the shopper put in (adopting them if unknown)."""
+        if self.lines is None:
+            self.lines = dict(observed)
+        else:
+            check.same_lines("cart_contents", self.lines, observed)
+        return {"cart": self.key, "op": "read", "items": observed}
+
+
+class RestCheckout(GreenlightUser):
+    """The REST checkout steps guests and customers share: add items, read the cart, totals, shipping, order."""
+
+    abstract = True
+
+    def add_items(self, cart: Cart, url: str, name: str, **kw):
+        for sku, qty in self.line_items():
+            op = {"cart": cart.key, "op": "add", "sku": sku, "qty": float(qty)}
+            item = {"sku": sku, "qty": qty, **({"quote_id": cart.masked_id} if cart.masked_id else {})}
+            try:
+                self.call("add item", "POST", f"{url}/items", f"{name}/items", context={"cart_op": op},
+                          check_with=lambda r, b, s=sku, q=qty: check.added_item(b, s, q),
+                          json={"cartItem": item}, **kw)
+            except StepFailed:
+                cart.lines = None  # the item may or may not be in the cart now
+                raise
+            if cart.lines is not None:
+                self.add_lines(cart.lines, sku, qty)
+
+    def read_cart(self, step: str, cart: Cart, url: str, name: str, **kw):
+        def observe(resp, body):
+            observed = check.cart_lines(check.json_object(body).get("items"))
+            note(resp, cart_op={"cart": cart.key, "op": "read", "items": observed})
+            cart.read(observed)
+
+        self.call(step, "GET", url, name, check_with=observe, **kw)
+
+    def check_out(self, cart: Cart, url: str, name: str, **kw) -> int:
+        lines = dict(cart.lines or {})
+        self.call("totals", "GET", f"{url}/totals", f"{name}/totals",
+                  check_with=lambda r, b: check.totals(b, lines if cart.lines is not None else None), **kw)
+        carrier, method = self.call(
+            "estimate shipping", "POST", f"{url}/estimate-shipping-methods", f"{name}/estimate-shipping-methods",
+            check_with=lambda r, b: check.shipping_methods(b),
+            json={"address": {"country_id": cfg.ADDRESS["country_id"], "postcode": cfg.ADDRESS["postcode"]}}, **kw)
+        told = self.call("shipping information", "POST", f"{url}/shipping-information",
+                         f"{name}/shipping-information",
+                         check_with=lambda r, b: check.totals(check.json_object(b).get("totals"), None, True),
+                         json={"addressInformation": {"shipping_address": cfg.ADDRESS, "billing_address": cfg.ADDRESS,
+                                                      "shipping_carrier_code": carrier, "shipping_method_code": method}},
+                         **kw)
+        return self.place_order(cart, f"{url}/payment-information", f"{name}/payment-information", told,
+                                json=self.payment(), **kw)
+
+    def payment(self) -> dict:
+        return {"paymentMethod": {"method": "checkmo"}, "billingAddress": cfg.ADDRESS}
+
+
+class GuestCheckout(RestCheckout):
+    """A guest fills carts, leaves them, comes back to them later, and checks some of them out."""
 
     journey = "guest"
     weight = cfg.weight("guest", 3)
     abstract = weight == 0
 
+    def __init__(self, environment):
+        super().__init__(environment)
+        self.carts: list[Cart] = []  # oldest first
+        self.revisit_turn = itertools.count()
+
     @task
-    def checkout(self):
-        self.session = None  # a new guest cart is a new REST session
-        cart = self.call("create cart", "POST", f"{cfg.REST}/guest-carts", expect=self._new_cart)
-        url, name = f"{cfg.REST}/guest-carts/{cart}", f"{cfg.REST}/guest-carts/:cartId"
-        for sku, qty in self.line_items():
-            self.call("add item", "POST", f"{url}/items", f"{name}/items", expect=json_object,
-                      json={"cartItem": {"sku": sku, "qty": qty, "quote_id": cart}})
-        self.call("totals", "GET", f"{url}/totals", f"{name}/totals", expect=json_object)
-        methods = self.call("estimate shipping", "POST", f"{url}/estimate-shipping-methods",
-                            f"{name}/estimate-shipping-methods", expect=json_list,
-                            json={"address": {"country_id": cfg.ADDRESS["country_id"],
-                                              "postcode": cfg.ADDRESS["postcode"]}})
-        carrier, method = pick_carrier(methods)
-        self.call("shipping information", "POST", f"{url}/shipping-information", f"{name}/shipping-information",
-                  expect=json_object, json={"addressInformation": {
-                      "shipping_address": cfg.ADDRESS, "billing_address": cfg.ADDRESS,
-                      "shipping_carrier_code": carrier, "shipping_method_code": method}})
-        self.call("place order", "POST", f"{url}/payment-information", f"{name}/payment-information",
-                  expect=order_id, json={"email": f"{cfg.RUN_ID}-{self.uid}-guest@{cfg.EMAIL_DOMAIN}",
-                                         "paymentMethod": {"method": "checkmo"}, "billingAddress": cfg.ADDRESS})
+    def shop(self):
+        if len(self.carts) < cfg.HELD_CARTS:
+            self.fill_new_cart()
+        for cart in self.carts_to_revisit():
+            self.come_back_to(cart)
+        if len(self.carts) >= cfg.HELD_CARTS or random.random() < cfg.CHECKOUT_SHARE:
+            self.check_out_guest(self.carts.pop(0))
 
-    def _new_cart(self, response) -> str:
-        self.session = json_string(response)  # the masked cart id identifies this guest's REST session
-        return self.session
+    def fill_new_cart(self):
+        cart = self.call("create cart", "POST", f"{cfg.REST}/guest-carts", check_with=self._new_cart)
+        self.carts.append(cart)
+        self.add_items(cart, *self.where(cart))
+        self.read_cart("cart", cart, *self.where(cart), **self.held(cart))
+
+    def _new_cart(self, response, body) -> Cart:
+        masked = check.json_string(body)
+        cart = Cart(fingerprint("cart", masked), masked)
+        self.session = cart.key  # the cart id identifies this guest's REST session
+        note(response, creds={"guest_cart": cart.key})
+        return cart
+
+    def carts_to_revisit(self) -> list[Cart]:
+        if not self.carts:
+            return []
+        start = next(self.revisit_turn) * cfg.REVISITS
+        return [self.carts[(start + k) % len(self.carts)] for k in range(min(cfg.REVISITS, len(self.carts)))]
+
+    def come_back_to(self, cart: Cart):
+        """The guest returns to a cart they left: it is still theirs and holds what they put in."""
+        self.session = cart.key
+        try:
+            self.read_cart("return to cart", cart, *self.where(cart), **self.held(cart))
+        except StepFailed:
+            self.carts.remove(cart)
+            raise
+
+    def check_out_guest(self, cart: Cart):
+        self.session = cart.key
+        self.check_out(cart, *self.where(cart), **self.held(cart))
+
+    def payment(self) -> dict:
+        return {"email": f"{cfg.RUN_ID}-{self.uid}-guest@{cfg.EMAIL_DOMAIN}", **super().payment()}
+
+    @staticmethod
+    def where(cart: Cart) -> tuple[str, str]:
+        return f"{cfg.REST}/guest-carts/{cart.masked_id}", f"{cfg.REST}/guest-carts/:cartId"
+
+    @staticmethod
+    def held(cart: Cart) -> dict:
+        return {"creds": {"guest_cart": cart.key}, "refused": "cart_honoured"}
 
 
-class CustomerCheckout(GreenlightUser):
-    """A registered customer: account → token → me → cart → items → shipping → payment → order id."""
+class CustomerCheckout(RestCheckout):
+    """A registered customer on several devices (one bearer token each): who am I, my cart, check out."""
 
     journey = "customer"
     weight = cfg.weight("customer", 2)
@@ -185,62 +304,101 @@ class CustomerCheckout(GreenlightUser):
         self.accounts = itertools.count(1)
         self.email = None
         self.password = "Gl-" + os.urandom(9).hex()  # never written anywhere
-        self.token = None
-
-    def auth(self) -> dict:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    def sign_up_and_log_in(self):
-        if self.email is None:
-            email = f"{cfg.RUN_ID}-{self.uid}-{next(self.accounts)}@{cfg.EMAIL_DOMAIN}"
-            self.call("create account", "POST", f"{cfg.REST}/customers", expect=json_object,
-                      json={"customer": {"email": email, "firstname": "Green", "lastname": "Customer"},
-                            "password": self.password})
-            self.email = email  # only once created: a failed create retries with a fresh address
-        self.call("get token", "POST", f"{cfg.REST}/integration/customer/token", expect=self._token,
-                  json={"username": self.email, "password": self.password})
-
-    def _token(self, response) -> str:
-        self.token = json_string(response)
-        self.session = fingerprint(self.token)
-        return self.token
+        self.tokens: list[str] = []  # one per device, oldest first
+        self.cart: Cart | None = None
+        self.revisit_turn = itertools.count()
 
     @task
-    def checkout(self):
+    def shop(self):
+        if self.email is None:
+            self.sign_up()
+        if len(self.tokens) < cfg.HELD_TOKENS or random.random() < 0.2:
+            self.log_in_on_a_device()
+        for token in self.tokens_to_revisit():
+            self.who_am_i(token)
+        if not self.tokens:
+            return
+        token = random.choice(self.tokens)
         try:
-            if self.token is None:
-                self.sign_up_and_log_in()
-            mine = f"{cfg.REST}/carts/mine"
-            self.call("my account", "GET", f"{cfg.REST}/customers/me", expect=self._is_me, headers=self.auth())
-            self.call("my cart", "POST", mine, expect=lambda r: int(r.json()), headers=self.auth())
-            for sku, qty in self.line_items():
-                self.call("add item", "POST", f"{mine}/items", expect=json_object, headers=self.auth(),
-                          json={"cartItem": {"sku": sku, "qty": qty}})
-            methods = self.call("estimate shipping", "POST", f"{mine}/estimate-shipping-methods", expect=json_list,
-                                headers=self.auth(), json={"address": {"country_id": cfg.ADDRESS["country_id"],
-                                                                       "postcode": cfg.ADDRESS["postcode"]}})
-            carrier, method = pick_carrier(methods)
-            self.call("shipping information", "POST", f"{mine}/shipping-information", expect=json_object,
-                      headers=self.auth(), json={"addressInformation": {
-                          "shipping_address": cfg.ADDRESS, "billing_address": cfg.ADDRESS,
-                          "shipping_carrier_code": carrier, "shipping_method_code": method}})
-            self.call("place order", "POST", f"{mine}/payment-information", expect=order_id, headers=self.auth(),
-                      json={"paymentMethod": {"method": "checkmo"}, "billingAddress": cfg.ADDRESS})
+            self.fill_cart(token)
+            if random.random() < cfg.CHECKOUT_SHARE:
+                self.check_out(self.cart, *self.mine(), **self.held(token))
+                self.cart = None
         except StepFailed:
-            if self.last_status == 401:
-                self.token = None  # the token was refused: log in again on the next round
+            if self.last_status == 401 and token in self.tokens:
+                self.tokens.remove(token)  # refused: that device logs in again some other time
             raise
 
-    def _is_me(self, response) -> dict:
-        me = json_object(response)
-        if me.get("email") != self.email:
-            raise ValueError(f"token answered for another customer ({me.get('email')!r})")
-        return me
+    def sign_up(self):
+        email = f"{cfg.RUN_ID}-{self.uid}-{next(self.accounts)}@{cfg.EMAIL_DOMAIN}"
+        self.call("create account", "POST", f"{cfg.REST}/customers", check_with=lambda r, b: check.json_object(b),
+                  json={"customer": {"email": email, "firstname": "Green", "lastname": "Customer"},
+                        "password": self.password})
+        self.email = email  # only once created: a failed create retries with a fresh address
+        self.cart = Cart(f"customer:{email.split('@')[0]}")
+        self.cart.lines = None  # a customer's cart outlives devices: learn it on the first read
+
+    def log_in_on_a_device(self):
+        token = self.call("get token", "POST", f"{cfg.REST}/integration/customer/token",
+                          check_with=lambda r, b: self._issued(r, check.json_string(b)),
+                          json={"username": self.email, "password": self.password})
+        self.tokens.append(token)
+        if len(self.tokens) > cfg.HELD_TOKENS:
+            self.tokens.pop(0)  # that device is not used again
+
+    def _issued(self, response, token: str) -> str:
+        self.session = fingerprint("tok", token)
+        note(response, creds={"token": self.session})
+        return token
+
+    def tokens_to_revisit(self) -> list[str]:
+        start = next(self.revisit_turn) * cfg.REVISITS
+        return [self.tokens[(start + k) % len(self.tokens)] for k in range(min(cfg.REVISITS, len(self.tokens)))]
+
+    def who_am_i(self, token: str):
+        """A device comes back: its token still means this customer."""
+        self.session = fingerprint("tok", token)
+        try:
+            self.call("my account", "GET", f"{cfg.REST}/customers/me",
+                      check_with=lambda r, b: check.customer_is(b, self.email), **self.held(token))
+        except StepFailed:
+            if self.last_status == 401 and token in self.tokens:
+                self.tokens.remove(token)
+            raise
+
+    def fill_cart(self, token: str):
+        self.session = fingerprint("tok", token)
+        if self.cart is None:
+            self.cart = Cart(f"customer:{self.email.split('@')[0]}")
+        self.call("my cart", "POST", f"{cfg.REST}/carts/mine", check_with=lambda r, b: check.order_id(b),
+                  **self.held(token))
+        self.add_items(self.cart, *self.mine(), **self.held(token))
+        self.read_cart("cart", self.cart, *self.mine(), **self.held(token))
+
+    @staticmethod
+    def mine() -> tuple[str, str]:
+        return f"{cfg.REST}/carts/mine", f"{cfg.REST}/carts/mine"
+
+    @staticmethod
+    def held(token: str) -> dict:
+        return {"creds": {"token": fingerprint("tok", token)}, "refused": "token_honoured",
+                "headers": {"Authorization": f"Bearer {token}"}}
+
+
+class BrowserSession:
+    """One browser: its cookies, the account logged in there, and the cart the shopper expects to see."""
+
+    def __init__(self, email: str, fullname: str, password: str):
+        self.jar = CookieJar()
+        self.email, self.fullname, self.password = email, fullname, password
+        self.cart = Cart(f"customer:{email.split('@')[0]}")
+        self.cart.lines = None  # learnt on the first look after logging in (the saved cart is restored)
 
 
 class StorefrontSession(GreenlightUser):
-    """A shopper who stays logged in across the switch: log in, add to cart, then keep loading the private
-    content sections and checking they still show *this* customer and *this* cart."""
+    """A logged-in shopper with several browser sessions: each comes back to check it still shows this customer
+    and cart, adds to cart from a product page (landing on the cart page), and sometimes checks out through the
+    checkout page to the success page."""
 
     journey = "session"
     weight = cfg.weight("session", 2)
@@ -250,105 +408,129 @@ class StorefrontSession(GreenlightUser):
         super().__init__(environment)
         self.accounts = itertools.count(1)
         self.password = "Gl-" + os.urandom(9).hex()
-        self.email = None
-        self.fullname = None
-        self.expected: dict | None = None  # None: not logged in (yet, or again after a lost session)
-        self.resync = False  # an add-to-cart whose outcome is unknown: adopt the next observed cart
+        self.browsers: list[BrowserSession] = []
+        self.revisit_turn = itertools.count()
 
     def session_id(self) -> str | None:
         return self.cookie("PHPSESSID")
 
+    def use(self, browser: BrowserSession):
+        self.client.cookiejar = browser.jar  # switch browsers: the session and the user agent share one jar
+        self.client.client.cookiejar = browser.jar
+
+    def held(self) -> dict:
+        sid = self.cookie("PHPSESSID")
+        return {"creds": {"session": fingerprint("sess", sid)}} if sid else {}
+
     @task
     def shop(self):
-        if self.expected is None:
-            self.log_in_and_fill_cart()
-        elif (sum(self.expected["cart"].values()) < cfg.SESSION_MAX_QTY
-              and random.random() < cfg.SESSION_ADD_SHARE):
-            self.add_to_cart()
-        self.check_session()
+        if len(self.browsers) < cfg.HELD_SESSIONS:
+            self.open_a_browser()
+        for browser in self.browsers_to_revisit():
+            self.come_back(browser)
+            if (browser.cart.lines is not None and sum(browser.cart.lines.values()) < cfg.SESSION_MAX_QTY
+                    and random.random() < cfg.SESSION_ADD_SHARE):
+                self.add_to_cart(browser)
+            if browser.cart.lines and random.random() < cfg.CHECKOUT_SHARE / 2:
+                self.check_out(browser)
 
-    def create_account(self):
+    def open_a_browser(self):
         tag = os.urandom(5).hex()
         first, last = f"Gl{tag}", "Session"
         email = f"{cfg.RUN_ID}-{self.uid}-{next(self.accounts)}@{cfg.EMAIL_DOMAIN}"
-        self.call("create account", "POST", f"{cfg.REST}/customers", expect=json_object,
-                  json={"customer": {"email": email, "firstname": first, "lastname": last},
-                        "password": self.password})
-        self.email, self.fullname = email, f"{first} {last}"
+        self.call("create account", "POST", f"{cfg.REST}/customers", check_with=lambda r, b: check.json_object(b),
+                  json={"customer": {"email": email, "firstname": first, "lastname": last}, "password": self.password})
+        browser = BrowserSession(email, f"{first} {last}", self.password)
+        self.log_in(browser)
+        self.browsers.append(browser)
+        self.come_back(browser)  # learns the cart the store restored at log-in
+        self.add_to_cart(browser)
 
-    def log_in_and_fill_cart(self):
-        if self.email is None:
-            self.create_account()
-        self.client.cookiejar.clear()  # a fresh browser session
-        self.expected, self.resync = None, False
-        form_key = self.call("login page", "GET", "/customer/account/login/", expect=self._form_key)
-        self.call("log in", "POST", "/customer/account/loginPost/", expect=self._logged_in, allow_redirects=False,
-                  data={"form_key": form_key, "login[username]": self.email, "login[password]": self.password})
-        self.expected = {"fullname": self.fullname, "cart": {}}
-        self.add_to_cart()
-        # A customer's cart outlives their sessions (the quote is kept and merged on login): the next check
-        # learns its content while still checking who is logged in.
-        self.resync = True
+    def log_in(self, browser: BrowserSession):
+        self.use(browser)
+        browser.jar.clear()
+        form_key = self.call("login page", "GET", "/customer/account/login/",
+                             check_with=lambda r, b: check.form_key(r.text, self.cookie("form_key")))
+        self.call("log in", "POST", "/customer/account/loginPost/", check_with=self._landed_logged_in,
+                  data={"form_key": form_key, "login[username]": browser.email, "login[password]": browser.password})
 
-    def add_to_cart(self):
+    def _landed_logged_in(self, response, _body):
+        check.page_is(response.text, "My Account")  # a refused log-in lands back on the login page
+        note(response, **self.held())
+
+    def browsers_to_revisit(self) -> list[BrowserSession]:
+        start = next(self.revisit_turn) * 2
+        n = len(self.browsers)
+        return [self.browsers[(start + k) % n] for k in range(min(2, n))]
+
+    def come_back(self, browser: BrowserSession):
+        """The private content sections still show this customer and the cart they filled."""
+        self.use(browser)
+        resync = browser.cart.lines is None
+
+        def same_session(resp, body):
+            who, observed = check.sections(body)
+            expected = {"fullname": browser.fullname, "cart": observed if resync else browser.cart.lines}
+            seen = {"fullname": who, "cart": observed}
+            note(resp, cart_op={"cart": browser.cart.key, "op": "read", "items": observed},
+                 probe={"ok": seen == expected, "expected": expected, "observed": seen})
+            check.session_kept(who, browser.fullname)
+            browser.cart.read(observed)
+
+        try:
+            self.call("resync" if resync else "session check", "GET", "/customer/section/load/?sections=cart,customer",
+                      "/customer/section/load/", check_with=same_session, **self.held())
+        except StepFailed:
+            if self.last_status and self.last_status < 400:
+                self.browsers.remove(browser)  # a lost session: this browser starts over with a new one
+            raise
+
+    def add_to_cart(self, browser: BrowserSession):
         product = random.choice(cfg.PRODUCT_IDS)
         sku, qty = cfg.SKU_BY_PRODUCT_ID[product], random.choice((1, 2))
         form_key = self.call("product page", "GET", f"/catalog/product/view/id/{product}",
-                             "/catalog/product/view/id/:id", expect=self._form_key)
+                             "/catalog/product/view/id/:id", **self.held(),
+                             check_with=lambda r, b: check.form_key(r.text, self.cookie("form_key")))
+        expected = dict(browser.cart.lines or {})
+        self.add_lines(expected, sku, qty)
+
+        def landed_on_cart(resp, _body):
+            check.page_is(resp.text, "Shopping Cart")
+            observed = check.cart_page_lines(resp.text)
+            note(resp, cart_op={"cart": browser.cart.key, "op": "read", "items": observed})
+            check.same_lines("item_in_cart", expected, observed)
+
+        op = {"cart": browser.cart.key, "op": "add", "sku": sku, "qty": float(qty)}
         try:
-            self.call("add to cart", "POST", "/checkout/cart/add", expect=self._added, allow_redirects=False,
-                      data={"product": product, "qty": qty, "form_key": form_key})
+            # A browser follows the redirect: a successful add lands on the cart page, holding the item.
+            self.call("add to cart", "POST", "/checkout/cart/add", check_with=landed_on_cart,
+                      context={"cart_op": op}, data={"product": product, "qty": qty, "form_key": form_key},
+                      **self.held())
         except StepFailed:
-            self.resync = True  # the item may or may not be in the cart now
+            browser.cart.lines = None
             raise
-        cart = self.expected["cart"]
-        cart[sku] = cart.get(sku, 0.0) + float(qty)
+        browser.cart.lines = expected
 
-    def check_session(self):
-        with self.client.request("GET", "/customer/section/load/?sections=cart,customer",
-                                 name="/customer/section/load/", catch_response=True,
-                                 context={"step": "resync" if self.resync else "session check"}) as resp:
-            self.last_status = resp.status_code
-            if not 200 <= resp.status_code < 300:
-                return  # status failure, recorded as such; the session itself is judged on the next check
-            try:
-                observed = self.observe(resp.json())
-            except Exception as exc:  # noqa: BLE001 - any unreadable answer is a failed check, not a crashed user
-                resp.failure(f"session check: unreadable sections: {exc}")
-                return
-            if self.resync:  # the cart is whatever the store says; who is logged in is still checked
-                self.resync = False
-                self.expected = {"fullname": self.fullname, "cart": dict(observed["cart"])}
-            ok = observed == self.expected
-            note(resp, probe={"ok": ok, "expected": self.expected, "observed": observed})
-            if not ok:
-                resp.failure("session check: the store no longer shows this customer's session")
-                self.expected = None  # like a real shopper: log in again and start a new cart
-
-    @staticmethod
-    def observe(sections: dict) -> dict:
-        customer = sections.get("customer") or {}
-        items = (sections.get("cart") or {}).get("items") or []
-        cart: dict[str, float] = {}
-        for item in items:
-            cart[item["product_sku"]] = cart.get(item["product_sku"], 0) + float(item["qty"])
-        return {"fullname": customer.get("fullname") if isinstance(customer, dict) else None, "cart": cart}
-
-    def _form_key(self, response) -> str:
-        m = FORM_KEY_RE.search(response.text or "")
-        key = (m.group(1) or m.group(2)) if m else self.cookie("form_key")
-        if not key:
-            raise ValueError("no form_key on the page")
-        return key
-
-    def _logged_in(self, response) -> None:
-        where = response.headers.get("location") or ""
-        if response.status_code != 302 or "/customer/account/login" in where:
-            raise ValueError(f"login refused (status {response.status_code}, to {where or '-'})")
-
-    def _added(self, response) -> None:
-        if response.status_code not in (200, 302):
-            raise ValueError(f"unexpected status {response.status_code}")
+    def check_out(self, browser: BrowserSession):
+        """Checkout page → shipping and payment through the page's REST calls (session cookie) → success page."""
+        cart = browser.cart
+        lines = dict(cart.lines)
+        self.call("checkout page", "GET", "/checkout/", "/checkout/", **self.held(),
+                  check_with=lambda r, b: check.totals(check.checkout_config(r.text).get("totalsData"), lines))
+        rest, ajax = cfg.STOREFRONT_REST, {"X-Requested-With": "XMLHttpRequest"}
+        told = self.call("shipping information", "POST", f"{rest}/carts/mine/shipping-information",
+                         f"{rest}/carts/mine/shipping-information", headers=ajax, **self.held(),
+                         check_with=lambda r, b: check.totals(check.json_object(b).get("totals"), lines, True),
+                         json={"addressInformation": {"shipping_address": cfg.ADDRESS, "billing_address": cfg.ADDRESS,
+                                                      "shipping_carrier_code": "flatrate",
+                                                      "shipping_method_code": "flatrate"}})
+        order = self.place_order(cart, f"{rest}/carts/mine/payment-information",
+                                         f"{rest}/carts/mine/payment-information", told, headers=ajax,
+                                         json={"paymentMethod": {"method": "checkmo"}, "billingAddress": cfg.ADDRESS},
+                                         **self.held())
+        cart.lines = {}  # the ordered cart is closed; the session's next cart starts empty
+        self.call("success page", "GET", "/checkout/onepage/success/", "/checkout/onepage/success/", **self.held(),
+                  check_with=lambda r, b: (check.page_is(r.text, "Success Page"), check.order_number(r.text, order)))
 
 
 class Browse(GreenlightUser):
@@ -368,12 +550,12 @@ class Browse(GreenlightUser):
         self.view("product page", f"/catalog/product/view/id/{product}", "/catalog/product/view/id/:id")
 
     def view(self, step: str, path: str, name: str):
-        page_release, assets = self.call(step, "GET", path, name, expect=self._page)
+        page_release, assets = self.call(step, "GET", path, name, check_with=self._page)
         for asset in assets:
             self.call("static asset", "GET", asset, STATIC_VERSION_RE.sub("/static/version:v/", asset),
-                      expect=lambda r, url=asset: self._asset(r, url), context={"page_release": page_release})
+                      check_with=lambda r, b, url=asset: self._asset(r, url), context={"page_release": page_release})
 
-    def _page(self, response) -> tuple[str | None, list[str]]:
+    def _page(self, response, _body) -> tuple[str | None, list[str]]:
         assets = []
         for m in ASSET_RE.finditer(response.text or ""):
             parts = urlsplit(m.group(1) or m.group(2))
@@ -381,6 +563,8 @@ class Browse(GreenlightUser):
                 url = parts.path + (f"?{parts.query}" if parts.query else "")
                 if url not in assets:
                     assets.append(url)
+        if not assets:
+            raise CheckFailed("page_assets", "the page references no static assets")
         return response.headers.get(cfg.RELEASE_HEADER), assets
 
     def _asset(self, response, url: str) -> None:

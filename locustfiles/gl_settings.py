@@ -37,6 +37,8 @@ EMAIL_DOMAIN = _env("GREENLIGHT_EMAIL_DOMAIN", "greenlight.test")
 # "/rest/V1" or "/rest/<store_code>/V1" on a multi-store Magento.
 _STORE = os.environ.get("GREENLIGHT_STORE_CODE", "")
 REST = f"/rest/{_STORE}/V1" if _STORE else "/rest/V1"
+# The storefront's own pages call REST under the store code, with the customer's session cookie.
+STOREFRONT_REST = f"/rest/{_STORE or 'default'}/V1"
 
 WAIT_MIN_S = float(_env("GREENLIGHT_WAIT_MIN_S", "0.5"))
 WAIT_MAX_S = float(_env("GREENLIGHT_WAIT_MAX_S", "1.5"))
@@ -45,6 +47,13 @@ QTY2_SHARE = float(_env("GREENLIGHT_QTY2_SHARE", "0.5"))
 # Chance that a long-lived storefront session adds another item between probes.
 SESSION_ADD_SHARE = float(_env("GREENLIGHT_SESSION_ADD_SHARE", "0.2"))
 SESSION_MAX_QTY = 10
+# Continuity: what each user holds at once and comes back to (guest carts, customer tokens = devices, browser
+# sessions), so that many credentials of each kind are issued by one colour and used again on the other.
+HELD_CARTS = int(_env("GREENLIGHT_HELD_CARTS", "12"))
+HELD_TOKENS = int(_env("GREENLIGHT_HELD_TOKENS", "20"))
+HELD_SESSIONS = int(_env("GREENLIGHT_HELD_SESSIONS", "8"))
+REVISITS = int(_env("GREENLIGHT_REVISITS", "3"))  # held credentials re-checked per round
+CHECKOUT_SHARE = float(_env("GREENLIGHT_CHECKOUT_SHARE", "0.3"))
 
 ADDRESS = {
     "firstname": "Green", "lastname": "Light", "street": ["1 Cutover Street"], "city": "Austin",

@@ -35,6 +35,7 @@ def run_load(store, tmp_path, seconds=3, users=6, **kw) -> LoadRun:
 def test_every_request_is_on_the_ledger_and_journeys_complete(store, tmp_path):
     run = run_load(store, tmp_path, seconds=4, users=8)
     assert run.wait() == 0, run.log_path.read_text()
+    assert "Traceback" not in run.log_path.read_text()  # no journey crashed
     recs = records(run.ledger_dir)
     # The ledger is complete: one line per request Locust counted.
     assert len(recs) == run.locust_total() > 50
@@ -74,6 +75,7 @@ def test_a_cut_shows_up_as_status_0_records_inside_the_cut(store, tmp_path):
     wait_until_requests(run.ledger_dir, 30, timeout=15, run=run)
     began, ended = store.cut(1.0)
     assert run.wait() == 0
+    assert "Traceback" not in run.log_path.read_text()  # journeys survive dropped connections
     recs = records(run.ledger_dir)
     assert len(recs) == run.locust_total()
     cut = [r for r in recs if r["status"] == 0]

@@ -124,40 +124,70 @@ class _Handler(BaseHTTPRequestHandler):
     # -- routes --------------------------------------------------------------------------------------------------
     def _route(self, method):
         path = urlsplit(self.path).path
+<<<<<<< HEAD
         self.store.seen.append((method, path))
         if path == "/healthz":
             return self._send(200, {"status": "ok"})
         if path.startswith("/rest/V1/"):
             return self._rest(method, path[len("/rest/V1"):])
+=======
+        m = re.match(r"^/rest(?:/default)?/V1(/.*)$", path)
+        if m:
+            return self._rest(method, m.group(1))
+>>>>>>> cf49fd1 (Journeys check content, not only status: gl_checks (error bodies/pages/messages, cart lines, totals arithmetic, order id, same customer, landing pages); users hold several carts/tokens/browser sessions and come back to them; ledger fields failed_checks, creds, cart_op, order; storefront checkout page, success page, mage-messages cookie, session-authenticated REST, sales_order_item; seven known-bad releases)
         if path.startswith("/static/"):
             return self._send(200, "body{}\n", "text/css")
         sid, data, set_cookie = self._session()
-        page = path in ("/", "/customer/account/login/") or re.match(r"^/catalog/product/view/id/\d+$", path)
-        if method == "GET" and page:
-            return self._send(200, self._page(path, data), "text/html", set_cookie)
+        html = "text/html"
+        if method == "GET" and path in ("/", "/customer/account/login/"):
+            return self._send(200, self._page("Home" if path == "/" else "Customer Login", data), html, set_cookie)
+        if method == "GET" and re.match(r"^/catalog/product/view/id/\d+$", path):
+            return self._send(200, self._page("Product", data), html, set_cookie)
+        if method == "GET" and path == "/customer/account/":
+            if "customer" not in data:
+                return self._send(302, b"", html, {"Location": "/customer/account/login/", **set_cookie})
+            return self._send(200, self._page("My Account", data), html, set_cookie)
         if method == "POST" and path == "/customer/account/loginPost/":
             form = self._body()
             cust = self.store.customers.get(form.get("login[username]"))
             if form.get("form_key") != data["form_key"] or not cust or cust["password"] != form.get("login[password]"):
-                return self._send(302, b"", "text/html", {"Location": "/customer/account/login/", **set_cookie})
+                return self._send(302, b"", html, {"Location": "/customer/account/login/", **set_cookie})
             new_sid = secrets.token_hex(13)  # session id regenerated on login
             with self.store.lock:
                 self.store.sessions.pop(sid, None)
                 self.store.sessions[new_sid] = {**data, "customer": f'{cust["firstname"]} {cust["lastname"]}'}
-            return self._send(302, b"", "text/html", {"Location": "/customer/account/",
-                                                       "Set-Cookie": f"PHPSESSID={new_sid}; Path=/; HttpOnly"})
+            return self._send(302, b"", html, {"Location": "/customer/account/",
+                                                "Set-Cookie": f"PHPSESSID={new_sid}; Path=/; HttpOnly"})
         if method == "POST" and path == "/checkout/cart/add":
             form = self._body()
             if form.get("form_key") != data["form_key"]:
-                return self._send(302, b"", "text/html", {"Location": "/", **set_cookie})
+                return self._send(302, b"", html, {"Location": "/", **set_cookie})
             sku = f"GL-{int(form['product']):04d}"
             data["cart"][sku] = data["cart"].get(sku, 0) + float(form["qty"])
-            return self._send(302, b"", "text/html", {"Location": "/checkout/cart/", **set_cookie})
+            return self._send(302, b"", html, {"Location": "/checkout/cart/", **set_cookie})
+        if method == "GET" and path == "/checkout/cart/":
+            lines = "".join(f"<li>{s} x {q}</li>" for s, q in data["cart"].items())
+            return self._send(200, self._page("Shopping Cart", data, f'<ul class="cart">{lines}</ul>'), html, set_cookie)
+        if method == "GET" and path == "/checkout/":
+            config = json.dumps({"totalsData": totals(data["cart"])})
+            page = self._page("Checkout", data, f"<script>window.checkoutConfig = {config};</script>")
+            return self._send(200, page, html, set_cookie)
+        if method == "GET" and path == "/checkout/onepage/success/":
+            order = data.pop("last_order", None)
+            if order is None:
+                return self._send(302, b"", html, {"Location": "/checkout/cart/", **set_cookie})
+            page = self._page("Success Page", data, f'Your order number is: <span class="order-number">{order}</span>.')
+            return self._send(200, page, html, set_cookie)
         if method == "GET" and path == "/customer/section/load/":
             customer = {"fullname": data["customer"]} if "customer" in data else {}
             items = [{"product_sku": s, "qty": q} for s, q in data["cart"].items()]
             return self._send(200, {"customer": customer, "cart": {"items": items}}, headers=set_cookie)
-        return self._send(404, "<h1>Whoops</h1>", "text/html")
+        return self._send(404, "<h1>Whoops</h1>", html)
+
+    def _order(self, cart: dict) -> int:
+        with self.store.lock:
+            self.store.orders += 1
+            return self.store.orders
 
     def _rest(self, method, path):
         store = self.store
@@ -180,46 +210,72 @@ class _Handler(BaseHTTPRequestHandler):
             token = secrets.token_hex(16)
             store.tokens[token] = body["username"]
             return self._send(200, token)
+        session = None
         m = re.match(r"^/guest-carts/([^/]+)(/[a-z-]+)?$", path)
         if m:
             key, action = m.group(1), m.group(2) or ""
             if key not in store.carts:
-                return self._send(404, {"message": "No such entity with %fieldName = %fieldValue"})
+                return self._send(404, {"message": "No such entity with %fieldName = %fieldValue",
+                                        "parameters": {"fieldName": "cartId", "fieldValue": key}})
+            cart = store.carts[key]
         elif path.startswith("/customers/me") or path.startswith("/carts/mine"):
-            if auth not in store.tokens:
-                return self._send(401, {"message": "The consumer isn't authorized to access %resources."})
-            email = store.tokens[auth]
-            if path == "/customers/me":
-                public = {k: v for k, v in store.customers[email].items() if k != "password"}
-                return self._send(200, {"id": 1, **public})
-            key, action = f"c:{email}", path[len("/carts/mine"):]
-            if action == "" and method == "POST":
-                store.carts.setdefault(key, {})
-                return self._send(200, 42)
-            if key not in store.carts:
-                return self._send(404, {"message": "No such entity"})
+            if not auth:  # the storefront's own pages: the customer's session
+                _sid, session, _set = self._session()
+                if "customer" not in session:
+                    return self._send(401, {"message": "The consumer isn't authorized to access %resources."})
+                cart, action = session["cart"], path[len("/carts/mine"):]
+            else:
+                if auth not in store.tokens:
+                    return self._send(401, {"message": "The consumer isn't authorized to access %resources.",
+                                            "parameters": {"resources": "self"}})
+                email = store.tokens[auth]
+                if path == "/customers/me":
+                    public = {k: v for k, v in store.customers[email].items() if k != "password"}
+                    return self._send(200, {"id": 1, **public})
+                key, action = f"c:{email}", path[len("/carts/mine"):]
+                if action == "" and method == "POST":
+                    store.carts.setdefault(key, {})
+                    return self._send(200, 42)
+                if key not in store.carts:
+                    return self._send(404, {"message": "No such entity"})
+                cart = store.carts[key]
         else:
             return self._send(404, {"message": "Request does not match any route."})
-        cart = store.carts[key]
+        if action == "" and method == "GET":
+            return self._send(200, {"id": 42, "items": [{"sku": s, "qty": q} for s, q in cart.items()]})
         if action == "/items":
             item = body["cartItem"]
             cart[item["sku"]] = cart.get(item["sku"], 0) + item["qty"]
             return self._send(200, {"item_id": 1, "sku": item["sku"], "qty": item["qty"]})
         if action == "/totals":
-            return self._send(200, {"grand_total": 10, "items_qty": sum(cart.values())})
+            return self._send(200, totals(cart))
         if action == "/estimate-shipping-methods":
             return self._send(200, [{"carrier_code": "flatrate", "method_code": "flatrate", "available": True}])
         if action == "/shipping-information":
-            return self._send(200, {"payment_methods": [{"code": "checkmo"}], "totals": {}})
+            return self._send(200, {"payment_methods": [{"code": "checkmo"}], "totals": totals(cart, shipping=True)})
         if action == "/payment-information":
             if not cart:
                 return self._send(400, {"message": "The shipping method is missing."})
-            with store.lock:
-                store.orders += 1
-                order = store.orders
-            store.carts[key] = {}
+            order = self._order(cart)
+            cart.clear()
+            if session is not None:
+                session["last_order"] = order
             return self._send(200, order)
         return self._send(404, {"message": "Request does not match any route."})
+
+
+def price(sku: str) -> float:
+    return 10.0 + int(sku.rsplit("-", 1)[1])
+
+
+def totals(cart: dict, shipping: bool = False) -> dict:
+    """Magento-shaped totals that add up (5.00 shipping per item once a method is chosen)."""
+    items = [{"name": s, "price": price(s), "qty": q, "row_total": round(price(s) * q, 2)} for s, q in cart.items()]
+    sub = round(sum(i["row_total"] for i in items), 2)
+    qty = sum(cart.values())
+    ship = 5.0 * qty if shipping else 0.0
+    return {"grand_total": round(sub + ship, 2), "subtotal": sub, "shipping_amount": ship, "items_qty": qty,
+            "items": items}
 
 
 def test_fake_store_answers_a_guest_checkout():
@@ -231,6 +287,7 @@ def test_fake_store_answers_a_guest_checkout():
             item = {"cartItem": {"sku": "GL-0001", "qty": 2}}
             assert c.post(f"/rest/V1/guest-carts/{cart}/items", json=item).status_code == 200
             pay = f"/rest/V1/guest-carts/{cart}/payment-information"
+            assert c.get(f"/rest/V1/guest-carts/{cart}/totals").json()["grand_total"] == 22.0
             assert c.post(pay, json={"email": "a@b.c"}).json() == 1
             assert c.post(pay, json={"email": "a@b.c"}).status_code == 400  # the cart was emptied by the order
             assert c.get("/nope").headers["X-Release"] == RELEASE

@@ -76,8 +76,13 @@ function gl_add_item(array $quote, string $sku, float $qty): array
         gl_q("SELECT COUNT(*) FROM `$required`");
     }
     $p = gl_product_by_sku($sku);
-    if ($p['qty'] < $qty) {
+    $salable = gl_defect('salable_qty_below');  // a stock reservation bug: larger quantities are "not salable"
+    if ($p['qty'] < $qty || ($salable && $qty >= $salable)) {
         throw new HttpError(400, 'The requested qty is not available');
+    }
+    if (gl_defect('guest_cart_keeps_last_line') && !empty($quote['masked_id'])) {
+        // a guest cart saved from a stale item collection: the lines added before this one vanish
+        gl_q('DELETE FROM quote_item WHERE quote_id = ? AND sku <> ?', [$quote['entity_id'], $sku]);
     }
     $existing = gl_q('SELECT item_id FROM quote_item WHERE quote_id = ? AND sku = ?', [$quote['entity_id'], $sku])->fetch();
     if ($existing) {
@@ -160,6 +165,10 @@ function gl_shipping_methods(array $quote, array $body): array
     if (!is_array($address)) {
         throw new HttpError(400, '"%fieldName" is required. Enter and try again.', ['fieldName' => 'address']);
     }
+    $delay = (int)gl_defect('shipping_estimate_ms', 0);  // a carrier rate API called synchronously
+    if ($delay > 0) {
+        usleep($delay * 1000);
+    }
     $qty = array_sum(array_column(gl_items((int)$quote['entity_id']), 'qty'));
     $amount = GL_SHIPPING_PER_ITEM * max(1, $qty);
     return [[
@@ -217,7 +226,9 @@ function gl_place_order(array $quote, array $body, ?string $email): int
     if (!$email) {
         throw new HttpError(400, '"%fieldName" is required. Enter and try again.', ['fieldName' => 'email']);
     }
-    $total = gl_totals($quote)['grand_total'];
+    $totals = gl_totals($quote);
+    // A total collector sorted before shipping: the stored grand total leaves shipping out.
+    $total = gl_defect('order_total_excludes_shipping') ? $totals['subtotal'] : $totals['grand_total'];
     $db = gl_db();
     $db->beginTransaction();
     try {
@@ -231,6 +242,10 @@ function gl_place_order(array $quote, array $body, ?string $email): int
             [substr(bin2hex(random_bytes(8)), 0, 9), $quote['entity_id'], $quote['customer_id'], $email, $total,
              gl_manifest()['release']]);
         $orderId = (int)$db->lastInsertId();
+        foreach ($items as $i) {
+            gl_q('INSERT INTO sales_order_item (order_id, sku, qty_ordered, price, row_total) VALUES (?, ?, ?, ?, ?)',
+                [$orderId, $i['sku'], $i['qty'], $i['price'], round($i['price'] * $i['qty'], 2)]);
+        }
         gl_q('UPDATE quote SET is_active = 0, reserved_order_id = ? WHERE entity_id = ?', [$orderId, $quote['entity_id']]);
         gl_publish('greenlight.order.export', ['order_id' => $orderId]);
         $db->commit();
@@ -238,6 +253,7 @@ function gl_place_order(array $quote, array $body, ?string $email): int
         $db->rollBack();
         throw $e;
     }
+    gl_session_order_placed($orderId);
     return $orderId;
 }
 
@@ -307,6 +323,8 @@ function gl_customer_for_token(?string $authorization): int
         if ($id !== null) {
             return $id;
         }
+    } elseif (!$authorization && ($id = gl_session_customer_id()) !== null) {
+        return $id;  // the storefront's checkout page calls REST with the customer's session
     }
     throw new HttpError(401, "The consumer isn't authorized to access %resources.", ['resources' => 'self']);
 }

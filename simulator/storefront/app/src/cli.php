@@ -9,6 +9,7 @@ require_once __DIR__ . '/dbstatus.php';
 require_once __DIR__ . '/checkout.php';
 require_once __DIR__ . '/rest.php';
 require_once __DIR__ . '/framework.php';
+require_once __DIR__ . '/pages.php';
 
 function gl_cli(array $args): int
 {

@@ -8,6 +8,7 @@ require_once __DIR__ . '/dbstatus.php';
 require_once __DIR__ . '/checkout.php';
 require_once __DIR__ . '/rest.php';
 require_once __DIR__ . '/storefront.php';
+require_once __DIR__ . '/pages.php';
 require_once __DIR__ . '/health.php';
 require_once __DIR__ . '/framework.php';
 

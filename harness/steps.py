@@ -1,0 +1,123 @@
+"""Journey steps compared across a change: failure rates (exact test + absolute rule) and latency distributions
+(Mann-Whitney U + effect size above an absolute floor), one comparison per (journey, step).
+
+The same accumulators serve the finished ledger (verdicts) and the growing one (the watch window and the
+pre-switch check of the live colour), so a breach is the same thing whenever it is judged. A request failed when it
+got no answer, an unexpected status (4xx included) or failed a content check (`failed_checks` on its ledger line).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from harness.stats import fisher_greater, mann_whitney_greater, percentile
+
+SAMPLE_CAP = 5000  # latencies kept per step and side: plenty for the tests, bounded memory on a night's ledger
+
+
+def is_failure(status: int | None, failed_checks) -> bool:
+    return not status or status >= 400 or bool(failed_checks)
+
+
+@dataclass
+class StepRule:
+    alpha: float = 0.01          # exact test: P(this many failures after | same rate as before)
+    absolute_after: int = 3      # a step that never failed before and fails this often after is a breach
+    min_before: int = 20         # baseline requests of a step before its rate may be compared
+
+
+@dataclass
+class LatencyRule:
+    alpha: float = 0.01          # Mann-Whitney U, one-sided: after slower than before
+    ratio: float = 2.0           # and its median at least this many times the baseline's
+    floor_ms: float = 250.0      # and its p95 at least this much higher: small numbers are never a regression
+    min_samples: int = 20        # per step and side
+
+
+@dataclass
+class Side:
+    n: int = 0
+    failed: int = 0
+    first_failures: list = field(default_factory=list)  # row indices or records, in arrival order
+    ms: list = field(default_factory=list)
+    _seen: int = 0
+
+    def add(self, failed: bool, ms: float | None, ref, keep: int) -> None:
+        self.n += 1
+        if failed:
+            self.failed += 1
+            if len(self.first_failures) < keep:
+                self.first_failures.append(ref)
+        elif ms is not None:
+            # Deterministic thinning past the cap: every k-th sample, k doubling, keeps the distribution's shape.
+            self._seen += 1
+            if len(self.ms) < SAMPLE_CAP:
+                self.ms.append(ms)
+            elif self._seen % (self._seen // SAMPLE_CAP + 1) == 0:
+                self.ms[self._seen % SAMPLE_CAP] = ms
+
+
+@dataclass
+class StepComparison:
+    """Per (journey, step): the baseline side and the judged side."""
+    keep: int = 5
+    steps: dict = field(default_factory=dict)  # (journey, step) -> [Side before, Side after]
+
+    def add(self, journey, step, after: bool, failed: bool, ms: float | None, ref) -> None:
+        sides = self.steps.get((journey, step))
+        if sides is None:
+            sides = self.steps[(journey, step)] = [Side(), Side()]
+        sides[1 if after else 0].add(failed, ms, ref, self.keep)
+
+    def total(self, after: bool) -> int:
+        return sum(s[1 if after else 0].n for s in self.steps.values())
+
+    def failure_breaches(self, rule: StepRule) -> list[dict]:
+        out = []
+        for (journey, step), (before, after) in sorted(self.steps.items(), key=lambda kv: str(kv[0])):
+            if after.failed == 0:
+                continue
+            p = fisher_greater(after.failed, after.n, before.failed, before.n)
+            why = None
+            if before.failed == 0 and after.failed >= rule.absolute_after:
+                why = f"never failed before, failed {after.failed} times after"
+            elif before.n >= rule.min_before and p < rule.alpha:
+                why = f"failure rate {after.failed}/{after.n} vs {before.failed}/{before.n} before (p={p:.2g})"
+            elif before.n < rule.min_before and after.failed >= rule.absolute_after:
+                why = f"failed {after.failed} of {after.n} with only {before.n} baseline requests"
+            if why:
+                out.append({"journey": journey, "step": step, "why": why, "p": p,
+                            "before": {"n": before.n, "failed": before.failed},
+                            "after": {"n": after.n, "failed": after.failed}, "first": after.first_failures})
+        return out
+
+    def latency_breaches(self, rule: LatencyRule) -> list[dict]:
+        out = []
+        for (journey, step), (before, after) in sorted(self.steps.items(), key=lambda kv: str(kv[0])):
+            stats = latency_stats(before.ms, after.ms)
+            if len(before.ms) < rule.min_samples or len(after.ms) < rule.min_samples:
+                continue
+            if (stats["after"]["p50"] < rule.ratio * stats["before"]["p50"]
+                    or stats["after"]["p95"] - stats["before"]["p95"] < rule.floor_ms):
+                continue
+            _u, p = mann_whitney_greater(before.ms, after.ms)
+            if p < rule.alpha:
+                out.append({"journey": journey, "step": step, "p": p, **stats,
+                            "why": f"p50 {stats['after']['p50']:.0f} ms vs {stats['before']['p50']:.0f} ms, "
+                                   f"p95 {stats['after']['p95']:.0f} ms vs {stats['before']['p95']:.0f} ms (p={p:.2g})"})
+        return out
+
+    def table(self) -> dict:
+        """Per step: before/after counts, failures and latency percentiles (for the report)."""
+        out = {}
+        for (journey, step), (before, after) in sorted(self.steps.items(), key=lambda kv: str(kv[0])):
+            st = latency_stats(before.ms, after.ms)
+            out[f"{journey}/{step}"] = {
+                "before": {"n": before.n, "failed": before.failed, **st["before"]},
+                "after": {"n": after.n, "failed": after.failed, **st["after"]}}
+        return out
+
+
+def latency_stats(before: list[float], after: list[float]) -> dict:
+    b, a = sorted(before), sorted(after)
+    return {"before": {"p50": round(percentile(b, 50), 1), "p95": round(percentile(b, 95), 1)},
+            "after": {"p50": round(percentile(a, 50), 1), "p95": round(percentile(a, 95), 1)}}

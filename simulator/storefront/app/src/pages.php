@@ -1,0 +1,83 @@
+<?php
+// Storefront checkout pages a shopper walks through (Magento's checkout/index, checkout/onepage/success), the
+// `mage-messages` cookie Magento uses to show a page's messages, and the customer-session authentication the
+// checkout page's own REST calls use (Magento\Customer\Model\Authorization\CustomerSessionUserContext).
+declare(strict_types=1);
+
+/** Queue a message for the next page, as Magento does: JSON in the `mage-messages` cookie (read and cleared by JS). */
+function gl_message(string $type, string $text): void
+{
+    $GLOBALS['gl_messages'][] = ['type' => $type, 'text' => $text];
+    setcookie('mage-messages', rawurlencode((string)json_encode($GLOBALS['gl_messages'])), ['path' => '/', 'samesite' => 'Strict']);
+}
+
+/** The session's cart when it is still open (an ordered quote is inactive: the session then has no cart). */
+function gl_session_active_quote(): ?array
+{
+    if (empty($_SESSION['quote_id'])) {
+        return null;
+    }
+    return gl_q('SELECT * FROM quote WHERE entity_id = ? AND is_active = 1', [$_SESSION['quote_id']])->fetch() ?: null;
+}
+
+/** REST calls from the storefront's own pages carry the session cookie instead of a bearer token. */
+function gl_session_customer_id(): ?int
+{
+    if (empty($_COOKIE['PHPSESSID'])) {
+        return null;
+    }
+    if (session_status() !== PHP_SESSION_ACTIVE) {
+        gl_session_start();
+    }
+    return empty($_SESSION['customer_id']) ? null : (int)$_SESSION['customer_id'];
+}
+
+/** @return array{0:int,1:array,2:string}|null a checkout page, or null when the path is not one */
+function gl_checkout_pages(string $method, string $path): ?array
+{
+    $h = fn($s) => htmlspecialchars((string)$s, ENT_QUOTES);
+    if ($method === 'GET' && preg_match('#^/checkout(/index(/index)?)?/?$#', $path)) {
+        $q = gl_session_active_quote();
+        if (!$q || !gl_items((int)$q['entity_id'])) {
+            return gl_redirect('/checkout/cart/');  // Magento sends an empty cart back to the cart page
+        }
+        if (empty($_SESSION['customer_id'])) {
+            return gl_redirect('/customer/account/login/');  // guest checkout disabled on this store
+        }
+        $totals = gl_totals($q);
+        $config = ['quoteData' => ['entity_id' => (string)$q['entity_id'], 'items_qty' => $totals['items_qty']],
+                   'totalsData' => $totals, 'customerData' => ['id' => (int)$_SESSION['customer_id']]];
+        return [200, [], gl_page('Checkout', '<div id="checkout" data-role="checkout-page"></div><script>window.checkoutConfig = '
+            . json_encode($config, JSON_UNESCAPED_SLASHES | JSON_HEX_TAG) . ';</script>')];
+    }
+    if ($method === 'GET' && preg_match('#^/checkout/onepage/success/?$#', $path)) {
+        $order = $_SESSION['last_order_id'] ?? null;
+        if (!$order) {
+            return gl_redirect('/checkout/cart/');  // the success page shows once, then sends the shopper away
+        }
+        unset($_SESSION['last_order_id']);
+        return [200, [], gl_page('Success Page', '<h1 class="page-title">Thank you for your purchase!</h1>'
+            . '<div class="checkout-success"><p>Your order number is: <span class="order-number">' . $h($order)
+            . '</span>.</p></div>')];
+    }
+    return null;
+}
+
+/** After an order placed from the storefront, the success page shows its number once and the cart is new. */
+function gl_session_order_placed(int $orderId): void
+{
+    if (session_status() === PHP_SESSION_ACTIVE) {
+        $_SESSION['last_order_id'] = $orderId;
+        unset($_SESSION['quote_id']);
+    }
+}
+
+/** Magento's pub/errors report page, as a shopper sees it. */
+function gl_error_report_page(): string
+{
+    $report = substr(bin2hex(random_bytes(8)), 0, 12);
+    return '<!doctype html><title>There has been an error processing your request</title>'
+        . '<h1>There has been an error processing your request</h1>'
+        . '<p>Exception printing is disabled by default for security reasons.</p>'
+        . "<p>Error log record number: $report</p>";
+}
