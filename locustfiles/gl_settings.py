@@ -53,6 +53,8 @@ HELD_CARTS = int(_env("GREENLIGHT_HELD_CARTS", "12"))
 HELD_TOKENS = int(_env("GREENLIGHT_HELD_TOKENS", "20"))
 HELD_SESSIONS = int(_env("GREENLIGHT_HELD_SESSIONS", "8"))
 REVISITS = int(_env("GREENLIGHT_REVISITS", "3"))  # held credentials re-checked per round
+FILL_PER_ROUND = int(_env("GREENLIGHT_FILL_PER_ROUND", "2"))  # new carts/devices per round until the user holds enough
+CART_SHARE = float(_env("GREENLIGHT_CART_SHARE", "0.6"))  # rounds in which a customer also shops
 CHECKOUT_SHARE = float(_env("GREENLIGHT_CHECKOUT_SHARE", "0.3"))
 
 ADDRESS = {

@@ -1,0 +1,206 @@
+"""Customer state judged as histories, the way Jepsen judges a database.
+
+Two views of the ledger, both pure functions of it:
+- continuity: each credential one colour handed out (storefront session, bearer token, guest cart id) and used
+  again after the switch must still be honoured; `crossings` counts and names them per kind.
+- cart histories: the operations on each cart (add, read, order) in order; every read after a write reflects it
+  (read-your-writes across colours), nothing acknowledged disappears (a lost line), nothing appears that was
+  never written or twice (a doubled line). An add whose outcome is unknown (no answer, 5xx, refused) may or may
+  not show; reads settle it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from harness.ledger import Ledger
+
+CREDENTIAL_KINDS = ("session", "token", "guest_cart")
+# The check a journey fails when the store no longer honours a credential it issued.
+REFUSAL_CHECKS = {"session": "session_kept", "token": "token_honoured", "guest_cart": "cart_honoured"}
+# A write whose answer failed only because the cart it shows is wrong was still acknowledged by the store.
+CART_CONTENT_CHECKS = {"item_in_cart", "cart_contents"}
+HISTORY_SHOWN = 8
+QTY_EPS = 1e-6
+
+
+def failed_checks(led: Ledger, i: int) -> set[str]:
+    return {f.get("check") for f in led.sparse["failed_checks"].get(i) or () if isinstance(f, dict)}
+
+
+def acknowledged(led: Ledger, i: int) -> bool:
+    st = led.cols["status"][i]
+    return st is not None and 200 <= st < 400 and failed_checks(led, i) <= CART_CONTENT_CHECKS
+
+
+@dataclass
+class Switch:
+    """When the switch happened and what answered on each side (identity headers, when present)."""
+    at: float | None
+    old_release: str = ""
+    new_release: str = ""
+    end: float | None = None  # a rollback ends the period in which the new colour is judged
+
+    def before(self, led: Ledger, i: int) -> bool:
+        return self.at is None or led.cols["ts"][i] < self.at
+
+    def on_new(self, led: Ledger, i: int) -> bool:
+        """Answered after the switch by the new colour (by its release header when responses carry one)."""
+        ts = led.cols["ts"][i]
+        if self.at is None or ts < self.at or (self.end is not None and ts >= self.end):
+            return False
+        rel = led.cols["release"][i]
+        return rel == self.new_release if rel and self.new_release else True
+
+
+@dataclass
+class KindCount:
+    issued: int = 0
+    checked: int = 0  # crossed the switch: honoured before it, used again on the new colour
+    lost: int = 0     # honoured once, refused later
+    evidence: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"issued": self.issued, "checked": self.checked, "lost": self.lost}
+
+
+def continuity(led: Ledger, switch: Switch, evidence_max: int = 10) -> dict[str, KindCount]:
+    """Per credential kind: how many were issued, crossed the switch, and were later refused."""
+    uses: dict[tuple[str, str], list[int]] = {}
+    for i, creds in led.sparse["creds"].items():
+        if isinstance(creds, dict):
+            for kind, cid in creds.items():
+                if kind in REFUSAL_CHECKS and cid:
+                    uses.setdefault((kind, cid), []).append(i)
+    out = {k: KindCount() for k in CREDENTIAL_KINDS}
+    for (kind, cid), rows in uses.items():
+        rows.sort(key=lambda i: (led.cols["ts"][i], i))
+        count = out[kind]
+        count.issued += 1
+        refusal = REFUSAL_CHECKS[kind]
+        honoured_before = honoured_after = False
+        refused_at = None
+        for i in rows:
+            refused = refusal in failed_checks(led, i)
+            ok = acknowledged(led, i)
+            if refused and (honoured_before or honoured_after) and refused_at is None:
+                refused_at = i
+            if ok and switch.before(led, i):
+                honoured_before = True
+            elif (ok or refused) and switch.on_new(led, i) and honoured_before:
+                honoured_after = True
+        if honoured_before and honoured_after:
+            count.checked += 1
+        if refused_at is not None:
+            count.lost += 1
+            if len(count.evidence) < evidence_max:
+                count.evidence.append({"kind": kind, "credential": cid, "first_used": led.cols["ts"][rows[0]],
+                                       "refused": _op_view(led, refused_at),
+                                       "history": [_op_view(led, i) for i in rows[-HISTORY_SHOWN:]]})
+    return out
+
+
+@dataclass
+class CartHistories:
+    carts: int = 0
+    checked: int = 0  # written before the switch, read again on the new colour
+    reads: int = 0
+    anomalies: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"issued": self.carts, "checked": self.checked, "lost": len({a["cart"] for a in self.anomalies}),
+                "reads": self.reads, "anomalies": len(self.anomalies)}
+
+
+def cart_histories(led: Ledger, switch: Switch, evidence_max: int = 10) -> CartHistories:
+    ops: dict[str, list[int]] = {}
+    for i, op in led.sparse["cart_op"].items():
+        if isinstance(op, dict) and op.get("cart"):
+            ops.setdefault(op["cart"], []).append(i)
+    res = CartHistories(carts=len(ops))
+    for key, rows in ops.items():
+        rows.sort(key=lambda i: (led.cols["ts"][i], i))
+        _judge_cart(led, key, rows, switch, res)
+    res.anomalies.sort(key=lambda a: a["at"])
+    del res.anomalies[evidence_max * 5:]
+    return res
+
+
+def _judge_cart(led: Ledger, key: str, rows: list[int], switch: Switch, res: CartHistories) -> None:
+    state: dict[str, float] = {}
+    pending: list[tuple[str, float]] = []  # adds whose outcome is unknown
+    unknown = False                          # an order whose outcome is unknown: the cart may be new or not
+    written_before = crossed = False
+    seen: list[int] = []
+
+    def read(i: int, observed: dict) -> None:
+        nonlocal state, pending, unknown, crossed
+        res.reads += 1
+        if switch.on_new(led, i) and written_before:
+            crossed = True
+        if not unknown:
+            for anomaly in _compare(state, pending, observed):
+                res.anomalies.append({"cart": key, "at": led.cols["ts"][i], **anomaly,
+                                      "history": [_op_view(led, j) for j in (seen + [i])[-HISTORY_SHOWN:]]})
+        state = {k: float(v) for k, v in observed.items()}
+        pending, unknown = [], False
+
+    for i in rows:
+        op = led.sparse["cart_op"][i]
+        kind = op.get("op")
+        if kind == "add":
+            if acknowledged(led, i):
+                state[op["sku"]] = state.get(op["sku"], 0.0) + float(op["qty"])
+                written_before = written_before or switch.before(led, i)
+            else:
+                pending.append((op["sku"], float(op["qty"])))
+            seen.append(i)
+            if isinstance(op.get("after"), dict) and acknowledged(led, i):
+                read(i, op["after"])
+        elif kind == "read" and isinstance(op.get("items"), dict):
+            if "session_kept" in failed_checks(led, i) or not (200 <= (led.cols["status"][i] or 0) < 300):
+                continue  # not this customer's cart that was read
+            read(i, op["items"])
+            seen.append(i)
+        elif kind == "order":
+            if acknowledged(led, i):
+                state, pending = {}, []
+            else:
+                unknown = True
+            seen.append(i)
+    if crossed:
+        res.checked += 1
+
+
+def _compare(state: dict, pending: list[tuple[str, float]], observed: dict) -> list[dict]:
+    """Anomalies of one read: acknowledged quantities missing (lost), or more than acknowledged plus any
+    combination of unknown adds (doubled / never written)."""
+    out = []
+    for sku in sorted(set(state) | set(observed)):
+        have, want = float(observed.get(sku, 0.0)), state.get(sku, 0.0)
+        extra = have - want
+        if extra < -QTY_EPS:
+            out.append({"anomaly": "lost", "sku": sku, "expected": want, "observed": have})
+        elif extra > QTY_EPS and not _subset_sum([q for s, q in pending if s == sku], extra):
+            out.append({"anomaly": "doubled" if want > 0 else "never written", "sku": sku,
+                        "expected": want, "observed": have})
+    return out
+
+
+def _subset_sum(values: list[float], target: float) -> bool:
+    sums = {0.0}
+    for v in values[:16]:
+        sums |= {round(s + v, 6) for s in sums}
+    return any(abs(s - target) <= QTY_EPS for s in sums)
+
+
+def _op_view(led: Ledger, i: int) -> dict:
+    c = led.cols
+    view = {"ts": c["ts"][i], "step": c["step"][i], "status": c["status"][i], "node": c["served_by"][i],
+            "release": c["release"][i]}
+    op = led.sparse["cart_op"].get(i)
+    if isinstance(op, dict):
+        view.update({k: v for k, v in op.items() if k != "cart"})
+    checks = led.sparse["failed_checks"].get(i)
+    if checks:
+        view["failed_checks"] = checks
+    return view
