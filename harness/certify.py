@@ -88,6 +88,7 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
     plan = Plan(release=rel, report_dir=report_dir, users=users, load_seconds=load_seconds,
                 watch_s=watch_s, auto_rollback=auto_rollback, rollback_after=rollback_after, quiet_s=bounds.quiet_s,
                 workers=workers, remote_workers=remote_workers,
+                bounds=bounds,
                 baseline_s=baseline_s if baseline_s is not None else max(5.0, load_seconds * 0.2))
     events = ledger_mod.LedgerWriter(ledger_dir)
     if on_event is not None:
@@ -122,7 +123,8 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
     db = target.db  # None: orders_reconciled says the DB could not be reached (inconclusive = failed)
     # Load users only: the gate's smoke orders use another domain (smoke.<domain>).
     cat = catalogue(target)
-    db_ids = db.order_ids(f"{plan.run_id}-%@{cat.email_domain}") if db is not None else None
+    db_orders = db.orders(f"{plan.run_id}-%@{cat.email_domain}") if db is not None else None
+    db_ids = sorted(db_orders) if db_orders is not None else None
     context = RunContext(
         run_id=plan.run_id,
         old_release=outcome.from_release,
@@ -132,6 +134,7 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
         old_nodes=[n.name for n in target.nodes(outcome.from_colour)],
         new_nodes=[n.name for n in target.nodes(outcome.to_colour)],
         db_order_ids=db_ids,
+        db_orders=db_orders,
         locust_total=outcome.locust_total,
         workers=read_workers(ledger_dir),  # per-process counts and CPU, from the Locust side
         rollback_drill=plan.rollback_after,

@@ -23,6 +23,7 @@ class RunContext:
     old_nodes: list[str] = field(default_factory=list)
     new_nodes: list[str] = field(default_factory=list)
     db_order_ids: list[int] | None = None
+    db_orders: dict[int, dict] | None = None  # id -> {"grand_total", "items": {sku: qty}} as stored
     locust_total: int | None = None
     workers: dict | None = None           # workers.json: per Locust process counts, lost workers, CPU samples
     rollback_drill: bool = False          # the run switched back on purpose: a rollback is not a breach

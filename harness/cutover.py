@@ -13,8 +13,12 @@ from pathlib import Path
 
 import httpx
 
+import orjson
+
 from harness import health
 from harness.background_jobs import hand_over
+from harness.bounds import Bounds
+from harness.ledger_schema import EVENTS_FILE
 from harness.converge import wait_converged
 from harness.deploy import DeployRefused
 from harness.gate import run_gate
@@ -22,6 +26,7 @@ from harness.release import Release
 from harness.retry import GaveUp
 from harness.static_digests import StaticProblem, learn_both
 from harness.targets.base import Target, TargetError, other_colour
+from harness.verdicts import LiveScope
 from harness.watch import LedgerTail, Watch
 
 
@@ -41,6 +46,7 @@ class Plan:
     workers: int = 0                  # local Locust worker processes (0: one stand-alone Locust process)
     remote_workers: int = 0           # more workers the master waits for (`greenlight worker --master ...`)
     run_id: str = field(default_factory=lambda: "gl" + uuid.uuid4().hex[:8])
+    bounds: Bounds = field(default_factory=Bounds)   # the live rules (watch, deploy window) judge by these
 
 
 @dataclass
@@ -133,7 +139,7 @@ def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
             out.refused = "; ".join(gate.reasons)
             ev("gate_fail", reasons=gate.reasons, checks=gate.checks)
             return out
-        hurt = _live_hurt_since(target, from_colour, load, deploy_started)
+        hurt = _live_hurt_since(target, plan, from_colour, load, deploy_started)
         if hurt:
             out.refused = f"live traffic was hurt during the deploy: {hurt}"
             ev("gate_fail", reasons=[out.refused], stage="live traffic")
@@ -164,9 +170,26 @@ def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
         out.final_colour = ensure_healthy_live(target, prefer, ev)
 
 
+def _scope(target: Target, plan: Plan, load, baseline_until: float, judged_from: float, phase: str) -> LiveScope:
+    """What the stateful live rules compare: the load before the deploy began against the window judged now."""
+    events = []
+    path = Path(load.ledger_dir) / EVENTS_FILE
+    if path.exists():
+        for line in path.read_bytes().splitlines():
+            try:
+                events.append(orjson.loads(line))
+            except orjson.JSONDecodeError:
+                continue
+    db = target.db() if hasattr(target, "db") else None
+    return LiveScope(baseline_until=baseline_until, judged_from=judged_from, bounds=plan.bounds, phase=phase,
+                     deploy_steps=events, orders=(lambda ids: db.orders(ids=ids)) if db is not None else None)
+
+
 def _watch(target: Target, plan: Plan, colour: str, load, since: float) -> str | None:
-    """Breaches from the moment of the switch on (not only after convergence)."""
-    w = Watch(target=target, colour=colour, tail=LedgerTail(load.ledger_dir), since_ts=since)
+    """Breaches from the moment of the switch on (not only after convergence), by the verdicts' live rules
+    (stateful ones compare with everything before the switch, as the verdicts do)."""
+    w = Watch(target=target, colour=colour, tail=LedgerTail(load.ledger_dir), since_ts=since,
+              scope=_scope(target, plan, load, since, since, "after the switch"))
     end = time.monotonic() + plan.watch_s
     while time.monotonic() < end:
         why = w.check()
@@ -176,11 +199,13 @@ def _watch(target: Target, plan: Plan, colour: str, load, since: float) -> str |
     return None
 
 
-def _live_hurt_since(target: Target, colour: str, load, since: float) -> str | None:
-    """A deploy must not touch what customers use: any breach in the load since it began refuses the switch
-    (e.g. a deploy step that flushed the sessions' Redis database)."""
+def _live_hurt_since(target: Target, plan: Plan, colour: str, load, since: float) -> str | None:
+    """A deploy must not touch what customers use: a breach of the same live rules in the load since it began
+    (errors, failed checks, steps failing or slower than before, frozen requests, lost sessions) refuses the switch
+    (e.g. a deploy step that flushed the sessions' Redis database, a migration holding a lock)."""
     time.sleep(1.0)  # the load's ledger shards flush every 0.5 s
-    return Watch(target=target, colour=colour, tail=LedgerTail(load.ledger_dir), since_ts=since).check()
+    return Watch(target=target, colour=colour, tail=LedgerTail(load.ledger_dir), since_ts=since,
+                 scope=_scope(target, plan, load, since, since, "during the deploy")).check()
 
 
 def _hand_over_quietly(target: Target, to_colour: str, event: Callable[..., None]) -> None:

@@ -63,3 +63,26 @@ class DbAccess:
                 return [int(r[0]) for r in cur.fetchall()]
         finally:
             conn.close()
+
+    def orders(self, email_like: str | None = None, ids: list[int] | None = None) -> dict[int, dict]:
+        """Stored orders with what they hold: {entity_id: {"grand_total", "items": {sku: qty}}}, selected by
+        customer e-mail pattern (one run's load users) or by ids (the watch checking orders as they are told)."""
+        if ids is not None and not ids:
+            return {}
+        conn = self.connect()
+        try:
+            with conn.cursor() as cur:
+                if ids is not None:
+                    where, args = f"o.entity_id IN ({', '.join(['%s'] * len(ids))})", list(ids)
+                else:
+                    where, args = "o.customer_email LIKE %s", [email_like]
+                cur.execute(f"SELECT o.entity_id, o.grand_total, i.sku, i.qty_ordered FROM sales_order o "
+                            f"LEFT JOIN sales_order_item i ON i.order_id = o.entity_id WHERE {where}", args)
+                out: dict[int, dict] = {}
+                for oid, total, sku, qty in cur.fetchall():
+                    order = out.setdefault(int(oid), {"grand_total": float(total), "items": {}})
+                    if sku is not None:
+                        order["items"][sku] = order["items"].get(sku, 0.0) + float(qty)
+                return out
+        finally:
+            conn.close()

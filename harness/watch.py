@@ -59,6 +59,12 @@ class Watch:
     since_ts: float
     breaches: list[str] = field(default_factory=list)
     window: list[dict] = field(default_factory=list)   # records since the switch, for the verdicts' window rules
+    scope: verdicts.LiveScope | None = None            # baseline vs judged window, for the stateful live rules
+    judges: list = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.scope is not None and not self.judges:
+            self.judges = verdicts.live_judges(self.scope)
 
     def check(self) -> str | None:
         """One look: the ledger's new records, then every node of the watched colour. A reason, or None."""
@@ -69,10 +75,17 @@ class Watch:
                 self.breaches.append(why)
             if keep_window and rec.get("ts", 0) >= self.since_ts:
                 self.window.append(rec)
+            for judge in self.judges:  # they see the baseline too: the tail reads the ledger from its start
+                judge.observe(rec)
         if keep_window and not self.breaches:
             why = verdicts.window_breach(self.window)
             if why:
                 self.breaches.append(why)
+        for judge in self.judges if not self.breaches else ():
+            why = judge.breach()
+            if why:
+                self.breaches.append(why)
+                break
         if self.breaches:
             return self.breaches[0]
         for node in self.target.nodes(self.colour):

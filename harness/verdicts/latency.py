@@ -5,7 +5,7 @@ import numpy as np
 
 from harness.context import RunContext
 from harness.ledger import Ledger
-from harness.verdicts.registry import Bounds, Verdict, verdict
+from harness.verdicts.registry import Bounds, Verdict, inconclusive, verdict
 
 
 def _pct(sorted_vals, p: float) -> float:
@@ -33,8 +33,9 @@ def latency_by_phase(led: Ledger, ratio_bound: float, min_samples: int = 50, flo
     base = stats["before"]["p99"]
     judged = [ph for ph in ("during", "after") if stats[ph]["n"] >= min_samples]
     if stats["before"]["n"] < min_samples or not judged or base <= 0:
-        return Verdict("latency_by_phase", True, stats, ratio_bound,
-                       "too few requests in the phases to compare percentiles; reported only")
+        return inconclusive("latency_by_phase", stats, ratio_bound,
+                            f"fewer than {min_samples} requests before the switch or in both phases after it",
+                            "min_phase_samples")
     worst = max(judged, key=lambda ph: stats[ph]["p99"])
     ratio = round(stats[worst]["p99"] / base, 2)
     stats["p99_ratio"] = ratio

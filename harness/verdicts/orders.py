@@ -1,36 +1,120 @@
-"""Orders: the shop's database holds exactly the orders the customers were told were placed."""
+"""Orders: the shop's database holds exactly the orders the customers were told were placed, with what they were
+told — the grand total quoted to them and the items and quantities in their cart. Judged on the finished run and
+live in the watch window (the watch asks the DB for each order as it is confirmed)."""
 from __future__ import annotations
+
+import time
 
 from harness.context import RunContext
 from harness.ledger import Ledger
-from harness.verdicts.registry import EVIDENCE_MAX, Bounds, Verdict, verdict
+from harness.verdicts.registry import (
+    EVIDENCE_MAX, Bounds, LiveJudge, LiveScope, Verdict, inconclusive, verdict,
+)
+
+MONEY_TOLERANCE = 0.011
+QTY_TOLERANCE = 1e-6
 
 
-def orders_reconciled(led: Ledger, db_order_ids: list[int] | None) -> Verdict:
-    """Orders in the DB for this run equal the successful place-order responses: none lost, none doubled."""
-    if db_order_ids is None:
-        return Verdict("orders_reconciled", False, None, 0, "no database access: orders could not be reconciled")
-    ok_ids: list[int] = []
+def told_orders(led: Ledger) -> tuple[dict[int, dict], set[int]]:
+    """{order id: what the customer was told} for confirmed orders, and the ids confirmed more than once."""
+    told, dups = {}, set()
     for i, oid in led.sparse["order_id"].items():
-        if led.cols["status"][i] == 200:
-            ok_ids.append(int(oid))
-    seen, dups = set(), set()
-    for o in ok_ids:
-        (dups if o in seen else seen).add(o)
-    db = set(db_order_ids)
-    missing = sorted(seen - db)
-    unexpected = sorted(db - seen)
-    value = {"orders_placed": len(seen), "orders_in_db": len(db), "missing": len(missing),
-             "unexpected": len(unexpected), "duplicated": len(dups)}
-    ev = [{"missing": missing[:EVIDENCE_MAX], "unexpected": unexpected[:EVIDENCE_MAX],
-           "duplicated": sorted(dups)[:EVIDENCE_MAX]}]
-    if not seen and not db:
-        return Verdict("orders_reconciled", False, value, 0, "no order was placed: nothing was reconciled")
-    passed = not missing and not unexpected and not dups
-    return Verdict("orders_reconciled", passed, value, 0,
-                   f"{len(seen)} orders placed, {len(db)} in the DB" if passed else
-                   f"{len(missing)} confirmed orders missing from the DB, {len(unexpected)} orders in the DB without a "
-                   f"successful response, {len(dups)} order ids confirmed twice", ev if not passed else [])
+        if led.cols["status"][i] != 200:
+            continue
+        oid = int(oid)
+        if oid in told:
+            dups.add(oid)
+        said = led.sparse["order"].get(i)
+        told[oid] = {"ts": led.cols["ts"][i], "node": led.cols["served_by"][i], "release": led.cols["release"][i],
+                     **(said if isinstance(said, dict) else {})}
+    return told, dups
+
+
+def content_problem(told: dict, stored: dict | None) -> str | None:
+    """Why a stored order is not what its customer was told, or None."""
+    if stored is None:
+        return "missing from the database"
+    if "grand_total" not in stored:  # the target gave ids only: presence is all that can be checked
+        return None
+    if "grand_total" in told and abs(float(told["grand_total"]) - stored["grand_total"]) > MONEY_TOLERANCE:
+        return f"stored with grand_total {stored['grand_total']:.2f}, the customer was told {float(told['grand_total']):.2f}"
+    items = told.get("items")
+    if isinstance(items, dict):
+        have = stored.get("items") or {}
+        if set(items) != set(have) or any(abs(float(items[k]) - have[k]) > QTY_TOLERANCE for k in items):
+            return f"stored with items {have}, the customer ordered {items}"
+    return None
+
+
+def orders_reconciled(led: Ledger, db_orders: dict[int, dict] | None, min_orders: int = 0) -> Verdict:
+    """Every confirmed order is in the DB once, with the total and items its customer was told; no other order."""
+    name = "orders_reconciled"
+    if db_orders is None:
+        return inconclusive(name, None, 0, "no database access: orders could not be reconciled", "min_orders")
+    told, dups = told_orders(led)
+    problems = {oid: why for oid, t in told.items() if (why := content_problem(t, db_orders.get(oid)))}
+    missing = sorted(oid for oid, why in problems.items() if why.startswith("missing"))
+    wrong = sorted(oid for oid in problems if oid not in missing)
+    unexpected = sorted(set(db_orders) - set(told))
+    checked = sum(1 for oid, t in told.items() if "grand_total" in t and "grand_total" in (db_orders.get(oid) or {}))
+    value = {"orders_placed": len(told), "orders_in_db": len(db_orders), "missing": len(missing),
+             "content_differs": len(wrong), "content_checked": checked, "unexpected": len(unexpected),
+             "duplicated": len(dups)}
+    if not (missing or wrong or unexpected or dups) and len(told) < max(1, min_orders):
+        return inconclusive(name, value, min_orders, f"only {len(told)} orders were placed", "min_orders")
+    passed = not (missing or wrong or unexpected or dups)
+    if passed:
+        return Verdict(name, True, value, 0, f"{len(told)} orders placed, {len(db_orders)} in the DB, "
+                                             f"{checked} matching what their customers were told")
+    evidence = [{"order_id": oid, "problem": problems[oid], "told": told[oid],
+                 "stored": db_orders.get(oid)} for oid in (wrong + missing)[:EVIDENCE_MAX]]
+    evidence += [{"order_id": oid, "problem": "in the database, no customer was told of it",
+                  "stored": db_orders[oid]} for oid in unexpected[:EVIDENCE_MAX]]
+    evidence += [{"order_id": oid, "problem": "confirmed twice"} for oid in sorted(dups)[:EVIDENCE_MAX]]
+    parts = [f"{n} {what}" for n, what in ((len(wrong), "orders stored with other content than the customer was told"),
+                                          (len(missing), "confirmed orders missing from the DB"),
+                                          (len(unexpected), "orders in the DB without a successful response"),
+                                          (len(dups), "order ids confirmed twice")) if n]
+    first = (wrong + missing)[:1]
+    return Verdict(name, False, value, 0, "; ".join(parts) + (f" (order {first[0]}: {problems[first[0]]})" if first
+                                                             else ""), evidence)
+
+
+class OrdersLive(LiveJudge):
+    """Confirmed orders since `judged_from`, looked up in the DB a moment later: one that is missing or differs
+    from what its customer was told is a breach."""
+
+    LOOK_EVERY_S = 1.0
+
+    def __init__(self, scope: LiveScope):
+        self.scope, self.pending, self.last_look = scope, {}, 0.0
+
+    def observe(self, rec: dict) -> None:
+        said = rec.get("order")
+        if (isinstance(said, dict) and rec.get("status") == 200 and (rec.get("ts") or 0) >= self.scope.judged_from
+                and said.get("id") is not None):
+            self.pending[int(said["id"])] = {**said, "node": rec.get("served_by"), "release": rec.get("release")}
+
+    def breach(self) -> str | None:
+        now = time.monotonic()
+        if not self.pending or now - self.last_look < self.LOOK_EVERY_S:
+            return None
+        self.last_look = now
+        ids = sorted(self.pending)
+        try:
+            stored = self.scope.orders(ids)
+        except Exception:  # noqa: BLE001 - the DB unreachable for a moment is not an order lost; look again later
+            return None
+        for oid in ids:
+            told = self.pending.pop(oid)
+            why = content_problem(told, stored.get(oid))
+            if why:
+                return f"order {oid} (confirmed by {told.get('node') or '?'}, {told.get('release') or '?'}) {why}"
+        return None
+
+
+def _live_orders(scope: LiveScope) -> OrdersLive | None:
+    return OrdersLive(scope) if scope.orders is not None else None
 
 
 def _facts(v: Verdict) -> dict:
@@ -38,7 +122,10 @@ def _facts(v: Verdict) -> dict:
     return {"totals": {"orders_placed": value.get("orders_placed", 0), "orders_in_db": value.get("orders_in_db", 0)}}
 
 
-@verdict("orders_reconciled", family="orders", facts=_facts)
+@verdict("orders_reconciled", family="orders", facts=_facts, live_state=_live_orders)
 def _orders_reconciled(led: Ledger, ctx: RunContext, bounds: Bounds) -> Verdict:
-    """Every confirmed order is in the DB once, and the DB has no order nobody was told about."""
-    return orders_reconciled(led, ctx.db_order_ids)
+    """Every confirmed order is in the DB once with the content its customer was told, and no other order."""
+    stored = ctx.db_orders
+    if stored is None and ctx.db_order_ids is not None:
+        stored = {int(i): {} for i in ctx.db_order_ids}
+    return orders_reconciled(led, stored, bounds.min_orders)

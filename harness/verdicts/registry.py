@@ -12,9 +12,10 @@ and, for a new module, one line in harness/verdicts/__init__.py importing it (th
 
 Three outcomes, kept apart on purpose:
 - passed / failed: the verdict was judged on this run's evidence.
-- inconclusive: the verdict applies to this run but the evidence is missing (no session probes, no release
-  header, no DB access for orders). It FAILS, with a detail saying what was missing: a certification never passes
-  on evidence it did not see.
+- inconclusive: the verdict applies to this run but the evidence is missing or too thin (no release header, no DB
+  access for orders, fewer samples than the bound's minimum). It FAILS, with `inconclusive` saying what was short
+  and which bound sets the minimum: a certification never passes on evidence it did not see, unless the user
+  lowers that minimum explicitly ([bounds] in greenlight.toml, --bound / --gl-bound NAME=VALUE).
 - not judged (skipped): the verdict does not apply to this run at all (no rollback happened, so there is no
   rollback convergence to judge). The judge raises NotJudged(reason); the verdict is reported with
   `skipped=reason` and `passed=True` so it never fails a run, and is shown as SKIP, never as a pass.
@@ -28,7 +29,8 @@ from harness.bounds import Bounds
 from harness.context import RunContext
 from harness.ledger import Ledger
 
-__all__ = ["Bounds", "NotJudged", "Verdict", "VerdictSpec", "evaluate", "live_breach", "verdict"]
+__all__ = ["Bounds", "LiveJudge", "LiveScope", "NotJudged", "Verdict", "VerdictSpec", "evaluate", "inconclusive",
+           "live_breach", "live_judges", "verdict"]
 
 EVIDENCE_MAX = 10
 
@@ -42,13 +44,24 @@ class Verdict:
     detail: str = ""
     evidence: list = field(default_factory=list)
     skipped: str = ""                 # why the verdict was not judged in this run ("" = it was judged)
+    inconclusive: str = ""            # what evidence was short, and the bound that sets the minimum
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @property
     def status(self) -> str:
-        return "skip" if self.skipped else ("pass" if self.passed else "fail")
+        if self.skipped:
+            return "skip"
+        if self.inconclusive:
+            return "inconclusive"
+        return "pass" if self.passed else "fail"
+
+
+def inconclusive(name: str, value, bound, why: str, minimum: str) -> Verdict:
+    """Too little evidence to judge: fails, saying what was short and which bound (`minimum`) the user may lower."""
+    return Verdict(name, False, value, bound, f"INCONCLUSIVE: {why} (minimum set by bound {minimum})",
+                   inconclusive=f"{why}; lower bound {minimum} to judge on less")
 
 
 class NotJudged(Exception):
@@ -60,6 +73,31 @@ LiveRule = Callable[[dict], "str | None"]
 WindowRule = Callable[[list], "str | None"]
 
 
+@dataclass
+class LiveScope:
+    """What a stateful live rule compares: records before `baseline_until` are the baseline, records from
+    `judged_from` on are judged (the deploy window before a switch, or the watch window after it)."""
+    baseline_until: float
+    judged_from: float
+    bounds: Bounds
+    phase: str = "after the switch"   # how breaches name the judged window
+    deploy_steps: list = field(default_factory=list)  # (ts, event) of the deploy, to name the step at a breach
+    orders: Callable[[list[int]], dict] | None = None  # order id -> stored order, from the shop's DB
+
+
+class LiveJudge:
+    """A live rule that needs state (a baseline, counts): sees every record, says when there is a breach."""
+
+    def observe(self, rec: dict) -> None:
+        raise NotImplementedError
+
+    def breach(self) -> str | None:
+        raise NotImplementedError
+
+
+LiveState = Callable[[LiveScope], "LiveJudge | None"]
+
+
 @dataclass(frozen=True)
 class VerdictSpec:
     name: str
@@ -69,20 +107,24 @@ class VerdictSpec:
     live_window: WindowRule | None = None  # the records seen since the switch → why they are a breach, or None
     facts: Callable[[Verdict], dict] | None = None  # report facts: {"totals": {...}, "switch": {...}}
     doc: str = ""
+    live_state: LiveState | None = None   # a stateful live rule (baseline vs judged window), built per watch
 
 
 REGISTRY: dict[str, VerdictSpec] = {}
 # Report order: families in this order, then any other family, each in registration order.
-FAMILY_ORDER = ("outcome", "status", "sessions", "convergence", "orders", "latency", "static", "identity", "ledger")
+FAMILY_ORDER = ("outcome", "status", "journeys", "sessions", "convergence", "orders", "latency", "static", "identity",
+                "ledger")
 
 
 def verdict(name: str, *, family: str, live: LiveRule | None = None, live_window: WindowRule | None = None,
-            facts: Callable[[Verdict], dict] | None = None) -> Callable[[Judge], Judge]:
+            facts: Callable[[Verdict], dict] | None = None,
+            live_state: LiveState | None = None) -> Callable[[Judge], Judge]:
     """Register `judge(led, ctx, bounds) -> Verdict` under `name` (order of registration = order in reports)."""
     def register(judge: Judge) -> Judge:
         if name in REGISTRY:
             raise ValueError(f"verdict {name!r} is registered twice ({REGISTRY[name].family} and {family})")
-        REGISTRY[name] = VerdictSpec(name, family, judge, live, live_window, facts, (judge.__doc__ or "").strip())
+        REGISTRY[name] = VerdictSpec(name, family, judge, live, live_window, facts, (judge.__doc__ or "").strip(),
+                                     live_state)
         return judge
     return register
 
@@ -129,6 +171,17 @@ def window_breach(records: list) -> str | None:
             if why:
                 return why
     return None
+
+
+def live_judges(scope: LiveScope) -> list[LiveJudge]:
+    """One fresh stateful judge per registered verdict that has one (and applies to this scope)."""
+    out = []
+    for spec in specs():
+        if spec.live_state is not None:
+            judge = spec.live_state(scope)
+            if judge is not None:
+                out.append(judge)
+    return out
 
 
 def has_window_rules() -> bool:

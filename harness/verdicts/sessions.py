@@ -1,66 +1,100 @@
-"""Sessions: every logged-in customer keeps their customer and cart across the switch."""
+"""Sessions and everything else one colour hands out that the other must honour: storefront sessions (PHPSESSID
+with their form_key), customer bearer tokens, guest cart ids, and the contents of carts.
+
+Each kind is counted per credential (harness/history.py): `checked` = honoured before the switch and used again on
+the new colour, `lost` = refused after having been honoured (anywhere in the run: a deploy that flushes sessions
+loses them before the switch). Carts are judged as histories: a read after a write must reflect it, nothing
+acknowledged may vanish, nothing may appear twice. Too few crossings of any kind (bounds.min_crossings) is
+INCONCLUSIVE. Live: any refused credential or broken cart read is a breach.
+"""
 from __future__ import annotations
 
 from harness.context import RunContext
+from harness.history import CART_CONTENT_CHECKS, REFUSAL_CHECKS, Switch, cart_histories, continuity
 from harness.ledger import Ledger
-from harness.verdicts.registry import EVIDENCE_MAX, Bounds, Verdict, evidence_row, verdict
+from harness.verdicts.registry import (
+    EVIDENCE_MAX, Bounds, NotJudged, Verdict, evidence_row, inconclusive, verdict,
+)
+
+KINDS = ("session", "token", "guest_cart", "cart_contents")
+BROKEN_CHECKS = set(REFUSAL_CHECKS.values()) | CART_CONTENT_CHECKS
 
 
 def live_lost_session(rec: dict) -> str | None:
     probe = rec.get("probe")
     if isinstance(probe, dict) and probe.get("ok") is False:
         return f"session lost: {rec.get('user')} expected {probe.get('expected')} observed {probe.get('observed')}"
+    for c in rec.get("failed_checks") or ():
+        if isinstance(c, dict) and c.get("check") in BROKEN_CHECKS:
+            return (f"{c['check']} failed: {rec.get('method')} {rec.get('name')} on {rec.get('served_by') or '?'} "
+                    f"({rec.get('release') or '?'}): {c.get('reason')}")
     return None
 
 
-def sessions_intact(led: Ledger) -> Verdict:
-    """Every storefront session probe (section/load) saw its own customer and cart. A session 'crossed' the
-    switch when it was probed before and after switch_start; a failed probe anywhere in the run is a lost session
-    (a deploy that flushes sessions breaks them before the switch)."""
-    switch = led.event_ts("switch_start")
-    probes = sorted(led.sparse["probe"].items())
-    users: dict[str, dict] = {}
-    for i, probe in probes:
-        if not isinstance(probe, dict):
-            continue
-        u = users.setdefault(led.cols["user"][i], {"before": False, "after": False, "failed": []})
-        ts = led.cols["ts"][i]
-        if switch is None or ts < switch:
-            u["before"] = True
-        else:
-            u["after"] = True
-        if probe.get("ok") is False:
-            u["failed"].append(i)
-    crossed = [u for u, s in users.items() if s["before"] and s["after"]]
-    lost = sorted(u for u, s in users.items() if s["failed"])
+def lost_probes(led: Ledger) -> tuple[dict, list[dict]]:
+    """Storefront probes (section/load) that saw another customer or cart, per user, as before the kinds existed."""
+    users: dict[str, list[int]] = {}
+    for i, probe in sorted(led.sparse["probe"].items()):
+        if isinstance(probe, dict):
+            users.setdefault(led.cols["user"][i], [])
+            if probe.get("ok") is False:
+                users[led.cols["user"][i]].append(i)
     evidence = []
-    for u in lost[:EVIDENCE_MAX]:
-        i = users[u]["failed"][0]
+    for user in sorted(u for u, failed in users.items() if failed)[:EVIDENCE_MAX]:
+        i = users[user][0]
         p = led.sparse["probe"][i]
-        evidence.append({**evidence_row(led, i), "user": u, "session": led.cols["session"][i],
+        evidence.append({**evidence_row(led, i), "user": user, "session": led.cols["session"][i],
                          "expected": p.get("expected"), "observed": p.get("observed"),
                          "phase": led.phase_of(led.cols["ts"][i])})
-    value = {"sessions_checked": len(crossed), "sessions_lost": len(lost), "sessions_probed": len(users)}
-    if lost:
-        before = sum(1 for u in lost if led.phase_of(led.cols["ts"][users[u]["failed"][0]]) == "before")
-        return Verdict("sessions_intact", False, value, 0,
-                       f"{len(lost)} of {len(users)} sessions lost their customer or cart"
-                       + (f" ({before} already before the switch)" if before else ""), evidence)
-    if not users:
-        return Verdict("sessions_intact", False, value, 0, "no session probes in the ledger: nothing was checked")
-    if switch is not None and not crossed:
-        return Verdict("sessions_intact", False, value, 0, "no session probes crossed the switch: nothing was checked")
-    return Verdict("sessions_intact", True, value, 0,
-                   f"{len(crossed)} sessions crossed the switch intact ({len(users)} probed)")
+    return users, evidence
+
+
+def sessions_intact(led: Ledger, ctx: RunContext | None = None, min_crossings: int = 0) -> Verdict:
+    ctx = ctx or RunContext()
+    name = "sessions_intact"
+    switch = Switch(led.event_ts("switch_start"), ctx.old_release, ctx.new_release, led.event_ts("rollback_start"))
+    kinds = {k: c for k, c in continuity(led, switch).items()}
+    carts = cart_histories(led, switch)
+    probed, probe_evidence = lost_probes(led)
+    lost_users = sum(1 for failed in probed.values() if failed)
+    counts = {k: c.to_dict() for k, c in kinds.items()}
+    counts["cart_contents"] = carts.to_dict()
+    value = {"kinds": counts,
+             "sessions_checked": counts["session"]["checked"],
+             "sessions_lost": sum(c["lost"] for c in counts.values()) + lost_users,
+             "sessions_probed": len(probed)}
+    lost = {k: c["lost"] for k, c in counts.items() if c["lost"]}
+    if lost or lost_users:
+        evidence = [{"kind": "cart_contents", **a} for a in carts.anomalies[:EVIDENCE_MAX]]
+        for c in kinds.values():
+            evidence += c.evidence[:EVIDENCE_MAX]
+        evidence += probe_evidence
+        parts = [f"{n} {k.replace('_', ' ')}s" if k != "cart_contents" else f"{n} carts with a broken history"
+                 for k, n in lost.items()]
+        if lost_users:
+            parts.append(f"{lost_users} shoppers whose session showed another customer or cart")
+        return Verdict(name, False, value, 0, "lost: " + ", ".join(parts) + " (see evidence for each history)",
+                       evidence)
+    if switch.at is None:
+        raise NotJudged("no switch happened: nothing crossed, and nothing was lost")
+    short = {k: c["checked"] for k, c in counts.items() if c["checked"] < min_crossings}
+    if short:
+        return inconclusive(name, value, min_crossings,
+                            "too few crossed the switch: " + ", ".join(f"{k} {n}" for k, n in short.items()),
+                            "min_crossings")
+    return Verdict(name, True, value, 0, "crossed the switch intact: " +
+                   ", ".join(f"{c['checked']} {k.replace('_', ' ')}" for k, c in counts.items()) +
+                   f" ({carts.reads} cart reads judged as histories)")
 
 
 def _facts(v: Verdict) -> dict:
     value = v.value or {}
     return {"totals": {"sessions_checked": value.get("sessions_checked", 0),
-                       "sessions_lost": value.get("sessions_lost", 0)}}
+                       "sessions_lost": value.get("sessions_lost", 0),
+                       "crossings": {k: c.get("checked", 0) for k, c in (value.get("kinds") or {}).items()}}}
 
 
 @verdict("sessions_intact", family="sessions", live=live_lost_session, facts=_facts)
 def _sessions_intact(led: Ledger, ctx: RunContext, bounds: Bounds) -> Verdict:
-    """Every session probe saw its own customer and cart, and some sessions crossed the switch."""
-    return sessions_intact(led)
+    """Sessions, tokens, guest carts and cart contents cross the switch honoured and whole; none lost anywhere."""
+    return sessions_intact(led, ctx, bounds.min_crossings)

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from harness.stats import fisher_greater, mann_whitney_greater, percentile
 
-SAMPLE_CAP = 5000  # latencies kept per step and side: plenty for the tests, bounded memory on a night's ledger
+SAMPLE_CAP = 5000
+DRIFT_MIN_SAMPLES = 5  # a step's median counts towards the store's overall drift from this many samples a side  # latencies kept per step and side: plenty for the tests, bounded memory on a night's ledger
 
 
 def is_failure(status: int | None, failed_checks) -> bool:
@@ -22,7 +23,6 @@ def is_failure(status: int | None, failed_checks) -> bool:
 class StepRule:
     alpha: float = 0.01          # exact test: P(this many failures after | same rate as before)
     absolute_after: int = 3      # a step that never failed before and fails this often after is a breach
-    min_before: int = 20         # baseline requests of a step before its rate may be compared
 
 
 @dataclass
@@ -80,30 +80,44 @@ class StepComparison:
             why = None
             if before.failed == 0 and after.failed >= rule.absolute_after:
                 why = f"never failed before, failed {after.failed} times after"
-            elif before.n >= rule.min_before and p < rule.alpha:
+            elif p < rule.alpha:  # exact, so valid on small baselines too
                 why = f"failure rate {after.failed}/{after.n} vs {before.failed}/{before.n} before (p={p:.2g})"
-            elif before.n < rule.min_before and after.failed >= rule.absolute_after:
-                why = f"failed {after.failed} of {after.n} with only {before.n} baseline requests"
             if why:
                 out.append({"journey": journey, "step": step, "why": why, "p": p,
                             "before": {"n": before.n, "failed": before.failed},
                             "after": {"n": after.n, "failed": after.failed}, "first": after.first_failures})
         return out
 
+    def drift(self, rule: LatencyRule) -> float:
+        """How much slower the whole store got (median over steps of median after / median before, at least 1):
+        a shared host under load slows every step alike; a regression slows some steps more than the rest."""
+        ratios = []
+        for before, after in self.steps.values():
+            if len(before.ms) >= DRIFT_MIN_SAMPLES and len(after.ms) >= DRIFT_MIN_SAMPLES:
+                b = percentile(sorted(before.ms), 50)
+                if b > 0:
+                    ratios.append(percentile(sorted(after.ms), 50) / b)
+        if len(ratios) < 3:
+            return 1.0
+        return max(1.0, percentile(sorted(ratios), 50))
+
     def latency_breaches(self, rule: LatencyRule) -> list[dict]:
+        """Steps slower after than before beyond the store's overall drift: median ratio, p95 floor, Mann-Whitney."""
         out = []
+        g = self.drift(rule)
         for (journey, step), (before, after) in sorted(self.steps.items(), key=lambda kv: str(kv[0])):
-            stats = latency_stats(before.ms, after.ms)
             if len(before.ms) < rule.min_samples or len(after.ms) < rule.min_samples:
                 continue
-            if (stats["after"]["p50"] < rule.ratio * stats["before"]["p50"]
-                    or stats["after"]["p95"] - stats["before"]["p95"] < rule.floor_ms):
+            stats = latency_stats(before.ms, after.ms)
+            if (stats["after"]["p50"] < rule.ratio * g * stats["before"]["p50"]
+                    or stats["after"]["p95"] - g * stats["before"]["p95"] < rule.floor_ms):
                 continue
-            _u, p = mann_whitney_greater(before.ms, after.ms)
+            _u, p = mann_whitney_greater([v * g for v in before.ms], after.ms)
             if p < rule.alpha:
-                out.append({"journey": journey, "step": step, "p": p, **stats,
+                out.append({"journey": journey, "step": step, "p": p, "drift": round(g, 2), **stats,
                             "why": f"p50 {stats['after']['p50']:.0f} ms vs {stats['before']['p50']:.0f} ms, "
-                                   f"p95 {stats['after']['p95']:.0f} ms vs {stats['before']['p95']:.0f} ms (p={p:.2g})"})
+                                   f"p95 {stats['after']['p95']:.0f} ms vs {stats['before']['p95']:.0f} ms (p={p:.2g}"
+                                   + (f", the whole store x{g:.1f}" if g > 1 else "") + ")"})
         return out
 
     def table(self) -> dict:
@@ -121,3 +135,45 @@ def latency_stats(before: list[float], after: list[float]) -> dict:
     b, a = sorted(before), sorted(after)
     return {"before": {"p50": round(percentile(b, 50), 1), "p95": round(percentile(b, 95), 1)},
             "after": {"p50": round(percentile(a, 50), 1), "p95": round(percentile(a, 95), 1)}}
+
+
+def from_ledger(led, baseline_until: float, judged_from: float, judged_until: float | None = None,
+                keep: int = 5) -> StepComparison:
+    """Split a finished ledger: the baseline before `baseline_until`, the judged side in [judged_from, judged_until);
+    what lies between (e.g. the deploy, when judging after the switch) is neither."""
+    comp = StepComparison(keep=keep)
+    c = led.cols
+    ts, st, ms, journey, step = c["ts"], c["status"], c["ms"], c["journey"], c["step"]
+    checks = led.sparse["failed_checks"]
+    for i in range(len(ts)):
+        t = ts[i]
+        if t < baseline_until:
+            after = False
+        elif t >= judged_from and (judged_until is None or t < judged_until):
+            after = True
+        else:
+            continue
+        failed = is_failure(st[i], checks.get(i))
+        comp.add(journey[i], step[i], after, failed, None if failed else ms[i], i)
+    return comp
+
+
+class LiveComparison:
+    """The same split over records as they arrive (the watch window, the deploy window)."""
+
+    def __init__(self, baseline_until: float, judged_from: float, keep: int = 5):
+        self.baseline_until, self.judged_from = baseline_until, judged_from
+        self.comp = StepComparison(keep=keep)
+
+    def observe(self, rec: dict) -> bool | None:
+        """Adds the record; True if it was judged, False if baseline, None if neither."""
+        t = rec.get("ts") or 0
+        if t < self.baseline_until:
+            after = False
+        elif t >= self.judged_from:
+            after = True
+        else:
+            return None
+        failed = is_failure(rec.get("status"), rec.get("failed_checks"))
+        self.comp.add(rec.get("journey"), rec.get("step"), after, failed, None if failed else rec.get("ms"), rec)
+        return after

@@ -1,0 +1,237 @@
+"""The verdicts over what customers experience: each FAILS on the fault it claims to catch (and the clean runs of
+test_verdict_faults pass them all). Ledgers come from the same hypothesis generator."""
+from __future__ import annotations
+
+import copy
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness.verdicts import LiveScope, live_judges
+from harness.verdicts.harm import FreezeLive
+from harness.verdicts.journeys import LatencyLive, StepsLive
+from harness.verdicts.orders import OrdersLive
+from hypothesis import HealthCheck, settings
+from test_verdict_faults import CONVERGED, KINDS, SMALL, SWITCH, T0, TOLD, _judge, _rec, clean_runs
+
+SETTINGS = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def mutated(run, fn):
+    records, events, orders = copy.deepcopy(run)
+    fn(records, orders)
+    return records, events, orders
+
+
+def after_switch(records, journey):
+    return [r for r in records if r["ts"] > CONVERGED and r["journey"] == journey and not r.get("creds")
+            and not r.get("cart_op") and "order_id" not in r and "probe" not in r and "page_release" not in r]
+
+
+# -- journey steps --------------------------------------------------------------------------------------------------
+@SETTINGS
+@given(run=clean_runs(), status=st.sampled_from([400, 401, 403, 404, 409, 422, 429]))
+def test_a_step_failing_with_4xx_after_the_switch_fails_journey_steps(tmp_path, run, status):
+    def fault(records, orders):
+        for r in after_switch(records, "guest")[:3]:
+            r.update(status=status, failed_checks=[{"check": "status", "reason": f"HTTP {status}"}])
+    v = _judge(tmp_path, *mutated(run, fault), only=("journey_steps", "zero_5xx"))
+    j = v["journey_steps"]
+    assert j.status == "fail" and "guest/add item" in j.detail and "never failed before" in j.detail
+    assert j.evidence[0]["colour"] == "green" and j.evidence[0]["release"] == "r2" and j.evidence[0]["status"] == status
+    assert v["zero_5xx"].passed  # the old verdicts never saw it
+
+
+@SETTINGS
+@given(run=clean_runs(), check=st.sampled_from(["error_payload", "error_page", "item_in_cart", "totals_sum"]))
+def test_a_200_failing_its_content_check_fails_journey_steps(tmp_path, run, check):
+    def fault(records, orders):
+        for r in after_switch(records, "browse")[:3]:
+            r["failed_checks"] = [{"check": check, "reason": "the page says 'There has been an error'"}]
+    v = _judge(tmp_path, *mutated(run, fault), only=("journey_steps",))
+    j = v["journey_steps"]
+    assert j.status == "fail" and "browse/home page" in j.detail
+    assert j.evidence[0]["status"] in (200, 302) and j.evidence[0]["failed_checks"][0]["check"] == check
+
+
+@SETTINGS
+@given(run=clean_runs())
+def test_failures_at_the_same_rate_before_and_after_are_baseline_not_breach(tmp_path, run):
+    def fault(records, orders):
+        guest = [r for r in records if r["journey"] == "guest" and not r.get("creds") and not r.get("cart_op")
+                 and "order_id" not in r and "page_release" not in r]
+        before = [r for r in guest if r["ts"] < SWITCH]
+        after = [r for r in guest if r["ts"] >= SWITCH]
+        for r in before[::2] + after[::2]:  # half of them, before and after alike
+            r["status"] = 404
+    records, events, orders = mutated(run, fault)
+    j = _judge(tmp_path, records, events, orders, only=("journey_steps",))["journey_steps"]
+    before = sum(1 for r in records if r["status"] == 404 and r["ts"] < SWITCH)
+    assert j.passed, j.detail
+    assert before > 0 and j.value["baseline_failures"] == before and "already in the baseline" in j.detail
+
+
+@SETTINGS
+@given(run=clean_runs())
+def test_too_few_requests_after_the_switch_is_inconclusive(tmp_path, run):
+    j = _judge(tmp_path, *run, SMALL.replace(min_step_requests=100_000), only=("journey_steps",))["journey_steps"]
+    assert j.status == "inconclusive" and not j.passed and "min_step_requests" in j.detail
+
+
+# -- latency per step -----------------------------------------------------------------------------------------------
+@SETTINGS
+@given(run=clean_runs(), factor=st.floats(3, 10))
+def test_one_step_three_times_slower_after_the_switch_fails_latency_by_step(tmp_path, run, factor):
+    def fault(records, orders):
+        for r in records:
+            if r["journey"] == "customer":
+                r["ms"] = 150 + 2.5 * (r["ms"] - 20)  # a step around 150-250 ms
+                if r["ts"] >= SWITCH:
+                    r["ms"] *= factor
+    v = _judge(tmp_path, *mutated(run, fault), only=("latency_by_step",))
+    lat = v["latency_by_step"]
+    assert lat.status == "fail" and "customer/my account" in lat.detail, lat.detail
+    assert [b["step"] for b in lat.value["breaches"]] == ["my account"]  # only the slow step
+
+
+@SETTINGS
+@given(run=clean_runs(), factor=st.floats(1.5, 4))
+def test_a_small_step_slower_under_the_floor_is_not_a_regression(tmp_path, run, factor):
+    def fault(records, orders):
+        for r in records:
+            if r["journey"] == "customer" and r["ts"] >= SWITCH:
+                r["ms"] *= factor  # 20-60 ms -> at most 240 ms: p95 never 250 ms higher
+    v = _judge(tmp_path, *mutated(run, fault), only=("latency_by_step",))
+    assert v["latency_by_step"].passed, v["latency_by_step"].detail
+
+
+# -- credentials and carts ------------------------------------------------------------------------------------------
+@SETTINGS
+@given(run=clean_runs(), kind=st.sampled_from(KINDS))
+def test_a_credential_refused_after_the_switch_fails_sessions_intact(tmp_path, run, kind):
+    check = {"session": "session_kept", "token": "token_honoured", "guest_cart": "cart_honoured"}[kind]
+
+    def fault(records, orders):
+        r = next(r for r in records if (r.get("creds") or {}).get(kind) and r["ts"] > SWITCH)
+        r.update(status=401 if kind == "token" else 404 if kind == "guest_cart" else 200,
+                 failed_checks=[{"check": check, "reason": "refused"}])
+    v = _judge(tmp_path, *mutated(run, fault), only=("sessions_intact",))
+    s = v["sessions_intact"]
+    assert not s.passed and s.value["kinds"][kind]["lost"] == 1
+    assert s.evidence[0]["kind"] == kind and s.evidence[0]["refused"]["release"] == "r2"
+
+
+@SETTINGS
+@given(run=clean_runs(), anomaly=st.sampled_from(["lost", "doubled"]))
+def test_a_cart_that_loses_or_doubles_a_line_fails_sessions_intact(tmp_path, run, anomaly):
+    def fault(records, orders):
+        r = next(r for r in records if (r.get("cart_op") or {}).get("op") == "read" and r["ts"] > SWITCH)
+        r["cart_op"]["items"] = {} if anomaly == "lost" else {"GL-0001": 2.0}
+    v = _judge(tmp_path, *mutated(run, fault), only=("sessions_intact",))
+    s = v["sessions_intact"]
+    assert not s.passed and s.value["kinds"]["cart_contents"]["lost"] == 1
+    assert s.evidence[0]["anomaly"] == anomaly and s.evidence[0]["history"][-1]["release"] == "r2"
+
+
+# -- orders by content ----------------------------------------------------------------------------------------------
+@SETTINGS
+@given(run=clean_runs(), what=st.sampled_from(["total", "items", "qty"]))
+def test_an_order_stored_with_other_content_fails_orders_reconciled(tmp_path, run, what):
+    def fault(records, orders):
+        r = next(r for r in records if "order" in r)
+        told = r["order"]
+        if what == "total":
+            told["grand_total"] = TOLD["grand_total"] + 5  # the DB keeps 27.00, the customer was told 32.00
+        elif what == "items":
+            told["items"] = {"GL-0001": 1.0, "GL-0002": 1.0}
+        else:
+            told["items"] = {"GL-0001": 2.0}
+    v = _judge(tmp_path, *mutated(run, fault), only=("orders_reconciled",))
+    o = v["orders_reconciled"]
+    assert o.status == "fail" and o.value["content_differs"] == 1 and "other content" in o.detail
+    assert o.evidence[0]["told"]["grand_total"] != o.evidence[0]["stored"]["grand_total"] or what != "total"
+
+
+@SETTINGS
+@given(run=clean_runs())
+def test_fewer_orders_than_the_minimum_is_inconclusive(tmp_path, run):
+    o = _judge(tmp_path, *run, SMALL.replace(min_orders=10_000), only=("orders_reconciled",))["orders_reconciled"]
+    assert o.status == "inconclusive" and "min_orders" in o.detail
+
+
+# -- the live colour during the deploy ------------------------------------------------------------------------------
+@SETTINGS
+@given(run=clean_runs(), seconds=st.floats(4.5, 20))
+def test_requests_frozen_during_the_deploy_fail_live_colour_unharmed(tmp_path, run, seconds):
+    def fault(records, orders):
+        records.extend(_rec(T0 + 7 + k * 0.05, k, "guest", ms=seconds * 1000) for k in range(6))
+    records, events, orders = mutated(run, fault)
+    events.append({"ts": T0 + 6, "event": "deploy_shipped"})
+    events.append({"ts": T0 + 8.5, "event": "migrated"})
+    v = _judge(tmp_path, records, events, orders, only=("live_colour_unharmed", "zero_5xx", "journey_steps"))
+    h = v["live_colour_unharmed"]
+    assert h.status == "fail" and "froze" not in h.detail and "took over 4000 ms" in h.detail
+    assert h.value["first_harm"]["deploy_step"] == "after deploy_shipped, before migrated"
+    assert v["zero_5xx"].passed and v["journey_steps"].passed  # nothing else noticed a frozen checkout
+
+
+@SETTINGS
+@given(run=clean_runs())
+def test_a_step_failing_on_the_live_colour_during_the_deploy_fails_live_colour_unharmed(tmp_path, run):
+    def fault(records, orders):
+        records.extend(_rec(T0 + 6 + k * 0.1, k, "session", status=200, failed_checks=[
+            {"check": "session_kept", "reason": "the session shows customer None"}]) for k in range(4))
+    h = _judge(tmp_path, *mutated(run, fault), only=("live_colour_unharmed",))["live_colour_unharmed"]
+    assert h.status == "fail" and "session/session check" in h.detail
+
+
+# -- the same rules, live --------------------------------------------------------------------------------------------
+def scope(**kw) -> LiveScope:
+    return LiveScope(baseline_until=SWITCH, judged_from=SWITCH, bounds=SMALL, **kw)
+
+
+def test_live_step_rule_breaches_on_the_third_new_failure_only():
+    judge = StepsLive(scope())
+    for k in range(10):  # 2 of 2 failing after 0 of 10 before is not yet significant (p=0.015); 3 never-before are
+        judge.observe(_rec(T0 + k * 0.2, k))
+    assert judge.breach() is None
+    for k in range(3):
+        judge.observe(_rec(SWITCH + 1 + k, k, status=400, failed_checks=[{"check": "status", "reason": "HTTP 400"}]))
+        why = judge.breach()
+        assert (why is None) == (k < 2)
+    assert "guest/add item" in why and "never failed before" in why and "green" in why and "HTTP 400" in why
+
+
+def test_live_latency_rule_breaches_on_a_slow_step():
+    judge = LatencyLive(scope())
+    for k in range(30):
+        judge.observe(_rec(T0 + k * 0.2, k, ms=100.0 + k))
+        judge.observe(_rec(T0 + k * 0.2, k, "browse", ms=50.0 + k))
+    for k in range(30):
+        judge.observe(_rec(SWITCH + k * 0.2, k, "browse", ms=50.0 + k))
+        judge.observe(_rec(SWITCH + k * 0.2, k, ms=(100.0 + k) * 4))
+    why = judge.breach()
+    assert why and "guest/add item" in why
+
+
+def test_live_order_rule_asks_the_db_and_breaches_on_a_wrong_total():
+    stored = {7: {"grand_total": 22.0, "items": {"GL-0001": 1.0}}, 8: {"grand_total": 27.0, "items": {"GL-0001": 1.0}}}
+    asked = []
+    judge = OrdersLive(scope(orders=lambda ids: asked.append(ids) or {i: stored[i] for i in ids if i in stored}))
+    judge.observe(_rec(SWITCH + 1, order={"id": 8, **TOLD}))
+    assert judge.breach() is None and asked == [[8]]
+    judge.last_look = 0
+    judge.observe(_rec(SWITCH + 2, order={"id": 7, **TOLD}))
+    why = judge.breach()
+    assert why and "order 7" in why and "22.00" in why and "27.00" in why
+
+
+def test_live_freeze_rule_and_the_registry_builds_every_live_judge():
+    judge = FreezeLive(scope(deploy_steps=[{"ts": T0, "event": "deploy_start"}, {"ts": SWITCH + 10, "event": "migrated"}]))
+    for k in range(5):
+        assert judge.breach() is None
+        judge.observe(_rec(SWITCH + k, k, ms=6000.0))
+    assert "5 requests took over 4000 ms" in judge.breach() and "before migrated" in judge.breach()
+    kinds = {type(j).__name__ for j in live_judges(scope(orders=lambda ids: {}))}
+    assert {"StepsLive", "LatencyLive", "FreezeLive", "OrdersLive"} <= kinds
+    assert "OrdersLive" not in {type(j).__name__ for j in live_judges(scope())}  # no DB, no live order rule
