@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 REPORT_DIR ?= reports/latest
 PYTEST_ARGS ?=
 
-.PHONY: setup engine browser certify test lint drill bench down clean doapi-realistic
+.PHONY: setup engine browser certify test test-corpus lint drill bench down clean doapi-realistic
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -29,8 +29,14 @@ certify: setup
 	@$(VENV)/bin/greenlight certify --report-dir $(REPORT_DIR)
 
 # The toolkit's own tests: lint, unit tests, the storefront through the replica, infra, and real cutovers.
+# The long tail of the known-bad corpus runs with `make test-corpus` (TEST_MARKERS= runs everything).
+TEST_MARKERS ?= not fullcorpus
 test: setup lint
-	@$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@$(VENV)/bin/pytest -m "$(TEST_MARKERS)" $(PYTEST_ARGS)
+
+# Every known-bad release, each a full certification that must be stopped for its reason.
+test-corpus: setup
+	@$(VENV)/bin/pytest -m badrelease tests/e2e/test_bad_releases.py $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	@$(VENV)/bin/ruff check .

@@ -143,7 +143,7 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
         background_activity=_background_activity(db, outcome.started_at),
     )
     verdicts = verdicts_mod.evaluate(led, bounds, context)
-    rep = report_mod.build_report(verdicts, led, context)
+    rep = report_mod.build_report(verdicts, led, context, bounds)
     paths = report_mod.write_files(report_dir, rep)
     print(report_mod.summary(rep))
     return Certification(outcome=outcome, verdicts=rep["verdicts"], report=rep, paths=paths)

@@ -178,7 +178,7 @@ def cmd_certify(args) -> int:
     from harness.report.junit import write_junit
     from harness.targets.factory import open_target
 
-    bounds = bounds_for(args.target)
+    bounds = with_overrides(bounds_for(args.target), args.bound)
     with open_target(args.target, manage_stack=False) as t:
         release = args.release or default_release(t)
         cert = certify(t, release=release, users=args.users, load_seconds=args.load_seconds,
@@ -242,6 +242,22 @@ def cmd_worker(args) -> int:
         return subprocess.call(cmd)
     except KeyboardInterrupt:
         return 130
+
+
+def with_overrides(bounds, items: list[str]):
+    """Bounds with NAME=VALUE overrides applied; a malformed or unknown one is a one-line ConfigError."""
+    from harness.config import ConfigError
+
+    changes = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"--bound {item}: expected NAME=VALUE, e.g. min_crossings=10")
+        changes[name.strip()] = value.strip()
+    try:
+        return bounds.replace(**changes) if changes else bounds
+    except ValueError as exc:
+        raise ConfigError(f"--bound: {exc}") from None
 
 
 def cmd_rollback(args) -> int:
@@ -356,6 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="address the Locust master listens on for workers (0.0.0.0 for other machines)")
     c.add_argument("--master-port", type=number("master_port"), default=None,
                    help="port for workers (default: a free port; $GREENLIGHT_MASTER_PORT or 5557 with remote workers)")
+    c.add_argument("--bound", action="append", default=[], metavar="NAME=VALUE",
+                   help="override one bound, e.g. min_crossings=10 to judge a short run on less evidence "
+                        "(the report says a minimum was lowered); the target file's [bounds] are the base")
     c.set_defaults(fn=cmd_certify)
     wk = sub.add_parser("worker", help="join a distributed certification's Locust master as one more worker")
     wk.add_argument("--master", required=True, help="HOST[:PORT] of the master (port: $GREENLIGHT_MASTER_PORT or 5557)")

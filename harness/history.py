@@ -23,13 +23,20 @@ HISTORY_SHOWN = 8
 QTY_EPS = 1e-6
 
 
-def failed_checks(led: Ledger, i: int) -> set[str]:
-    return {f.get("check") for f in led.sparse["failed_checks"].get(i) or () if isinstance(f, dict)}
+NONE: frozenset = frozenset()
+
+
+def failed_checks(led: Ledger, i: int) -> frozenset:
+    found = led.sparse["failed_checks"].get(i)
+    if not found:  # the common case, kept cheap: a night's ledger asks this a million times
+        return NONE
+    return frozenset(f.get("check") for f in found if isinstance(f, dict))
 
 
 def acknowledged(led: Ledger, i: int) -> bool:
     st = led.cols["status"][i]
-    return st is not None and 200 <= st < 400 and failed_checks(led, i) <= CART_CONTENT_CHECKS
+    return st is not None and 200 <= st < 400 and (i not in led.sparse["failed_checks"]
+                                                   or failed_checks(led, i) <= CART_CONTENT_CHECKS)
 
 
 @dataclass
@@ -72,6 +79,8 @@ def continuity(led: Ledger, switch: Switch, evidence_max: int = 10) -> dict[str,
                 if kind in REFUSAL_CHECKS and cid:
                     uses.setdefault((kind, cid), []).append(i)
     out = {k: KindCount() for k in CREDENTIAL_KINDS}
+    checks = led.sparse["failed_checks"]
+    status, ts = led.cols["status"], led.cols["ts"]
     for (kind, cid), rows in uses.items():
         rows.sort(key=lambda i: (led.cols["ts"][i], i))
         count = out[kind]
@@ -80,13 +89,15 @@ def continuity(led: Ledger, switch: Switch, evidence_max: int = 10) -> dict[str,
         honoured_before = honoured_after = False
         refused_at = None
         for i in rows:
-            refused = refusal in failed_checks(led, i)
-            ok = acknowledged(led, i)
+            flagged = i in checks
+            refused = flagged and refusal in failed_checks(led, i)
+            st = status[i]
+            ok = st is not None and 200 <= st < 400 and (not flagged or failed_checks(led, i) <= CART_CONTENT_CHECKS)
             if refused and (honoured_before or honoured_after) and refused_at is None:
                 refused_at = i
-            if ok and switch.before(led, i):
+            if ok and (switch.at is None or ts[i] < switch.at):
                 honoured_before = True
-            elif (ok or refused) and switch.on_new(led, i) and honoured_before:
+            elif (ok or refused) and honoured_before and not honoured_after and switch.on_new(led, i):
                 honoured_after = True
         if honoured_before and honoured_after:
             count.checked += 1
@@ -135,14 +146,17 @@ def _judge_cart(led: Ledger, key: str, rows: list[int], switch: Switch, res: Car
     def read(i: int, observed: dict) -> None:
         nonlocal state, pending, unknown, crossed
         res.reads += 1
-        if switch.on_new(led, i) and written_before:
+        if written_before and not crossed and switch.on_new(led, i):
             crossed = True
-        if not unknown:
+        if not unknown and (pending or observed != state):  # equal dicts: the common, consistent read
             for anomaly in _compare(state, pending, observed):
                 res.anomalies.append({"cart": key, "at": led.cols["ts"][i], **anomaly,
                                       "history": [_op_view(led, j) for j in (seen + [i])[-HISTORY_SHOWN:]]})
-        state = {k: float(v) for k, v in observed.items()}
-        pending, unknown = [], False
+        if observed != state:
+            state = {k: float(v) for k, v in observed.items()}
+        if pending:
+            pending = []
+        unknown = False
 
     for i in rows:
         op = led.sparse["cart_op"][i]

@@ -14,6 +14,7 @@ MARKERS = {
     "badrelease": "a known-bad release that Greenlight must stop",
     "trust": "repeated certifications of a good release (no false alarms)",
     "nightly": "long chaos tests: run with `-m chaos` or --gl-profile=nightly, skipped in a plain `make test`",
+    "fullcorpus": "the long part of the known-bad corpus (make test-corpus); `make test` runs a short profile",
 }
 
 

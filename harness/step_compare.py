@@ -48,11 +48,11 @@ class Side:
             if len(self.first_failures) < keep:
                 self.first_failures.append(ref)
         elif ms is not None:
-            # Deterministic thinning past the cap: every k-th sample, k doubling, keeps the distribution's shape.
             self._seen += 1
-            if len(self.ms) < SAMPLE_CAP:
+            if self._seen <= SAMPLE_CAP:
                 self.ms.append(ms)
             elif self._seen % (self._seen // SAMPLE_CAP + 1) == 0:
+                # Past the cap, a deterministic thinning (every k-th, k growing) keeps the distribution's shape.
                 self.ms[self._seen % SAMPLE_CAP] = ms
 
 
@@ -141,20 +141,31 @@ def from_ledger(led, baseline_until: float, judged_from: float, judged_until: fl
                 keep: int = 5) -> StepComparison:
     """Split a finished ledger: the baseline before `baseline_until`, the judged side in [judged_from, judged_until);
     what lies between (e.g. the deploy, when judging after the switch) is neither."""
+    cache = led.__dict__.setdefault("_step_comparisons", {})  # several verdicts split the same ledger the same way
+    key = (baseline_until, judged_from, judged_until, keep)
+    if key in cache:
+        return cache[key]
     comp = StepComparison(keep=keep)
     c = led.cols
     ts, st, ms, journey, step = c["ts"], c["status"], c["ms"], c["journey"], c["step"]
     checks = led.sparse["failed_checks"]
+    steps = comp.steps
+    until = float("inf") if judged_until is None else judged_until
     for i in range(len(ts)):
         t = ts[i]
         if t < baseline_until:
-            after = False
-        elif t >= judged_from and (judged_until is None or t < judged_until):
-            after = True
+            after = 0
+        elif judged_from <= t < until:
+            after = 1
         else:
             continue
-        failed = is_failure(st[i], checks.get(i))
-        comp.add(journey[i], step[i], after, failed, None if failed else ms[i], i)
+        sides = steps.get((journey[i], step[i]))
+        if sides is None:
+            sides = steps[(journey[i], step[i])] = [Side(), Side()]
+        status = st[i]
+        failed = not status or status >= 400 or i in checks
+        sides[after].add(failed, None if failed else ms[i], i, keep)
+    cache[key] = comp
     return comp
 
 

@@ -3,6 +3,7 @@ test_verdict_faults pass them all). Ledgers come from the same hypothesis genera
 from __future__ import annotations
 
 import copy
+import re
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -170,7 +171,8 @@ def test_requests_frozen_during_the_deploy_fail_live_colour_unharmed(tmp_path, r
     events.append({"ts": T0 + 8.5, "event": "migrated"})
     v = _judge(tmp_path, records, events, orders, only=("live_colour_unharmed", "zero_5xx", "journey_steps"))
     h = v["live_colour_unharmed"]
-    assert h.status == "fail" and "froze" not in h.detail and "took over 4000 ms" in h.detail
+    assert h.status == "fail" and re.search(r"6 requests took over \d+ ms during the deploy", h.detail), h.detail
+    assert 3000 <= h.value["freeze_threshold_ms"] < seconds * 1000
     assert h.value["first_harm"]["deploy_step"] == "after deploy_shipped, before migrated"
     assert v["zero_5xx"].passed and v["journey_steps"].passed  # nothing else noticed a frozen checkout
 
@@ -231,7 +233,7 @@ def test_live_freeze_rule_and_the_registry_builds_every_live_judge():
     for k in range(5):
         assert judge.breach() is None
         judge.observe(_rec(SWITCH + k, k, ms=6000.0))
-    assert "5 requests took over 4000 ms" in judge.breach() and "before migrated" in judge.breach()
+    assert "5 requests took over 3000 ms" in judge.breach() and "before migrated" in judge.breach()
     kinds = {type(j).__name__ for j in live_judges(scope(orders=lambda ids: {}))}
     assert {"StepsLive", "LatencyLive", "FreezeLive", "OrdersLive"} <= kinds
     assert "OrdersLive" not in {type(j).__name__ for j in live_judges(scope())}  # no DB, no live order rule

@@ -3,7 +3,8 @@ holding a lock, a cache flush reaching sessions, a CPU-hungry static deploy on s
 
 Judged by the same rules as the switch (journeys.py: step failures, step latency) with the deploy window
 [deploy_start, switch_start) against the baseline before it, plus frozen requests: bounds.freeze_count requests
-slower than bounds.freeze_ms (a checkout waiting on a lock is harm even when it ends in a 200). The pre-switch
+slower than bounds.freeze_ms (a checkout waiting on a lock is harm even when it ends in a 200), that threshold
+stretched by the store's overall drift in the window (a shared host under load slows everything alike). The pre-switch
 check applies the same rules live and refuses the switch; the report names when, and the deploy step that was
 running (the deploy's events bracket it).
 """
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 from harness.context import RunContext
 from harness.ledger import Ledger
-from harness.step_compare import from_ledger
-from harness.verdicts.journeys import failure_verdict, latency_verdict, offending
+from harness.step_compare import LiveComparison, StepComparison, from_ledger
+from harness.verdicts.journeys import failure_verdict, latency_rule, latency_verdict, offending
 from harness.verdicts.registry import Bounds, LiveJudge, LiveScope, NotJudged, Verdict, verdict
 
 DEPLOY_END_EVENTS = ("switch_start", "gate_fail", "error", "load_stop")
@@ -35,26 +36,37 @@ def deploy_step_at(events: list[dict], ts: float) -> str:
     return f"after {before[-1] if before else 'deploy_start'}, before {after[0] if after else 'the switch'}"
 
 
-def frozen_rows(led: Ledger, start: float, end: float | None, freeze_ms: float) -> list[int]:
+def freeze_threshold(comp: StepComparison, bounds: Bounds) -> float:
+    """bounds.freeze_ms, stretched by the whole store's drift: on a host so loaded that every step is 5x slower,
+    a 5x longer request is the load, not a lock."""
+    return bounds.freeze_ms * comp.drift(latency_rule(bounds))
+
+
+def frozen_rows(led: Ledger, start: float, end: float | None, threshold_ms: float) -> list[int]:
     ts, ms = led.cols["ts"], led.cols["ms"]
     return [i for i in range(len(ts)) if start <= ts[i] and (end is None or ts[i] < end)
-            and ms[i] is not None and ms[i] >= freeze_ms]
+            and ms[i] is not None and ms[i] >= threshold_ms]
 
 
 class FreezeLive(LiveJudge):
     def __init__(self, scope: LiveScope):
-        self.scope, self.frozen = scope, []
+        self.scope, self.slow = scope, []
+        self.live = LiveComparison(scope.baseline_until, scope.judged_from)
 
     def observe(self, rec: dict) -> None:
-        if (rec.get("ts") or 0) >= self.scope.judged_from and (rec.get("ms") or 0) >= self.scope.bounds.freeze_ms:
-            self.frozen.append(rec)
+        if self.live.observe(rec) and (rec.get("ms") or 0) >= self.scope.bounds.freeze_ms:
+            self.slow.append(rec)
 
     def breach(self) -> str | None:
-        if len(self.frozen) < self.scope.bounds.freeze_count:
+        if len(self.slow) < self.scope.bounds.freeze_count:
             return None
-        first = self.frozen[0]
+        threshold = freeze_threshold(self.live.comp, self.scope.bounds)
+        frozen = [r for r in self.slow if r.get("ms", 0) >= threshold]
+        if len(frozen) < self.scope.bounds.freeze_count:
+            return None
+        first = frozen[0]
         step = deploy_step_at(self.scope.deploy_steps, first["ts"]) if self.scope.deploy_steps else ""
-        return (f"{len(self.frozen)} requests took over {self.scope.bounds.freeze_ms:.0f} ms {self.scope.phase}"
+        return (f"{len(frozen)} requests took over {threshold:.0f} ms {self.scope.phase}"
                 + (f" ({step})" if step else "") + f"; first: {first.get('method')} {first.get('name')} "
                 f"on {first.get('served_by') or '?'}, {first.get('ms'):.0f} ms")
 
@@ -67,20 +79,22 @@ def _live_colour_unharmed(led: Ledger, ctx: RunContext, bounds: Bounds) -> Verdi
     phase = "during the deploy"
     failures = failure_verdict("live_colour_unharmed", led, ctx, bounds, comp, phase,
                                bounds.min_latency_samples, "min_latency_samples")
-    frozen = frozen_rows(led, start, end, bounds.freeze_ms)
+    threshold = freeze_threshold(comp, bounds)
+    frozen = frozen_rows(led, start, end, threshold)
     problems = []
     evidence = list(failures.evidence)
     if not failures.passed and not failures.inconclusive:
         problems.append(failures.detail)
     if len(frozen) >= bounds.freeze_count:
-        problems.append(f"{len(frozen)} requests took over {bounds.freeze_ms:.0f} ms {phase}")
+        problems.append(f"{len(frozen)} requests took over {threshold:.0f} ms {phase}")
         evidence = [{"breach": "frozen", **row} for row in offending(led, ctx, frozen[:10])] + evidence
     if failures.passed or failures.inconclusive:
         slow = latency_verdict("live_colour_unharmed", led, ctx, bounds, comp, phase)
         if not slow.passed and not slow.inconclusive:
             problems.append(slow.detail)
             evidence += slow.evidence
-    value = {**(failures.value or {}), "frozen": len(frozen), "window": {"from": start, "to": end}}
+    value = {**(failures.value or {}), "frozen": len(frozen), "freeze_threshold_ms": round(threshold),
+             "window": {"from": start, "to": end}}
     if problems:
         first_ts = min((e["ts"] for e in evidence if isinstance(e, dict) and "ts" in e), default=start)
         step = deploy_step_at(led.events, first_ts)
