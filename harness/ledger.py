@@ -139,6 +139,10 @@ class Ledger:
     skipped_lines: int = 0
     shard_rows: dict[str, int] = field(default_factory=dict)  # shard file name -> records loaded from it
 
+    def __post_init__(self):
+        for name in SPARSE:  # a ledger built by hand (tests, tools) may name only the fields it uses
+            self.sparse.setdefault(name, {})
+
     def __len__(self) -> int:
         ts = self.cols.get("ts")
         return 0 if ts is None else len(ts)
