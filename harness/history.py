@@ -33,8 +33,16 @@ def failed_checks(led: Ledger, i: int) -> frozenset:
     return frozenset(f.get("check") for f in found if isinstance(f, dict))
 
 
+def plain(led: Ledger, name: str) -> list:
+    """A column as a Python list (None where missing), made once per ledger: these loops index it per row."""
+    cache = led.__dict__.setdefault("_plain_columns", {})
+    if name not in cache:
+        cache[name] = list(led.cols[name])
+    return cache[name]
+
+
 def acknowledged(led: Ledger, i: int) -> bool:
-    st = led.cols["status"][i]
+    st = plain(led, "status")[i]
     return st is not None and 200 <= st < 400 and (i not in led.sparse["failed_checks"]
                                                    or failed_checks(led, i) <= CART_CONTENT_CHECKS)
 
@@ -48,14 +56,14 @@ class Switch:
     end: float | None = None  # a rollback ends the period in which the new colour is judged
 
     def before(self, led: Ledger, i: int) -> bool:
-        return self.at is None or led.cols["ts"][i] < self.at
+        return self.at is None or plain(led, "ts")[i] < self.at
 
     def on_new(self, led: Ledger, i: int) -> bool:
         """Answered after the switch by the new colour (by its release header when responses carry one)."""
-        ts = led.cols["ts"][i]
+        ts = plain(led, "ts")[i]
         if self.at is None or ts < self.at or (self.end is not None and ts >= self.end):
             return False
-        rel = led.cols["release"][i]
+        rel = plain(led, "release")[i]
         return rel == self.new_release if rel and self.new_release else True
 
 
@@ -80,9 +88,9 @@ def continuity(led: Ledger, switch: Switch, evidence_max: int = 10) -> dict[str,
                     uses.setdefault((kind, cid), []).append(i)
     out = {k: KindCount() for k in CREDENTIAL_KINDS}
     checks = led.sparse["failed_checks"]
-    status, ts = led.cols["status"], led.cols["ts"]
+    status, ts = plain(led, "status"), plain(led, "ts")
     for (kind, cid), rows in uses.items():
-        rows.sort(key=lambda i: (led.cols["ts"][i], i))
+        rows.sort(key=lambda i: (ts[i], i))
         count = out[kind]
         count.issued += 1
         refusal = REFUSAL_CHECKS[kind]
@@ -128,8 +136,9 @@ def cart_histories(led: Ledger, switch: Switch, evidence_max: int = 10) -> CartH
         if isinstance(op, dict) and op.get("cart"):
             ops.setdefault(op["cart"], []).append(i)
     res = CartHistories(carts=len(ops))
+    ts = plain(led, "ts")
     for key, rows in ops.items():
-        rows.sort(key=lambda i: (led.cols["ts"][i], i))
+        rows.sort(key=lambda i: (ts[i], i))
         _judge_cart(led, key, rows, switch, res)
     res.anomalies.sort(key=lambda a: a["at"])
     del res.anomalies[evidence_max * 5:]
@@ -171,7 +180,7 @@ def _judge_cart(led: Ledger, key: str, rows: list[int], switch: Switch, res: Car
             if isinstance(op.get("after"), dict) and acknowledged(led, i):
                 read(i, op["after"])
         elif kind == "read" and isinstance(op.get("items"), dict):
-            if "session_kept" in failed_checks(led, i) or not (200 <= (led.cols["status"][i] or 0) < 300):
+            if "session_kept" in failed_checks(led, i) or not (200 <= (plain(led, "status")[i] or 0) < 300):
                 continue  # not this customer's cart that was read
             read(i, op["items"])
             seen.append(i)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from harness.stats import fisher_greater, mann_whitney_greater, percentile
 
 SAMPLE_CAP = 5000
@@ -140,31 +142,48 @@ def latency_stats(before: list[float], after: list[float]) -> dict:
 def from_ledger(led, baseline_until: float, judged_from: float, judged_until: float | None = None,
                 keep: int = 5) -> StepComparison:
     """Split a finished ledger: the baseline before `baseline_until`, the judged side in [judged_from, judged_until);
-    what lies between (e.g. the deploy, when judging after the switch) is neither."""
+    what lies between (e.g. the deploy, when judging after the switch) is neither. Columnar (numpy): a night's
+    ledger is split in a few passes over its arrays, not a Python loop per record."""
     cache = led.__dict__.setdefault("_step_comparisons", {})  # several verdicts split the same ledger the same way
     key = (baseline_until, judged_from, judged_until, keep)
     if key in cache:
         return cache[key]
     comp = StepComparison(keep=keep)
-    c = led.cols
-    ts, st, ms, journey, step = c["ts"], c["status"], c["ms"], c["journey"], c["step"]
-    checks = led.sparse["failed_checks"]
-    steps = comp.steps
-    until = float("inf") if judged_until is None else judged_until
-    for i in range(len(ts)):
-        t = ts[i]
-        if t < baseline_until:
-            after = 0
-        elif judged_from <= t < until:
-            after = 1
-        else:
+    n = len(led)
+    if n == 0:
+        cache[key] = comp
+        return comp
+    ts = led.np("ts")
+    st = led.np("status").astype("f8")
+    ms = led.np("ms").astype("f8")
+    flagged = np.zeros(n, dtype=bool)
+    rows = [i for i, v in led.sparse["failed_checks"].items() if v]
+    if rows:
+        flagged[np.array(rows, dtype=np.int64)] = True
+    failed = np.isnan(st) | (st < 1) | (st >= 400) | flagged
+    until = np.inf if judged_until is None else judged_until
+    sides = {0: ts < baseline_until, 1: (ts >= judged_from) & (ts < until)}
+    journey, step = led.strs("journey"), led.strs("step")
+    group = journey.codes.astype(np.int64) * (len(step.values) + 1) + step.codes.astype(np.int64)
+    for side, mask in sides.items():
+        if not mask.any():
             continue
-        sides = steps.get((journey[i], step[i]))
-        if sides is None:
-            sides = steps[(journey[i], step[i])] = [Side(), Side()]
-        status = st[i]
-        failed = not status or status >= 400 or i in checks
-        sides[after].add(failed, None if failed else ms[i], i, keep)
+        for g in np.unique(group[mask]).tolist():
+            sel = mask & (group == g)
+            name = (journey.values[g // (len(step.values) + 1)], step.values[g % (len(step.values) + 1)])
+            pair = comp.steps.get(name)
+            if pair is None:
+                pair = comp.steps[name] = [Side(), Side()]
+            target = pair[side]
+            bad = sel & failed
+            target.n = int(sel.sum())
+            target.failed = int(bad.sum())
+            target.first_failures = np.flatnonzero(bad)[:keep].tolist()
+            good = ms[sel & ~failed]
+            good = good[~np.isnan(good)]
+            if len(good) > SAMPLE_CAP:  # evenly spaced through the window: the distribution's shape, bounded
+                good = good[np.linspace(0, len(good) - 1, SAMPLE_CAP).astype(np.int64)]
+            target.ms = good.tolist()
     cache[key] = comp
     return comp
 

@@ -8,6 +8,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+from harness.bounds import Bounds
 from harness.context import RunContext
 from harness.ledger import Ledger
 from harness.report import facts as facts_mod
@@ -73,8 +74,18 @@ def context_dict(context: RunContext) -> dict:
     return d
 
 
-def build_report(verdicts: list, led: Ledger, context: RunContext) -> dict:
-    """`verdicts`: Verdict objects or their dicts, in registry order."""
+def lowered_minimums(bounds: Bounds | None) -> dict:
+    """Evidence minimums (min_*) set below their defaults: the run was judged on less evidence, on purpose."""
+    if bounds is None:
+        return {}
+    default = Bounds()
+    return {f.name: {"value": getattr(bounds, f.name), "default": getattr(default, f.name)}
+            for f in dataclasses.fields(Bounds)
+            if f.name.startswith("min_") and getattr(bounds, f.name) < getattr(default, f.name)}
+
+
+def build_report(verdicts: list, led: Ledger, context: RunContext, bounds: Bounds | None = None) -> dict:
+    """`verdicts`: Verdict objects or their dicts, in registry order; `bounds`: what the run was held to."""
     ds = [_as_dict(v) for v in verdicts]
     vd = {d["name"]: d for d in ds}
     ctx = context_dict(context)
@@ -89,6 +100,11 @@ def build_report(verdicts: list, led: Ledger, context: RunContext) -> dict:
         "status": status,
         "passed": status == "passed",
         "verdicts": vd,
+        # What could not be judged for want of evidence (each fails the run), and which bound sets that minimum.
+        "inconclusive": {name: d.get("inconclusive") or d.get("detail", "") for name, d in vd.items()
+                         if d["status"] == "inconclusive"},
+        "bounds": dataclasses.asdict(bounds) if bounds is not None else None,
+        "minimums_lowered": lowered_minimums(bounds),
         "totals": {
             **facts["totals"],
             "sessions_crossed": sum(k["crossed"] for k in facts["crossings"]["kinds"].values()),
@@ -140,6 +156,9 @@ def summary(rep: dict) -> str:
     for key, label in (("refused", "refused"), ("rolled_back", "rolled back"), ("error", "engine error")):
         if sw.get(key):
             lines.append(f"  {label}: {sw[key]}")
+    if rep.get("minimums_lowered"):
+        lines.append("  judged on less evidence than the defaults: " + ", ".join(
+            f"{k}={v['value']} (default {v['default']})" for k, v in rep["minimums_lowered"].items()))
     for name, v in rep["verdicts"].items():
         lines.append(f"  {verdict_status(v).upper():<12} {name}: {v.get('detail', '')}")
     return "\n".join(lines)

@@ -10,6 +10,8 @@ running (the deploy's events bracket it).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from harness.context import RunContext
 from harness.ledger import Ledger
 from harness.step_compare import LiveComparison, StepComparison, from_ledger
@@ -43,9 +45,11 @@ def freeze_threshold(comp: StepComparison, bounds: Bounds) -> float:
 
 
 def frozen_rows(led: Ledger, start: float, end: float | None, threshold_ms: float) -> list[int]:
-    ts, ms = led.cols["ts"], led.cols["ms"]
-    return [i for i in range(len(ts)) if start <= ts[i] and (end is None or ts[i] < end)
-            and ms[i] is not None and ms[i] >= threshold_ms]
+    if len(led) == 0:
+        return []
+    ts, ms = led.np("ts"), led.np("ms")
+    window = (ts >= start) & (ts < (np.inf if end is None else end))
+    return np.flatnonzero(window & (ms >= threshold_ms)).tolist()
 
 
 class FreezeLive(LiveJudge):
