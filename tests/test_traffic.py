@@ -91,7 +91,7 @@ def test_a_cut_shows_up_as_status_0_records_inside_the_cut(store, tmp_path):
 def test_a_lost_session_fails_its_probe(store, tmp_path):
     run = run_load(store, tmp_path, seconds=4, users=4,
                    extra_env={"GREENLIGHT_WEIGHT_GUEST": "0", "GREENLIGHT_WEIGHT_CUSTOMER": "0",
-                              "GREENLIGHT_WEIGHT_BROWSE": "0"})
+                              "GREENLIGHT_WEIGHT_BROWSE": "0", "GREENLIGHT_HELD_SESSIONS": "1"})
     wait_until_requests(run.ledger_dir, 30, timeout=15, run=run)
     store.forget_sessions()  # what a flush of the session store does
     run.wait()

@@ -66,9 +66,9 @@ def failure_verdict(name: str, led: Ledger, ctx: RunContext, bounds: Bounds, com
     value = {"steps": table, "baseline_failures": baseline_failed, "requests_judged": judged}
     baseline_note = (f"; {baseline_failed} failures already in the baseline (reported, not blamed on the change)"
                      if baseline_failed else "")
-    if judged < min_requests:
+    breaches = comp.failure_breaches(step_rule(bounds))  # failures found are evidence, however few requests
+    if not breaches and judged < min_requests:
         return inconclusive(name, value, min_requests, f"only {judged} requests {phase}", minimum_name)
-    breaches = comp.failure_breaches(step_rule(bounds))
     if not breaches:
         return Verdict(name, True, value, bounds.step_alpha,
                        f"{len(table)} steps, {judged} requests {phase}: none failed more than before{baseline_note}")
