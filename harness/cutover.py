@@ -12,16 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-
 import orjson
 
 from harness import health
 from harness.background_jobs import hand_over
 from harness.bounds import Bounds
-from harness.ledger_schema import EVENTS_FILE
 from harness.converge import wait_converged
 from harness.deploy import DeployRefused
 from harness.gate import run_gate
+from harness.ledger_schema import EVENTS_FILE
 from harness.release import Release
 from harness.retry import GaveUp
 from harness.static_digests import StaticProblem, learn_both
@@ -180,7 +179,7 @@ def _scope(target: Target, plan: Plan, load, baseline_until: float, judged_from:
                 events.append(orjson.loads(line))
             except orjson.JSONDecodeError:
                 continue
-    db = target.db() if hasattr(target, "db") else None
+    db = target.db  # the target's optional db role (None: no live order lookup)
     return LiveScope(baseline_until=baseline_until, judged_from=judged_from, bounds=plan.bounds, phase=phase,
                      deploy_steps=events, orders=(lambda ids: db.orders(ids=ids)) if db is not None else None)
 

@@ -87,27 +87,13 @@ def continuity(led: Ledger, switch: Switch, evidence_max: int = 10) -> dict[str,
                 if kind in REFUSAL_CHECKS and cid:
                     uses.setdefault((kind, cid), []).append(i)
     out = {k: KindCount() for k in CREDENTIAL_KINDS}
-    checks = led.sparse["failed_checks"]
-    status, ts = plain(led, "status"), plain(led, "ts")
+    ts = plain(led, "ts")
     for (kind, cid), rows in uses.items():
         rows.sort(key=lambda i: (ts[i], i))
         count = out[kind]
         count.issued += 1
-        refusal = REFUSAL_CHECKS[kind]
-        honoured_before = honoured_after = False
-        refused_at = None
-        for i in rows:
-            flagged = i in checks
-            refused = flagged and refusal in failed_checks(led, i)
-            st = status[i]
-            ok = st is not None and 200 <= st < 400 and (not flagged or failed_checks(led, i) <= CART_CONTENT_CHECKS)
-            if refused and (honoured_before or honoured_after) and refused_at is None:
-                refused_at = i
-            if ok and (switch.at is None or ts[i] < switch.at):
-                honoured_before = True
-            elif (ok or refused) and honoured_before and not honoured_after and switch.on_new(led, i):
-                honoured_after = True
-        if honoured_before and honoured_after:
+        crossed, refused_at = _credential_history(led, switch, REFUSAL_CHECKS[kind], rows)
+        if crossed:
             count.checked += 1
         if refused_at is not None:
             count.lost += 1
@@ -116,6 +102,26 @@ def continuity(led: Ledger, switch: Switch, evidence_max: int = 10) -> dict[str,
                                        "refused": _op_view(led, refused_at),
                                        "history": [_op_view(led, i) for i in rows[-HISTORY_SHOWN:]]})
     return out
+
+
+def _credential_history(led: Ledger, switch: Switch, refusal: str, rows: list[int]) -> tuple[bool, int | None]:
+    """(honoured before the switch and used again on the new colour, the first refusal after being honoured)."""
+    checks = led.sparse["failed_checks"]
+    status, ts = plain(led, "status"), plain(led, "ts")
+    honoured_before = honoured_after = False
+    refused_at = None
+    for i in rows:
+        flagged = i in checks
+        refused = flagged and refusal in failed_checks(led, i)
+        st = status[i]
+        ok = st is not None and 200 <= st < 400 and (not flagged or failed_checks(led, i) <= CART_CONTENT_CHECKS)
+        if refused and (honoured_before or honoured_after) and refused_at is None:
+            refused_at = i
+        if ok and (switch.at is None or ts[i] < switch.at):
+            honoured_before = True
+        elif (ok or refused) and honoured_before and not honoured_after and switch.on_new(led, i):
+            honoured_after = True
+    return honoured_before and honoured_after, refused_at
 
 
 @dataclass
@@ -145,52 +151,63 @@ def cart_histories(led: Ledger, switch: Switch, evidence_max: int = 10) -> CartH
     return res
 
 
+class _Cart:
+    """One cart's history replayed: what is known to be in it, adds whose outcome is unknown, and the ops so far."""
+
+    def __init__(self, led: Ledger, key: str, switch: Switch, res: CartHistories):
+        self.led, self.key, self.switch, self.res = led, key, switch, res
+        self.state: dict[str, float] = {}
+        self.pending: list[tuple[str, float]] = []  # adds whose outcome is unknown
+        self.unknown = False                         # an order whose outcome is unknown: the cart may be new or not
+        self.written_before = self.crossed = False
+        self.seen: list[int] = []
+
+    def add(self, i: int, op: dict) -> None:
+        if acknowledged(self.led, i):
+            self.state[op["sku"]] = self.state.get(op["sku"], 0.0) + float(op["qty"])
+            self.written_before = self.written_before or self.switch.before(self.led, i)
+        else:
+            self.pending.append((op["sku"], float(op["qty"])))
+        self.seen.append(i)
+        if isinstance(op.get("after"), dict) and acknowledged(self.led, i):
+            self.read(i, op["after"])  # the cart page a storefront add landed on
+
+    def read(self, i: int, observed: dict) -> None:
+        self.res.reads += 1
+        if self.written_before and not self.crossed and self.switch.on_new(self.led, i):
+            self.crossed = True
+        if not self.unknown and (self.pending or observed != self.state):  # equal: the common, consistent read
+            for anomaly in _compare(self.state, self.pending, observed):
+                self.res.anomalies.append({"cart": self.key, "at": plain(self.led, "ts")[i], **anomaly, "history": [
+                    _op_view(self.led, j) for j in (self.seen + [i])[-HISTORY_SHOWN:]]})
+        if observed != self.state:
+            self.state = {k: float(v) for k, v in observed.items()}
+        self.pending, self.unknown = [], False
+
+    def order(self, i: int) -> None:
+        if acknowledged(self.led, i):
+            self.state, self.pending = {}, []
+        else:
+            self.unknown = True
+        self.seen.append(i)
+
+
 def _judge_cart(led: Ledger, key: str, rows: list[int], switch: Switch, res: CartHistories) -> None:
-    state: dict[str, float] = {}
-    pending: list[tuple[str, float]] = []  # adds whose outcome is unknown
-    unknown = False                          # an order whose outcome is unknown: the cart may be new or not
-    written_before = crossed = False
-    seen: list[int] = []
-
-    def read(i: int, observed: dict) -> None:
-        nonlocal state, pending, unknown, crossed
-        res.reads += 1
-        if written_before and not crossed and switch.on_new(led, i):
-            crossed = True
-        if not unknown and (pending or observed != state):  # equal dicts: the common, consistent read
-            for anomaly in _compare(state, pending, observed):
-                res.anomalies.append({"cart": key, "at": led.cols["ts"][i], **anomaly,
-                                      "history": [_op_view(led, j) for j in (seen + [i])[-HISTORY_SHOWN:]]})
-        if observed != state:
-            state = {k: float(v) for k, v in observed.items()}
-        if pending:
-            pending = []
-        unknown = False
-
+    cart = _Cart(led, key, switch, res)
+    status = plain(led, "status")
     for i in rows:
         op = led.sparse["cart_op"][i]
         kind = op.get("op")
         if kind == "add":
-            if acknowledged(led, i):
-                state[op["sku"]] = state.get(op["sku"], 0.0) + float(op["qty"])
-                written_before = written_before or switch.before(led, i)
-            else:
-                pending.append((op["sku"], float(op["qty"])))
-            seen.append(i)
-            if isinstance(op.get("after"), dict) and acknowledged(led, i):
-                read(i, op["after"])
+            cart.add(i, op)
         elif kind == "read" and isinstance(op.get("items"), dict):
-            if "session_kept" in failed_checks(led, i) or not (200 <= (plain(led, "status")[i] or 0) < 300):
+            if "session_kept" in failed_checks(led, i) or not (200 <= (status[i] or 0) < 300):
                 continue  # not this customer's cart that was read
-            read(i, op["items"])
-            seen.append(i)
+            cart.read(i, op["items"])
+            cart.seen.append(i)
         elif kind == "order":
-            if acknowledged(led, i):
-                state, pending = {}, []
-            else:
-                unknown = True
-            seen.append(i)
-    if crossed:
+            cart.order(i)
+    if cart.crossed:
         res.checked += 1
 
 

@@ -24,15 +24,15 @@ import socket
 from http.cookiejar import CookieJar
 from urllib.parse import urlsplit
 
+import gl_checks as check
+from gl_checks import CheckFailed
 from locust import FastHttpUser, between, events, task
 from locust.exception import RescheduleTask, StopUser
 
-import gl_checks as check
 import gl_distributed
 import gl_lease  # noqa: F401  (quits when the harness that started it is gone)
 import gl_ledger
 import gl_settings as cfg
-from gl_checks import CheckFailed
 
 LEDGER = gl_ledger.attach(events, served_by_header=cfg.SERVED_BY_HEADER, release_header=cfg.RELEASE_HEADER)
 HOST = socket.gethostname()

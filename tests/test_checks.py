@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "locustfiles"))
-import gl_checks as check  # noqa: E402
-from gl_checks import CheckFailed  # noqa: E402
+import gl_checks as check
+from gl_checks import CheckFailed
 
 
 def names(failures: list[dict]) -> set[str]:

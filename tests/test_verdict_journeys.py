@@ -5,15 +5,14 @@ from __future__ import annotations
 import copy
 import re
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_verdict_faults import CONVERGED, KINDS, SMALL, SWITCH, T0, TOLD, _judge, _rec, clean_runs
 
 from harness.verdicts import LiveScope, live_judges
 from harness.verdicts.harm import FreezeLive
 from harness.verdicts.journeys import LatencyLive, StepsLive
 from harness.verdicts.orders import OrdersLive
-from hypothesis import HealthCheck, settings
-from test_verdict_faults import CONVERGED, KINDS, SMALL, SWITCH, T0, TOLD, _judge, _rec, clean_runs
 
 SETTINGS = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

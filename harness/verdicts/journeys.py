@@ -16,7 +16,15 @@ from harness.context import RunContext
 from harness.ledger import Ledger
 from harness.step_compare import LatencyRule, LiveComparison, StepComparison, StepRule, from_ledger
 from harness.verdicts.registry import (
-    EVIDENCE_MAX, Bounds, LiveJudge, LiveScope, NotJudged, Verdict, evidence_row, inconclusive, verdict,
+    EVIDENCE_MAX,
+    Bounds,
+    LiveJudge,
+    LiveScope,
+    NotJudged,
+    Verdict,
+    evidence_row,
+    inconclusive,
+    verdict,
 )
 
 

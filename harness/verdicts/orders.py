@@ -8,7 +8,13 @@ import time
 from harness.context import RunContext
 from harness.ledger import Ledger
 from harness.verdicts.registry import (
-    EVIDENCE_MAX, Bounds, LiveJudge, LiveScope, Verdict, inconclusive, verdict,
+    EVIDENCE_MAX,
+    Bounds,
+    LiveJudge,
+    LiveScope,
+    Verdict,
+    inconclusive,
+    verdict,
 )
 
 MONEY_TOLERANCE = 0.011
@@ -18,10 +24,10 @@ QTY_TOLERANCE = 1e-6
 def told_orders(led: Ledger) -> tuple[dict[int, dict], set[int]]:
     """{order id: what the customer was told} for confirmed orders, and the ids confirmed more than once."""
     told, dups = {}, set()
-    for i, oid in led.sparse["order_id"].items():
+    for i, raw in led.sparse["order_id"].items():
         if led.cols["status"][i] != 200:
             continue
-        oid = int(oid)
+        oid = int(raw)
         if oid in told:
             dups.add(oid)
         said = led.sparse["order"].get(i)

@@ -13,7 +13,13 @@ from harness.context import RunContext
 from harness.history import CART_CONTENT_CHECKS, REFUSAL_CHECKS, Switch, cart_histories, continuity
 from harness.ledger import Ledger
 from harness.verdicts.registry import (
-    EVIDENCE_MAX, Bounds, NotJudged, Verdict, evidence_row, inconclusive, verdict,
+    EVIDENCE_MAX,
+    Bounds,
+    NotJudged,
+    Verdict,
+    evidence_row,
+    inconclusive,
+    verdict,
 )
 
 KINDS = ("session", "token", "guest_cart", "cart_contents")
