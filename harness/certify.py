@@ -6,8 +6,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.context import RunContext
 from harness.catalogue import catalogue
+from harness.context import RunContext
 from harness.cutover import Outcome, Plan, live_release, run_cutover
 from harness.release import Release, find_release, load_release, releases_dir
 from harness.targets.base import Target, TargetError

@@ -116,7 +116,7 @@ def rehearse(target: Target, release: Release, idle: Node, live: Node, event: Ev
                             f"{(r.stdout or r.stderr).strip().splitlines()[-1][:200] if (r.stdout or r.stderr).strip() else 'exit ' + str(r.rc)}")
 
 
-def deploy(target: Target, release: Release, colour: str, event: EventFn) -> None:  # noqa: C901 - one ordered pipeline
+def deploy(target: Target, release: Release, colour: str, event: EventFn) -> None:
     """Put `release` live on the idle `colour` nodes (not yet receiving traffic)."""
     idle = target.nodes(colour)
     live_nodes = target.nodes("green" if colour == "blue" else "blue")

@@ -8,7 +8,6 @@ from harness.catalogue import catalogue
 from harness.health import wait_healthy
 from harness.session_check import page_cache_private, session_portable
 from harness.smoke import smoke_checkout, smoke_storefront
-from harness.session_check import page_cache_private, session_portable
 from harness.targets.base import Capability, Node, Target
 from harness.token_check import token_portable
 

@@ -124,17 +124,12 @@ class _Handler(BaseHTTPRequestHandler):
     # -- routes --------------------------------------------------------------------------------------------------
     def _route(self, method):
         path = urlsplit(self.path).path
-<<<<<<< HEAD
         self.store.seen.append((method, path))
         if path == "/healthz":
             return self._send(200, {"status": "ok"})
-        if path.startswith("/rest/V1/"):
-            return self._rest(method, path[len("/rest/V1"):])
-=======
         m = re.match(r"^/rest(?:/default)?/V1(/.*)$", path)
         if m:
             return self._rest(method, m.group(1))
->>>>>>> cf49fd1 (Journeys check content, not only status: gl_checks (error bodies/pages/messages, cart lines, totals arithmetic, order id, same customer, landing pages); users hold several carts/tokens/browser sessions and come back to them; ledger fields failed_checks, creds, cart_op, order; storefront checkout page, success page, mage-messages cookie, session-authenticated REST, sales_order_item; seven known-bad releases)
         if path.startswith("/static/"):
             return self._send(200, "body{}\n", "text/css")
         sid, data, set_cookie = self._session()

@@ -48,7 +48,6 @@ from harness.verdicts.status import zero_5xx, zero_transport_errors
 
 __all__ = [
     "EVIDENCE_MAX",
-    "background_jobs_one_colour",
     "REGISTRY",
     "Bounds",
     "LiveJudge",
@@ -56,6 +55,7 @@ __all__ = [
     "NotJudged",
     "Verdict",
     "VerdictSpec",
+    "background_jobs_one_colour",
     "converged",
     "evaluate",
     "has_window_rules",

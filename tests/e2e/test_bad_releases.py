@@ -31,7 +31,6 @@ CASES = {
 NEW_CASES = {
     "bad-qty-not-salable": ("journey_steps", "add item"),
     "bad-order-total": ("orders_reconciled", "other content than the customer was told"),
-    "bad-token-hashed": ("sessions_intact", "tokens"),
     "bad-guest-cart-drops-lines": ("sessions_intact", "broken history"),
     "bad-product-page-error": ("journey_steps", "product page"),
     "bad-slow-shipping-estimate": ("latency_by_step", "estimate shipping"),

@@ -1,1 +1,0 @@
-ALTER TABLE sales_order ADD COLUMN IF NOT EXISTS gift_message VARCHAR(255) NULL;
