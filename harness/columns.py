@@ -28,7 +28,7 @@ import orjson
 
 VERSION = 2
 INDEX_DIR = ".columns"
-CHUNK = 32 << 20  # bytes of JSON parsed per step: bounds memory while indexing a large backlog
+CHUNK = 8 << 20  # bytes of JSON parsed per step: bounds memory while indexing a large backlog (~100 MiB)
 
 
 class Schema:
