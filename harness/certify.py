@@ -168,6 +168,8 @@ def _background_activity(db, since: float) -> list[dict] | None:
     """Who ran cron and consumers during the run (None: no DB access, or a shop DB without Magento's tables)."""
     if db is None:
         return None
+    import pymysql
+
     from harness.background_jobs import activity
     from harness.db import DbError
 
@@ -176,6 +178,6 @@ def _background_activity(db, since: float) -> list[dict] | None:
     except (DbError, OSError) as exc:
         print(f"greenlight: cron/consumer activity not readable: {exc}")
         return None
-    except Exception as exc:  # pymysql's ProgrammingError (no such table) and friends
+    except pymysql.MySQLError as exc:  # ProgrammingError (no such table) on a shop DB without Magento's tables
         print(f"greenlight: cron/consumer activity not readable: {type(exc).__name__}: {str(exc)[:160]}")
         return None
