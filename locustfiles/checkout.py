@@ -312,7 +312,8 @@ class CustomerCheckout(RestCheckout):
     def shop(self):
         if self.email is None:
             self.sign_up()
-        new_devices = cfg.FILL_PER_ROUND if len(self.tokens) < cfg.HELD_TOKENS else int(random.random() < 0.2)
+        # A log-in is one cheap request: new devices come faster than new carts, so many tokens cross a switch.
+        new_devices = 2 * cfg.FILL_PER_ROUND if len(self.tokens) < cfg.HELD_TOKENS else int(random.random() < 0.2)
         for _ in range(new_devices):
             self.log_in_on_a_device()
         for token in self.tokens_to_revisit():
