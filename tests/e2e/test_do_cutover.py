@@ -25,7 +25,9 @@ EXAMPLE = ROOT / "examples" / "digitalocean" / "greenlight-simulator.toml"
 # `make doapi-realistic` runs these at 1 (DO's real timing).
 TIME_SCALE = float(os.environ.get("GREENLIGHT_DOAPI_TIME_SCALE", "0.1"))
 # The overlap keeps the old colour answering until the new droplets pass their checks: convergence includes it.
-BOUNDS = Bounds(converged_s=30 + 5 * 10 * TIME_SCALE)
+# These runs are about the switch (no 5xx, no gap), with 10 users for ~36 s: fewer credentials cross than the
+# defaults ask to see, so that evidence minimum is lowered on purpose.
+BOUNDS = Bounds(converged_s=30 + 5 * 10 * TIME_SCALE, min_crossings=5)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from harness import health, lease
+from harness.bounds import Bounds
 from harness.faults import Journal
 
 pytestmark = [pytest.mark.replica, pytest.mark.chaos]
@@ -123,6 +124,7 @@ def test_heal_after_a_drill_was_sigkilled_with_a_fault_in_effect(gl_target, tmp_
     assert "no active fault, no load process left" in subprocess.run(CLI + ["status"], cwd=ROOT, capture_output=True,
                                                                     text=True, check=False).stdout
     assert _live_is_healthy(gl_target)
+    # A 30 s run holds fewer credentials than the defaults ask to see cross: its minimum is lowered on purpose.
     cert = certify(gl_target, release=default_release(gl_target), users=8, load_seconds=30, watch_s=6,
-                   report_dir=tmp_path / "next")
+                   report_dir=tmp_path / "next", bounds=Bounds(min_crossings=3))
     assert cert.passed, {k: v["detail"] for k, v in cert.verdicts.items() if not v["passed"]}
