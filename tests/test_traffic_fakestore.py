@@ -260,7 +260,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def price(sku: str) -> float:
-    return 10.0 + int(sku.rsplit("-", 1)[1])
+    """A stable price per SKU: GL-0003 costs 13.00; a real catalogue's SKU (any text) gets one from its letters."""
+    tail = sku.rsplit("-", 1)[-1]
+    return 10.0 + (int(tail) if tail.isdigit() else sum(map(ord, tail)) % 50)
 
 
 def totals(cart: dict, shipping: bool = False) -> dict:

@@ -315,6 +315,7 @@ class DigitalOceanTarget(Router, Fleet):
             try:
                 self._settled()
                 self._call("PUT", self._lb_path, self._put_body(lb, **back))
+                self._settled()   # the LB applies asynchronously: return only once the old colour alone serves
             except TargetError as undo:
                 raise TargetError(f"{exc}; putting the LB back failed too ({undo})") from None
             raise TargetError(f"{exc}; put the LB back on {back}") from None
@@ -341,6 +342,7 @@ class DigitalOceanTarget(Router, Fleet):
             except TargetError as exc:
                 try:
                     self._call("DELETE", path, {"droplet_ids": added})   # undo: the old colour alone again
+                    self._settled()
                 except TargetError as undo:
                     raise TargetError(f"{exc}; taking {added} out again failed too ({undo})") from None
                 raise TargetError(f"{exc}; took {added} out again") from None
