@@ -29,6 +29,7 @@ from hypothesis.stateful import (
 )
 
 from harness import health
+from harness.catalogue import catalogue
 from harness.certify import good_releases
 from harness.converge import wait_converged
 from harness.deploy import DeployRefused, deploy
@@ -175,7 +176,8 @@ def test_cutover_state_machine(gl_target, pytestconfig, tmp_path):
         @rule()
         def place_order(self):
             node = target.nodes(self.live)[0]
-            s = smoke_checkout(node.name, target.lb_url, run_id=self.run, max_step_ms=SLOW_MACHINE_MS)
+            s = smoke_checkout(node.name, target.lb_url, sku=catalogue(target).skus[0], run_id=self.run,
+                               max_step_ms=SLOW_MACHINE_MS)
             # Only a confirmed order can be lost; a refused one is the verdicts' business (availability).
             if s.ok:
                 self.orders.append(s.order_id)
