@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 REPORT_DIR ?= reports/latest
 PYTEST_ARGS ?=
 
-.PHONY: setup engine browser certify test test-corpus lint drill bench down clean doapi-realistic
+.PHONY: setup engine browser hosttools certify test test-corpus lint drill bench down clean doapi-realistic
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -14,10 +14,14 @@ $(VENV)/.installed: pyproject.toml
 	@$(PY) -m pip install -q -e '.[test]'
 	@touch $@
 
-setup: $(VENV)/.installed engine browser
+setup: $(VENV)/.installed engine browser hosttools
 
 engine:
 	@bash scripts/bootstrap-engine.sh
+
+# haproxy on the host: the DO simulator's real-LB backend test runs a private one.
+hosttools:
+	@bash scripts/host-tools.sh
 
 # Headless Chromium (Debian's package) renders report.html in the report test and `greenlight report --png`.
 browser:
