@@ -21,7 +21,7 @@ engine:
 
 # haproxy on the host: the DO simulator's real-LB backend test runs a private one.
 hosttools:
-	@bash scripts/host-tools.sh
+	@bash scripts/debian-tool.sh haproxy haproxy
 
 # Headless Chromium (Debian's package) renders report.html in the report test and `greenlight report --png`.
 browser:
@@ -53,7 +53,7 @@ drill: setup
 # Benchmarks (not tests): each prints its figures with their aims, as ratios measured in one run. Installs what
 # the benches need beyond `make setup` (nginx for the ledger-overhead bench). replica_up takes the replica down and up.
 bench: setup
-	@bash scripts/bench-deps.sh
+	@bash scripts/debian-tool.sh nginx nginx-light nginx
 	@for b in bench/analysis.py bench/report.py bench/ledger_overhead.py bench/cutover_walltime.py bench/capacity.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 	@echo "== bench/replica_up.py"; $(PY) bench/replica_up.py --force
 

@@ -1,6 +1,6 @@
 """The simulator's HAProxy backend with real traffic: a private haproxy (own ports, own config) in front of four
 tiny stand-in droplets; a DO API switch moves what answers at the HAProxy frontend, and a droplet that fails its
-health check never takes traffic. `make setup` installs haproxy (scripts/host-tools.sh); skipped only when it is missing."""
+health check never takes traffic. `make setup` installs haproxy (scripts/debian-tool.sh); skipped only when it is missing."""
 import secrets
 import shutil
 import socket
