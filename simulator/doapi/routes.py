@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from functools import partial
 from urllib.parse import quote
 
 from simulator.doapi import validate
@@ -23,18 +24,11 @@ def put_lb(req):
     return 200, {"load_balancer": req.account.put_lb(req.params["lb"], req.json())}
 
 
-def _lb_droplets(req, add: bool):
+def lb_droplets(req, add: bool):
+    """POST adds, DELETE removes: one handler, bound per method in the table below."""
     ids = validate.droplet_ids(req.body().get("droplet_ids"))
     req.account.add_droplets(req.params["lb"], ids, add=add)
     return 204, None
-
-
-def add_lb_droplets(req):
-    return _lb_droplets(req, add=True)
-
-
-def remove_lb_droplets(req):
-    return _lb_droplets(req, add=False)
 
 
 def list_droplets(req):
@@ -62,18 +56,11 @@ def get_droplet(req):
     return 200, {"droplet": req.account.droplet(int(req.params["id"]))}
 
 
-def _tag_resources(req, add: bool):
+def tag_resources(req, add: bool):
+    """POST tags, DELETE untags."""
     ids = validate.tag_resources(req.json())
     req.account.tag_resources(req.params["tag"], ids, add=add)
     return 204, None
-
-
-def tag_resources(req):
-    return _tag_resources(req, add=True)
-
-
-def untag_resources(req):
-    return _tag_resources(req, add=False)
 
 
 def reserved_ip_action(req):
@@ -92,12 +79,12 @@ def reserved_ip_action(req):
 API: list[tuple[str, str, Handler]] = [
     ("GET", r"/v2/load_balancers/(?P<lb>[^/]+)", get_lb),
     ("PUT", r"/v2/load_balancers/(?P<lb>[^/]+)", put_lb),
-    ("POST", r"/v2/load_balancers/(?P<lb>[^/]+)/droplets", add_lb_droplets),
-    ("DELETE", r"/v2/load_balancers/(?P<lb>[^/]+)/droplets", remove_lb_droplets),
+    ("POST", r"/v2/load_balancers/(?P<lb>[^/]+)/droplets", partial(lb_droplets, add=True)),
+    ("DELETE", r"/v2/load_balancers/(?P<lb>[^/]+)/droplets", partial(lb_droplets, add=False)),
     ("GET", r"/v2/droplets", list_droplets),
     ("GET", r"/v2/droplets/(?P<id>\d+)", get_droplet),
-    ("POST", r"/v2/tags/(?P<tag>[^/]+)/resources", tag_resources),
-    ("DELETE", r"/v2/tags/(?P<tag>[^/]+)/resources", untag_resources),
+    ("POST", r"/v2/tags/(?P<tag>[^/]+)/resources", partial(tag_resources, add=True)),
+    ("DELETE", r"/v2/tags/(?P<tag>[^/]+)/resources", partial(tag_resources, add=False)),
     ("POST", r"/v2/reserved_ips/(?P<ip>[^/]+)/actions", reserved_ip_action),
 ]
 
