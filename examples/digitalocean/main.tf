@@ -10,29 +10,33 @@ terraform {
 variable "region" { default = "nyc3" }
 variable "image" { default = "ubuntu-24-04-x64" }
 variable "ssh_key_ids" { type = list(string) }
-variable "live_colour" { default = "blue" }
-
-resource "digitalocean_tag" "blue" { name = "magento-blue" }
-resource "digitalocean_tag" "green" { name = "magento-green" }
-
-resource "digitalocean_droplet" "blue" {
-  count    = 2
-  name     = "blue-${count.index + 1}"
-  region   = var.region
-  size     = "s-2vcpu-4gb"
-  image    = var.image
-  ssh_keys = var.ssh_key_ids
-  tags     = [digitalocean_tag.blue.id]
+variable "live_colour" {
+  default = "blue"
+  validation {
+    condition     = contains(["blue", "green"], var.live_colour)
+    error_message = "live_colour must be blue or green."
+  }
 }
 
-resource "digitalocean_droplet" "green" {
-  count    = 2
-  name     = "green-${count.index + 1}"
+locals {
+  colours = ["blue", "green"]
+  # blue-1, blue-2, green-1, green-2: two droplets a colour, each tagged with its colour.
+  nodes = { for pair in setproduct(local.colours, [1, 2]) : "${pair[0]}-${pair[1]}" => pair[0] }
+}
+
+resource "digitalocean_tag" "colour" {
+  for_each = toset(local.colours)
+  name     = "magento-${each.key}"
+}
+
+resource "digitalocean_droplet" "node" {
+  for_each = local.nodes
+  name     = each.key
   region   = var.region
   size     = "s-2vcpu-4gb"
   image    = var.image
   ssh_keys = var.ssh_key_ids
-  tags     = [digitalocean_tag.green.id]
+  tags     = [digitalocean_tag.colour[each.value].id]
 }
 
 resource "digitalocean_loadbalancer" "magento" {
@@ -58,7 +62,7 @@ resource "digitalocean_loadbalancer" "magento" {
   }
 
   # One colour only. Never both colours' droplets behind the LB: both releases would answer customers.
-  droplet_tag = var.live_colour == "blue" ? digitalocean_tag.blue.name : digitalocean_tag.green.name
+  droplet_tag = digitalocean_tag.colour[var.live_colour].name
 
   lifecycle {
     ignore_changes = [droplet_tag, droplet_ids]
