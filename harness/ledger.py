@@ -6,6 +6,7 @@ bounded memory. `led.cols[f]` still reads like a list (`[i]`, iteration, len) fo
 verdicts over every record use `.np` / `.eq(v)` / `.isnull()` instead."""
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,9 +16,9 @@ import numpy as np
 import orjson
 
 from harness.columns import ColumnIndex, Indexer, Schema, int_null
-from harness.ledger_schema import COLUMNS, EVENTS_FILE, NUMERIC, SHARD_GLOB, SPARSE
+from harness.ledger_schema import COLUMNS, EVENTS_FILE, NUMERIC, SHARD_GLOB, SPARSE, shards
 
-__all__ = ["COLUMNS", "EVENTS_FILE", "SPARSE", "Ledger", "LedgerWriter", "indexer", "load"]
+__all__ = ["COLUMNS", "EVENTS_FILE", "SPARSE", "Ledger", "LedgerTail", "LedgerWriter", "LineTail", "indexer", "load"]
 
 # The columnar index's layout comes from the schema: its dense columns, numbers stored as numbers; any other field
 # a record carries (the schema's sparse ones, and any a journey adds later) is kept as {row: value}.
@@ -50,6 +51,53 @@ class LedgerWriter:
         with self._lock:
             if not self._fh.closed:
                 self._fh.close()
+
+
+class LineTail:
+    """The records appended to one JSON-lines file since the last call: complete lines only (a line being written
+    waits for the next call), malformed ones skipped. The live readers (the watch, the progress line) use it."""
+
+    def __init__(self, path: str | Path):
+        self.path, self.pos = Path(path), 0
+
+    def read_new(self) -> list[dict]:
+        try:
+            size = os.path.getsize(self.path)
+        except OSError:
+            return []
+        if size <= self.pos:
+            return []
+        with open(self.path, "rb") as fh:
+            fh.seek(self.pos)
+            chunk = fh.read(size - self.pos)
+        end = chunk.rfind(b"\n")
+        if end < 0:  # only a partial line so far
+            return []
+        self.pos += end + 1
+        out = []
+        for line in chunk[: end + 1].splitlines():
+            try:
+                out.append(orjson.loads(line))
+            except orjson.JSONDecodeError:
+                continue
+        return out
+
+
+class LedgerTail:
+    """LineTail over every request shard of a ledger directory (shards appear as writer processes start)."""
+
+    def __init__(self, ledger_dir: str | Path):
+        self.dir = Path(ledger_dir)
+        self._tails: dict[Path, LineTail] = {}
+
+    def read_new(self) -> list[dict]:
+        out: list[dict] = []
+        for shard in shards(self.dir):
+            tail = self._tails.get(shard)
+            if tail is None:
+                tail = self._tails[shard] = LineTail(shard)
+            out += tail.read_new()
+        return out
 
 
 class NumCol:

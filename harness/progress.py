@@ -5,7 +5,6 @@ the engine needs no hooks. On a TTY it redraws one line; otherwise (CI logs) it 
 `interval` seconds and at each phase change."""
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import threading
@@ -14,10 +13,8 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-import orjson
-
+from harness.ledger import EVENTS_FILE, LedgerTail, LineTail
 from harness.report.facts import is_failure
-from harness.watch import LedgerTail
 
 # The phase a run is in after each event (events not listed leave the phase as it was).
 PHASE_AFTER = {"load_start": "baseline", "deploy_start": "deploy", "deploy_done": "gate", "gate_pass": "switch",
@@ -25,33 +22,6 @@ PHASE_AFTER = {"load_start": "baseline", "deploy_start": "deploy", "deploy_done"
                "watch_done": "after the switch", "rollback_start": "rollback", "rollback_converged": "after rollback",
                "error": "engine error, recovering", "load_stop": "judging the ledger"}
 RATE_WINDOW_S = 5.0
-
-
-class EventTail:
-    def __init__(self, path: Path):
-        self.path, self.pos = path, 0
-
-    def read_new(self) -> list[dict]:
-        try:
-            size = os.path.getsize(self.path)
-        except OSError:
-            return []
-        if size <= self.pos:
-            return []
-        with self.path.open("rb") as fh:
-            fh.seek(self.pos)
-            chunk = fh.read(size - self.pos)
-        end = chunk.rfind(b"\n")
-        if end < 0:
-            return []
-        self.pos += end + 1
-        out = []
-        for line in chunk[: end + 1].splitlines():
-            try:
-                out.append(orjson.loads(line))
-            except orjson.JSONDecodeError:
-                continue
-        return out
 
 
 class RunState:
@@ -129,7 +99,7 @@ class Progress:
     def attach(self, ledger_dir: str | Path) -> None:
         d = Path(ledger_dir)
         self.state = RunState(self.clock())
-        self._tail, self._events = LedgerTail(d), EventTail(d / "events.jsonl")
+        self._tail, self._events = LedgerTail(d), LineTail(d / EVENTS_FILE)
 
     def start(self, ledger_dir: str | Path) -> None:
         self.attach(ledger_dir)

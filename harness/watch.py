@@ -1,47 +1,11 @@
 """Post-switch watching: read the load's ledger as it grows and the new colour's health, and say when to roll back."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import orjson
 
 from harness import health, verdicts
-from harness.ledger_schema import shards
+from harness.ledger import LedgerTail
 from harness.targets.base import Target
-
-
-class LedgerTail:
-    """Reads new complete lines from every request shard of a ledger directory, incrementally."""
-
-    def __init__(self, ledger_dir: str | Path):
-        self.dir = Path(ledger_dir)
-        self._pos: dict[Path, int] = {}
-
-    def read_new(self) -> list[dict]:
-        out: list[dict] = []
-        for shard in shards(self.dir):
-            pos = self._pos.get(shard, 0)
-            try:
-                size = os.path.getsize(shard)
-            except OSError:
-                continue
-            if size <= pos:
-                continue
-            with shard.open("rb") as fh:
-                fh.seek(pos)
-                chunk = fh.read(size - pos)
-            end = chunk.rfind(b"\n")
-            if end < 0:  # only a partial line so far
-                continue
-            self._pos[shard] = pos + end + 1
-            for line in chunk[: end + 1].splitlines():
-                try:
-                    out.append(orjson.loads(line))
-                except orjson.JSONDecodeError:
-                    continue
-        return out
 
 
 def breach_of(record: dict, since_ts: float) -> str | None:
