@@ -20,41 +20,116 @@ import tempfile
 import time
 from pathlib import Path
 
+import orjson
+
 ROOT = Path(__file__).resolve().parent.parent
 T0 = 1_800_000_000.0
 MIB = 1024 * 1024
 
-LINE = (b'{"ts":%.4f,"user":"w%d-%d","journey":"%s","step":"add item","method":"POST",'
-        b'"name":"/rest/V1/guest-carts/:cartId/items","status":200,"ms":%.1f,"bytes":180,"served_by":"%s-%d",'
-        b'"release":"%s","session":"%032x","error":null%s}\n')
-JOURNEYS = (b"guest", b"customer", b"session", b"browse")
-PROBE = b',"probe":{"ok":true,"expected":{"fullname":"A B","cart":{"GL-0001":1}},"observed":{"fullname":"A B","cart":{"GL-0001":1}}}'
+JOURNEYS = ("guest", "customer", "session", "browse")
+USERS_PER_SHARD = 400
+SKUS = [f"GL-{k:04d}" for k in range(1, 31)]
+# Each journey's cycle as (step, method, route, what the record carries): the mix of a real certification's ledger
+# (about 3 in 4 records present a credential, 4 in 10 carry a cart operation, 1 in 10 a storefront probe, a few
+# in 100 a placed order and a static asset), so every verdict does the work it does on a real run.
+CYCLES = {
+    "guest": [("create cart", "POST", "/rest/V1/guest-carts", "creds"),
+              ("add item", "POST", "/rest/V1/guest-carts/:cartId/items", "add"),
+              ("add item", "POST", "/rest/V1/guest-carts/:cartId/items", "add"),
+              ("cart", "GET", "/rest/V1/guest-carts/:cartId", "read"),
+              ("add item", "POST", "/rest/V1/guest-carts/:cartId/items", "add"),
+              ("return to cart", "GET", "/rest/V1/guest-carts/:cartId", "read"),
+              ("totals", "GET", "/rest/V1/guest-carts/:cartId/totals", "creds"),
+              ("place order", "POST", "/rest/V1/guest-carts/:cartId/payment-information", "order")],
+    "customer": [("my account", "GET", "/rest/V1/customers/me", "creds"),
+                 ("add item", "POST", "/rest/V1/carts/mine/items", "add"),
+                 ("my cart", "GET", "/rest/V1/carts/mine", "read"),
+                 ("my account", "GET", "/rest/V1/customers/me", "creds"),
+                 ("add item", "POST", "/rest/V1/carts/mine/items", "add"),
+                 ("my cart", "GET", "/rest/V1/carts/mine", "read"),
+                 ("place order", "POST", "/rest/V1/carts/mine/payment-information", "order")],
+    "session": [("login page", "GET", "/customer/account/login/", ""),
+                ("product page", "GET", "/catalog/product/view/id/:id", "creds"),
+                ("add to cart", "POST", "/checkout/cart/add/", "add_after"),
+                ("resync", "GET", "/customer/section/load/", "probe"),
+                ("product page", "GET", "/catalog/product/view/id/:id", "asset"),
+                ("resync", "GET", "/customer/section/load/", "probe")],
+    "browse": [("home page", "GET", "/", "asset"), ("product page", "GET", "/catalog/product/view/id/:id", ""),
+               ("category", "GET", "/catalog/category/view/id/:id", "asset")],
+}
+CRED_KIND = {"guest": "guest_cart", "customer": "token", "session": "session"}
+ASSET = {"url": "/static/version%s/frontend/Greenlight/luma/en_US/css/styles.css", "sha256": "5" * 64}
 
 
-def generate(d: Path, n: int, shards: int = 4, dur: float = 600.0) -> None:
+class Shopper:
+    """One simulated user's state: its credential, its cart as the store holds it, its place in the cycle."""
+
+    def __init__(self, name: str, journey: str):
+        self.name, self.journey, self.step, self.round = name, journey, 0, 0
+        self.items: dict[str, float] = {}
+
+    def cred(self) -> str:
+        # A cart lives one round; a token three; a storefront session five: many cross the switch, some do not.
+        every = {"guest": 1, "customer": 3, "session": 5}[self.journey]
+        return f"{self.journey[:4]}:{self.name}-{self.round // every}"
+
+    def cart(self) -> str:
+        return f"cart:{self.name}-{self.round}"
+
+
+def generate(d: Path, n: int, shards: int = 4, dur: float = 600.0) -> dict:
+    """A ledger of n records in `shards` shards with a switch in the middle; returns the orders the DB holds."""
     switch = T0 + dur / 2
     files = [open(d / f"requests-bench-{k}.jsonl", "wb", buffering=1 << 20) for k in range(shards)]
+    shoppers = [Shopper(f"w{k}-{u}", JOURNEYS[u % 4]) for k in range(shards) for u in range(USERS_PER_SHARD)]
+    orders: dict[int, dict] = {}
+    dumps = orjson.dumps
     for i in range(n):
         ts = T0 + dur * i / n
         new = ts >= switch + 0.5
-        rel = b"r2" if new else b"r1"
-        extra = b""
-        if i % 50 == 0:
-            extra += b',"order_id":%d' % i
-        if i % 40 == 2:
-            extra += PROBE
-        if i % 30 == 3:
-            extra += b',"page_release":"%s","asset":{"url":"/static/version%s/a.css","sha256":"%s"}' % (
-                rel, rel[1:], b"a" * 64)
-        files[i % shards].write(LINE % (ts, i % shards, i % 400, JOURNEYS[i % 4], 3.0 + (i % 97) / 10,
-                                        b"green" if new else b"blue", 1 + i % 2, rel, i % 4000, extra))
+        rel = "r2" if new else "r1"
+        shop = shoppers[(i % shards) * USERS_PER_SHARD + (i // shards) % USERS_PER_SHARD]
+        cycle = CYCLES[shop.journey]
+        step, method, route, kind = cycle[shop.step]
+        shop.step += 1
+        rec = {"ts": ts, "user": shop.name, "journey": shop.journey, "step": step, "method": method, "name": route,
+               "status": 200, "ms": 3.0 + (i % 97) / 10, "bytes": 180 + i % 300,
+               "served_by": ("green-%d" if new else "blue-%d") % (1 + i % 2), "release": rel,
+               "session": shop.cart() if shop.journey == "guest" else f"s{shop.name}-{shop.round // 5}",
+               "error": None}
+        if shop.journey in CRED_KIND and kind != "add":
+            rec["creds"] = {CRED_KIND[shop.journey]: shop.cred()}
+        if kind in ("add", "add_after"):
+            sku, qty = SKUS[i % len(SKUS)], float(1 + i % 2)
+            shop.items[sku] = shop.items.get(sku, 0.0) + qty
+            rec["cart_op"] = {"cart": shop.cart(), "op": "add", "sku": sku, "qty": qty}
+            if kind == "add_after":
+                rec["cart_op"]["after"] = dict(shop.items)
+        elif kind in ("read", "probe"):
+            rec["cart_op"] = {"cart": shop.cart(), "op": "read", "items": dict(shop.items)}
+            if kind == "probe":
+                seen = {"fullname": f"Shopper {shop.name}", "cart": dict(shop.items)}
+                rec["probe"] = {"ok": True, "expected": seen, "observed": seen}
+        elif kind == "order":
+            oid = len(orders) + 1
+            told = {"id": oid, "grand_total": 10.0 * sum(shop.items.values()), "items": dict(shop.items)}
+            orders[oid] = {"grand_total": told["grand_total"], "items": told["items"]}
+            rec.update(order_id=oid, cart_op={"cart": shop.cart(), "op": "order", "order_id": oid}, order=told)
+            shop.items = {}
+        elif kind == "asset":
+            rec.update(page_release=rel, asset={"url": ASSET["url"] % rel[1:], "sha256": ASSET["sha256"]})
+        if shop.step == len(cycle):
+            shop.step, shop.round, shop.items = 0, shop.round + 1, {}  # each round shops in a new cart
+        files[i % shards].write(dumps(rec) + b"\n")
     for f in files:
         f.close()
-    digests = [{"ts": T0, "event": "static_digests", "release": r, "version": r[1:], "assets": {"a.css": "a" * 64}}
-               for r in ("r1", "r2")]
+    digests = [{"ts": T0, "event": "static_digests", "release": r, "version": r[1:],
+                "assets": {"frontend/Greenlight/luma/en_US/css/styles.css": "5" * 64}} for r in ("r1", "r2")]
     (d / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in digests)
                                     + json.dumps({"ts": switch, "event": "switch_start"}) + "\n"
                                     + json.dumps({"ts": switch + 1, "event": "converged"}) + "\n")
+    (d / "bench-orders.json").write_bytes(orjson.dumps({str(k): v for k, v in orders.items()}))
+    return orders
 
 
 STEP = r"""
@@ -82,8 +157,9 @@ else:
     t0 = time.perf_counter()
     led = load(d)
     t1 = time.perf_counter()
+    db = {int(k): v for k, v in json.loads(open(d + "/bench-orders.json").read()).items()}
     vs = evaluate(led, Bounds(), RunContext(old_release="r1", new_release="r2", locust_total=len(led),
-                                            db_order_ids=list(range(0, n, 50))))
+                                            db_order_ids=sorted(db), db_orders=db))
     out.update(records=len(led), load_s=t1 - t0, failed=[v.name for v in vs if not v.passed])
 out["seconds"] = time.perf_counter() - t0
 out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -12,8 +12,13 @@ Layout, per shard `requests-X.jsonl`: `.columns/requests-X/`
   <field>.<dtype>     dense fields: numbers as the schema says (f8, i4, i8), everything else dictionary codes u4
                       (0 = null; a dict or list where a scalar belongs is kept as its JSON text)
   <field>.dict        the dictionary: one JSON value per line, code = line number + 1 (append-only)
-  extra.jsonl         `[row, {field: value, ...}]` for rows with sparse or unknown fields (generic: any field
-                      not in the dense schema lands here, so new fields need no change to this module)
+  sN.rows / sN.u4     a sparse field (any field not in the dense schema: new fields need no change here), N from
+                      meta["sparse"]: the rows that carry it (u4, ascending) and its value's dictionary code per
+                      row (DICT when the value is a JSON object)
+  sN.K.u4             an object-valued sparse field kept key by key (one level): key K's code per row of the
+                      field, aligned with sN.rows (0 = the key is absent), so verdicts read credentials, cart
+                      operations and orders as arrays instead of a million small dicts
+  *.dict              the dictionary of each coded column (dense strings, sparse values, sparse keys)
 Crash-safe: columns are appended first and meta.json replaced last; rows beyond meta's count are ignored.
 """
 from __future__ import annotations
@@ -26,9 +31,11 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-VERSION = 2
+VERSION = 3
 INDEX_DIR = ".columns"
 CHUNK = 8 << 20  # bytes of JSON parsed per step: bounds memory while indexing a large backlog (~100 MiB)
+DICT = 0xFFFFFFFF  # a sparse field's code for "the value is an object: see its keys' columns"
+_NULL_KEY = ("null",)
 
 
 class Schema:
@@ -53,27 +60,52 @@ class ShardIndex:
     def __init__(self, shard: Path, schema: Schema):
         self.shard, self.schema = shard, schema
         self.dir = _shard_dir(shard)
-        self.meta = {"version": VERSION, "offset": 0, "rows": 0, "skipped": 0}
+        self.meta = self._empty_meta()
         self.dicts: dict[str, dict] = {}
         meta_path = self.dir / "meta.json"
         if meta_path.exists():
             meta = orjson.loads(meta_path.read_bytes())
             if meta.get("version") == VERSION and meta.get("dense") == list(schema.dense):
                 self.meta = meta
+                self._truncate()
             else:  # another layout or schema: rebuild from the JSON lines
                 self._reset()
-        for f in schema.strings:
-            self.dicts[f] = {}
-            path = self.dir / f"{f}.dict"
-            if self.meta["rows"] and path.exists():
-                for code, line in enumerate(path.read_bytes().splitlines(), 1):
-                    self.dicts[f][_key(orjson.loads(line))] = code
+        self._dicts_loaded = False  # the dictionaries' value -> code maps: read only by a writer (_append)
+
+    def _load_dicts(self) -> None:
+        stems = list(self.schema.strings)
+        for sp in self.meta["sparse"].values():
+            stems.append(sp["stem"])
+            stems += [f"{sp['stem']}.{k}" for k in range(len(sp["keys"]))]
+        for stem in stems:
+            self.dicts[stem] = {}
+            if self.meta["rows"]:
+                for code, v in enumerate(self.dict_values(stem)[1:], 1):
+                    self.dicts[stem][_key(v)] = code
+        self._dicts_loaded = True
+
+    def _truncate(self) -> None:
+        """Cut what a killed indexer appended after its last meta.json, so the next batch lands in line."""
+        sizes = {self._path(f): self.rows * np.dtype(self.schema.numeric.get(f, "u4")).itemsize
+                 for f in self.schema.dense}
+        for sp in self.meta["sparse"].values():
+            sizes[self.dir / f"{sp['stem']}.rows"] = sizes[self.dir / f"{sp['stem']}.u4"] = sp["rows"] * 4
+            for k in range(len(sp["keys"])):
+                sizes[self.dir / f"{sp['stem']}.{k}.u4"] = sp["rows"] * 4
+        for path, size in sizes.items():
+            if path.exists() and path.stat().st_size > size:
+                os.truncate(path, size)
+
+    @staticmethod
+    def _empty_meta() -> dict:
+        # sparse: {field: {"stem": "sN", "rows": rows of this shard carrying it, "keys": [object keys seen]}}
+        return {"version": VERSION, "offset": 0, "rows": 0, "skipped": 0, "sparse": {}}
 
     def _reset(self) -> None:
         for p in self.dir.glob("*"):
             if p.name != ".lock":
                 p.unlink()
-        self.meta = {"version": VERSION, "offset": 0, "rows": 0, "skipped": 0}
+        self.meta = self._empty_meta()
 
     def _path(self, field: str) -> Path:
         return self.dir / f"{field}.{self.schema.numeric.get(field, 'u4')}"
@@ -112,17 +144,20 @@ class ShardIndex:
         """Parse a batch of lines and append it column by column (list comprehensions over the batch, not a loop
         over fields inside a loop over records: several times faster in CPython)."""
         schema = self.schema
+        if not self._dicts_loaded:
+            self._load_dicts()
         row0 = self.meta["rows"]
         recs = _parse(lines)
         skipped = len(lines) - len(recs)
         nd = len(schema.dense)
         dense_set = frozenset(schema.dense)
-        extra_of: dict[int, dict] = {}
+        sparse: dict[str, list] = {}
         for k, r in enumerate(recs):
-            if len(r) != nd:  # the writer puts every dense field in every record: anything else has extras
-                keys = r.keys() - dense_set
-                if keys:
-                    extra_of[k] = {f: r[f] for f in keys}
+            if len(r) != nd:  # the writer puts every dense field in every record: anything else is sparse
+                for f in r.keys() - dense_set:
+                    v = r[f]
+                    if v is not None:  # null is as absent as a missing field
+                        sparse.setdefault(f, []).append((k, v))
         self.dir.mkdir(parents=True, exist_ok=True)
         for f, dt in schema.numeric.items():
             vals = [r.get(f) for r in recs]
@@ -138,7 +173,7 @@ class ShardIndex:
                 out.write(arr.tobytes())
         for f in schema.strings:
             vals = [r.get(f) for r in recs]
-            d = self.dicts[f]
+            d = self.dicts.setdefault(f, {})
             new_values = []
             try:
                 distinct = set(vals)
@@ -159,9 +194,8 @@ class ShardIndex:
             if new_values:
                 with open(self.dir / f"{f}.dict", "ab") as out:
                     out.write(b"".join(orjson.dumps(v) + b"\n" for v in new_values))
-        if extra_of:
-            with open(self.dir / "extra.jsonl", "ab") as out:
-                out.write(b"".join(orjson.dumps([row0 + k, extra_of[k]]) + b"\n" for k in sorted(extra_of)))
+        for f, entries in sparse.items():
+            self._append_sparse(f, row0, entries)
         rows = row0 + len(recs)
         self.meta.update(offset=self.meta["offset"] + consumed, rows=rows, skipped=self.meta["skipped"] + skipped,
                          dense=list(schema.dense))
@@ -169,6 +203,61 @@ class ShardIndex:
         tmp.write_bytes(orjson.dumps(self.meta))
         os.replace(tmp, self.dir / "meta.json")
         return len(recs)
+
+    def _append_sparse(self, field: str, row0: int, entries: list[tuple[int, object]]) -> None:
+        """One sparse field's entries of a batch: rows, value codes, and each object key's codes (aligned)."""
+        sp = self.meta["sparse"].get(field)
+        if sp is None:
+            sp = self.meta["sparse"][field] = {"stem": f"s{len(self.meta['sparse'])}", "rows": 0, "keys": []}
+            self.dicts[sp["stem"]] = {}
+        stem = sp["stem"]
+        with open(self.dir / f"{stem}.rows", "ab") as out:
+            out.write(np.fromiter((row0 + k for k, _ in entries), dtype="<u4", count=len(entries)).tobytes())
+        objs = [(j, v) for j, (_, v) in enumerate(entries) if type(v) is dict]
+        own = self._encode(stem, [None if type(v) is dict else v for _, v in entries])
+        for j, _ in objs:
+            own[j] = DICT
+        self._write_codes(stem, own)
+        if objs:
+            keys = sp["keys"]
+            known = set(keys)
+            for _, v in objs:
+                for key in v:
+                    if key not in known:  # a new key: its column starts with "absent" for the rows before
+                        known.add(key)
+                        keys.append(key)
+                        self.dicts[f"{stem}.{len(keys) - 1}"] = {}
+                        self._write_codes(f"{stem}.{len(keys) - 1}", np.zeros(sp["rows"], dtype="<u4"))
+        absent = object()
+        for n, key in enumerate(sp["keys"]):
+            vals = [absent] * len(entries)
+            for j, v in objs:
+                vals[j] = v.get(key, absent)
+            self._write_codes(f"{stem}.{n}", self._encode(f"{stem}.{n}", vals, absent))
+        sp["rows"] += len(entries)
+
+    def _encode(self, stem: str, vals: list, absent=None) -> list[int]:
+        """Dictionary codes of any JSON values (0 for `absent`); new values are appended to the stem's .dict."""
+        d = self.dicts[stem]
+        codes, new = [], []
+        for v in vals:
+            if v is absent:
+                codes.append(0)
+                continue
+            key = v if type(v) is str else _key(v)
+            c = d.get(key)
+            if c is None:
+                c = d[key] = len(d) + 1
+                new.append(v)
+            codes.append(c)
+        if new:
+            with open(self.dir / f"{stem}.dict", "ab") as out:
+                out.write(b"".join(orjson.dumps(v) + b"\n" for v in new))
+        return codes
+
+    def _write_codes(self, stem: str, codes) -> None:
+        with open(self.dir / f"{stem}.u4", "ab") as out:
+            out.write(np.asarray(codes, dtype="<u4").tobytes())
 
     # -- reading (one column at a time, so a loader never holds two copies of a large column) ----------------------
     @property
@@ -199,15 +288,30 @@ class ShardIndex:
 
     def values(self, field: str) -> list:
         """The dictionary of a string column: [None, value of code 1, value of code 2, ...]."""
-        path = self.dir / f"{field}.dict"
-        values: list = [None]
-        if path.exists():
-            values += [orjson.loads(line) for line in path.read_bytes().splitlines()]
-        return values
+        return self.dict_values(field)
 
-    def extras(self) -> bytes:
-        path = self.dir / "extra.jsonl"
-        return path.read_bytes() if path.exists() else b""
+    def dict_values(self, stem: str) -> list:
+        return [None, *self.dictionary(stem)[1]]
+
+    def dictionary(self, stem: str) -> tuple[list[bytes], list]:
+        """A coded column's dictionary as (JSON text, value) of codes 1, 2, ...: the text is the value's identity
+        across shards (orjson writes one text per value), so merging shards never re-encodes a value."""
+        path = self.dir / f"{stem}.dict"
+        lines = path.read_bytes().splitlines() if path.exists() else []
+        return lines, (orjson.loads(b"[" + b",".join(lines) + b"]") if lines else [])
+
+    def sparse_fields(self) -> dict[str, dict]:
+        """{field: {"stem", "rows", "keys"}} of the sparse fields this shard's records carried."""
+        return self.meta["sparse"]
+
+    def sparse_rows(self, field: str) -> np.ndarray:
+        sp = self.meta["sparse"][field]
+        return _fromfile(self.dir / f"{sp['stem']}.rows", "<u4", sp["rows"])
+
+    def sparse_codes(self, stem: str, n: int) -> np.ndarray:
+        """n codes of a sparse column (a key's column may be shorter: it was written only up to its last batch)."""
+        codes = _fromfile(self.dir / f"{stem}.u4", "<u4", n)
+        return codes if len(codes) == n else np.concatenate([codes, np.zeros(n - len(codes), dtype="<u4")])
 
 
 def _valid(r) -> bool:
@@ -230,14 +334,20 @@ def _parse(lines: list[bytes]) -> list[dict]:
 
 
 def _key(v):
-    # True == 1 in a dict: keep JSON types apart so a value comes back as it was written.
-    return (type(v).__name__, v) if isinstance(v, (bool, int, float)) else v
+    # True == 1 in a dict: keep JSON types apart so a value comes back as it was written; objects and arrays by text.
+    if isinstance(v, (bool, int, float)):
+        return (type(v).__name__, v)
+    if v is None:
+        return _NULL_KEY
+    if isinstance(v, (dict, list)):
+        return ("json", orjson.dumps(v))
+    return v
 
 
 def _fromfile(path: Path, dtype: str, n: int) -> np.ndarray:
     if n == 0 or not path.exists():
         return np.zeros(0, dtype=dtype)
-    return np.fromfile(path, dtype=dtype, count=n)
+    return np.fromfile(path, dtype=dtype, count=n)  # fewer when the file is shorter: callers pad
 
 
 class ColumnIndex:

@@ -10,7 +10,10 @@ Two views of the ledger, both pure functions of it:
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from harness.ledger import Ledger
 
@@ -27,10 +30,33 @@ NONE: frozenset = frozenset()
 
 
 def failed_checks(led: Ledger, i: int) -> frozenset:
-    found = led.sparse["failed_checks"].get(i)
-    if not found:  # the common case, kept cheap: a night's ledger asks this a million times
-        return NONE
-    return frozenset(f.get("check") for f in found if isinstance(f, dict))
+    return row_flags(led).get(i, NONE)
+
+
+def _arrays(led: Ledger) -> dict:
+    return led.__dict__.setdefault("_history_arrays", {})
+
+
+def row_flags(led: Ledger) -> dict[int, frozenset]:
+    """{row: the checks it failed} for the (few) rows listed in failed_checks, made once per ledger."""
+    cache = _arrays(led)
+    if "flags" not in cache:
+        fc = led.sparse_col("failed_checks")
+        cache["flags"] = {r: frozenset(f.get("check") for f in v if isinstance(f, dict)) if v else NONE
+                          for r, v in zip(fc.rows.tolist(), map(fc.value, range(len(fc.rows))), strict=True)}
+    return cache["flags"]
+
+
+def acknowledged_rows(led: Ledger) -> np.ndarray:
+    """`acknowledged` of every row at once (a bool array, made once per ledger)."""
+    cache = _arrays(led)
+    if "ack" not in cache:
+        st = led.np("status")
+        ack = (st >= 200) & (st < 400)
+        for r, checks in row_flags(led).items():
+            ack[r] &= checks <= CART_CONTENT_CHECKS
+        cache["ack"] = ack
+    return cache["ack"]
 
 
 def plain(led: Ledger, name: str) -> list:
@@ -42,9 +68,7 @@ def plain(led: Ledger, name: str) -> list:
 
 
 def acknowledged(led: Ledger, i: int) -> bool:
-    st = plain(led, "status")[i]
-    return st is not None and 200 <= st < 400 and (i not in led.sparse["failed_checks"]
-                                                   or failed_checks(led, i) <= CART_CONTENT_CHECKS)
+    return bool(acknowledged_rows(led)[i])
 
 
 @dataclass
@@ -66,6 +90,24 @@ class Switch:
         rel = plain(led, "release")[i]
         return rel == self.new_release if rel and self.new_release else True
 
+    def before_rows(self, led: Ledger) -> np.ndarray:
+        ts = led.np("ts")
+        return np.ones(len(ts), dtype=bool) if self.at is None else ts < self.at
+
+    def on_new_rows(self, led: Ledger) -> np.ndarray:
+        """`on_new` of every row at once."""
+        ts = led.np("ts")
+        if self.at is None:
+            return np.zeros(len(ts), dtype=bool)
+        m = ts >= self.at
+        if self.end is not None:
+            m &= ts < self.end
+        if self.new_release:
+            rel = led.strs("release")
+            truthy = np.array([bool(v) for v in rel.values], dtype=bool)
+            m &= ~truthy[rel.codes] | rel.eq(self.new_release)
+        return m
+
 
 @dataclass
 class KindCount:
@@ -78,50 +120,56 @@ class KindCount:
         return {"issued": self.issued, "checked": self.checked, "lost": self.lost}
 
 
+def _groups(keys: np.ndarray, rows: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows grouped by key, each group in (ts, row) order: (sorted rows, sorted keys, group start positions)."""
+    order = np.lexsort((rows, ts[rows], keys))
+    rows, keys = rows[order], keys[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, dtype=np.int64)
+    return rows, keys, starts
+
+
 def continuity(led: Ledger, switch: Switch, evidence_max: int = 10) -> dict[str, KindCount]:
-    """Per credential kind: how many were issued, crossed the switch, and were later refused."""
-    uses: dict[tuple[str, str], list[int]] = {}
-    for i, creds in led.sparse["creds"].items():
-        if isinstance(creds, dict):
-            for kind, cid in creds.items():
-                if kind in REFUSAL_CHECKS and cid:
-                    uses.setdefault((kind, cid), []).append(i)
+    """Per credential kind: how many were issued, crossed the switch, and were later refused. Over arrays: a
+    credential crossed when it was honoured before the switch and honoured (or refused) on the new colour after
+    it; it was lost when it was refused after having been honoured (the rare refusals are replayed one by one)."""
+    creds = led.sparse_col("creds")
     out = {k: KindCount() for k in CREDENTIAL_KINDS}
-    ts = plain(led, "ts")
-    for (kind, cid), rows in uses.items():
-        rows.sort(key=lambda i: (ts[i], i))
+    if not len(creds):
+        return out
+    ts = led.np("ts")
+    ok, before, on_new = acknowledged_rows(led), switch.before_rows(led), switch.on_new_rows(led)
+    flags = row_flags(led)
+    for kind, refusal in REFUSAL_CHECKS.items():
+        col = creds.sub(kind)
+        m = creds.truthy(kind)
+        rows, cids, starts = _groups(col.codes[m].astype(np.int64), creds.rows[m], ts)
+        if not len(rows):
+            continue
         count = out[kind]
-        count.issued += 1
-        crossed, refused_at = _credential_history(led, switch, REFUSAL_CHECKS[kind], rows)
-        if crossed:
-            count.checked += 1
-        if refused_at is not None:
-            count.lost += 1
-            if len(count.evidence) < evidence_max:
-                count.evidence.append({"kind": kind, "credential": cid, "first_used": led.cols["ts"][rows[0]],
-                                       "refused": _op_view(led, refused_at),
-                                       "history": [_op_view(led, i) for i in rows[-HISTORY_SHOWN:]]})
+        count.issued = len(starts)
+        refused = np.zeros(len(rows), dtype=bool)
+        for j in np.flatnonzero(np.isin(rows, np.fromiter(flags, dtype=np.int64, count=len(flags)))).tolist():
+            refused[j] = refusal in flags[int(rows[j])]
+        honoured_before = ok[rows] & before[rows]
+        crossed = (np.logical_or.reduceat(honoured_before, starts)
+                   & np.logical_or.reduceat((ok[rows] | refused) & on_new[rows], starts))
+        count.checked = int(crossed.sum())
+        first_ok = np.minimum.reduceat(np.where(honoured_before, np.arange(len(rows)), len(rows)), starts)
+        ends = np.r_[starts[1:], len(rows)]
+        group_of = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(rows)]))
+        lost: dict[int, int] = {}  # group -> position of its first refusal after being honoured
+        for j in np.flatnonzero(refused).tolist():
+            g = int(group_of[j])
+            if first_ok[g] < j and g not in lost:
+                lost[g] = j
+        count.lost = len(lost)
+        # Evidence in the order credentials first appear in the ledger.
+        for g in sorted(lost, key=lambda g: int(rows[starts[g]:ends[g]].min()))[:evidence_max]:
+            grp = rows[starts[g]:ends[g]].tolist()
+            count.evidence.append({"kind": kind, "credential": col.values[int(cids[starts[g]])],
+                                   "first_used": led.cols["ts"][grp[0]], "refused": _op_view(led, int(rows[lost[g]])),
+                                   "history": [_op_view(led, i) for i in grp[-HISTORY_SHOWN:]]})
     return out
-
-
-def _credential_history(led: Ledger, switch: Switch, refusal: str, rows: list[int]) -> tuple[bool, int | None]:
-    """(honoured before the switch and used again on the new colour, the first refusal after being honoured)."""
-    checks = led.sparse["failed_checks"]
-    status, ts = plain(led, "status"), plain(led, "ts")
-    honoured_before = honoured_after = False
-    refused_at = None
-    for i in rows:
-        flagged = i in checks
-        refused = flagged and refusal in failed_checks(led, i)
-        st = status[i]
-        ok = st is not None and 200 <= st < 400 and (not flagged or failed_checks(led, i) <= CART_CONTENT_CHECKS)
-        if refused and (honoured_before or honoured_after) and refused_at is None:
-            refused_at = i
-        if ok and (switch.at is None or ts[i] < switch.at):
-            honoured_before = True
-        elif (ok or refused) and honoured_before and not honoured_after and switch.on_new(led, i):
-            honoured_after = True
-    return honoured_before and honoured_after, refused_at
 
 
 @dataclass
@@ -137,18 +185,135 @@ class CartHistories:
 
 
 def cart_histories(led: Ledger, switch: Switch, evidence_max: int = 10) -> CartHistories:
-    ops: dict[str, list[int]] = {}
-    for i, op in led.sparse["cart_op"].items():
-        if isinstance(op, dict) and op.get("cart"):
-            ops.setdefault(op["cart"], []).append(i)
-    res = CartHistories(carts=len(ops))
-    ts = plain(led, "ts")
-    for key, rows in ops.items():
-        rows.sort(key=lambda i: (ts[i], i))
-        _judge_cart(led, key, rows, switch, res)
+    """Every cart's history. A cart whose writes were all acknowledged and whose every read shows exactly what was
+    written is judged over arrays (_consistent_carts); any other cart — an add or order without a clear answer, a
+    read that differs — is replayed operation by operation (_Cart), which finds and explains its anomalies."""
+    ops = led.sparse_col("cart_op")
+    pos = np.flatnonzero(ops.truthy("cart"))
+    cart = ops.sub("cart")
+    ts = led.np("ts")
+    order = np.lexsort((ops.rows[pos], ts[ops.rows[pos]], cart.codes[pos]))
+    pos = pos[order]
+    keys = cart.codes[pos]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(pos) else np.zeros(0, dtype=np.int64)
+    res = CartHistories(carts=len(starts))
+    if not len(pos):
+        return res
+    fast, reads, crossed = _consistent_carts(led, ops, pos, starts, switch)
+    res.reads, res.checked = int(reads[fast].sum()), int(crossed[fast].sum())
+    ends = np.r_[starts[1:], len(pos)]
+    for g in np.flatnonzero(~fast).tolist():
+        p = pos[starts[g]:ends[g]].tolist()
+        _judge_cart(led, cart.values[int(keys[starts[g]])], [int(ops.rows[j]) for j in p],
+                    [ops.value(j) for j in p], switch, res)
     res.anomalies.sort(key=lambda a: a["at"])
     del res.anomalies[evidence_max * 5:]
     return res
+
+
+_MASK = (1 << 64) - 1
+_QTY_SCALE = 1000  # quantities compared in thousandths: a fractional one beyond that is replayed exactly
+
+
+def _weight(sku) -> int:
+    """A fixed pseudo-random 64-bit weight per SKU: a cart's content hashes to sum(weight * quantity) mod 2**64."""
+    return int.from_bytes(hashlib.blake2b(repr(sku).encode(), digest_size=8).digest(), "little") | 1
+
+
+def _qty(v) -> int | None:
+    if type(v) not in (int, float) or v != v:
+        return None
+    q = v * _QTY_SCALE
+    return int(q) if q == int(q) else None
+
+
+def _content_hash(items, weights: dict) -> int | None:
+    """A cart's content (as a read shows it) as one number; None when it cannot be hashed exactly."""
+    if type(items) is not dict:
+        return None
+    h = 0
+    for sku, v in items.items():
+        q = _qty(v)
+        if q is None:
+            return None
+        w = weights.get(sku)
+        if w is None:
+            w = weights[sku] = _weight(sku)
+        h += w * q
+    return h & _MASK
+
+
+def _code_table(values: list, fn) -> tuple[np.ndarray, np.ndarray]:
+    """fn over a StrCol's dictionary: (uint64 result per code, ok per code)."""
+    out = [None if (r := fn(v)) is None else r & _MASK for v in values]
+    return (np.array([0 if r is None else r for r in out], dtype=np.uint64),
+            np.array([r is not None for r in out], dtype=bool))
+
+
+def _consistent_carts(led: Ledger, ops, pos: np.ndarray, starts: np.ndarray,
+                      switch: Switch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per cart (group of `pos`, the cart operations in history order): (judged here: every write acknowledged and
+    every read equal to the writes since the last read or order, number of reads, crossed the switch).
+
+    A read equals the cart's state when their content hashes agree (sum of a 64-bit weight per SKU times the
+    quantity, mod 2**64): adds accumulate with a cumulative sum; a read or an acknowledged order resets it. A
+    different hash, or anything not hashable exactly, sends the cart to the exact replay."""
+    rows = ops.rows[pos]
+    n_ops, n_carts = len(pos), len(starts)
+    cart_of = np.repeat(np.arange(n_carts), np.diff(np.r_[starts, n_ops]))
+    ack, before, on_new = acknowledged_rows(led), switch.before_rows(led), switch.on_new_rows(led)
+    opcol = ops.sub("op")
+    kinds = np.array([{"add": 1, "read": 2, "order": 3}.get(v, 0) if type(v) is str else 0 for v in opcol.values],
+                     dtype=np.int8)[opcol.codes[pos]]
+    is_add, is_read, is_order = kinds == 1, kinds == 2, kinds == 3
+    weights: dict = {}
+    sku, qty, items, after = ops.sub("sku"), ops.sub("qty"), ops.sub("items"), ops.sub("after")
+    w, w_ok = _code_table(sku.values, lambda v: _weight(v) if v is not None else None)
+    q, q_ok = _code_table(qty.values, _qty)
+    hi, hi_ok = _code_table(items.values, lambda v: _content_hash(v, weights))
+    ha, ha_ok = _code_table(after.values, lambda v: _content_hash(v, weights))
+    is_dict_items = np.array([type(v) is dict for v in items.values], dtype=bool)[items.codes[pos]]
+    is_dict_after = np.array([type(v) is dict for v in after.values], dtype=bool)[after.codes[pos]]
+    acked = ack[rows]
+    st = led.np("status")[rows]
+    flags = row_flags(led)
+    kept = np.ones(n_ops, dtype=bool)  # a read of this customer's own cart (not one another session showed)
+    for j in np.flatnonzero(np.isin(rows, np.fromiter(flags, dtype=np.int64, count=len(flags)))).tolist():
+        kept[j] = "session_kept" not in flags[int(rows[j])]
+    counted_read = is_read & is_dict_items & kept & (st >= 200) & (st < 300)
+    after_read = is_add & acked & is_dict_after
+    bad = ((is_add & ~acked) | (is_order & ~acked)                           # outcome unknown: replay
+           | (is_add & ~(w_ok[sku.codes[pos]] & q_ok[qty.codes[pos]]))
+           | (counted_read & ~hi_ok[items.codes[pos]]) | (after_read & ~ha_ok[after.codes[pos]]))
+    delta = np.where(is_add & acked, w[sku.codes[pos]] * q[qty.codes[pos]], np.uint64(0))
+    # Events in history order: [cart start: reset to empty] then per op: its add, then its read (a read, or the
+    # page an add landed on), or the reset of an acknowledged order.
+    reset_at = np.zeros(n_ops, dtype=bool)
+    reset_at[starts] = True
+    ev_pos = np.r_[starts, np.arange(n_ops), np.flatnonzero(counted_read | after_read | (is_order & acked))]
+    ev_sub = np.r_[np.zeros(n_carts, np.int8), np.ones(n_ops, np.int8), np.full(len(ev_pos) - n_carts - n_ops, 2,
+                                                                                  np.int8)]
+    order = np.lexsort((ev_sub, ev_pos))
+    ev_pos, ev_sub = ev_pos[order], ev_sub[order]
+    is_reset = ev_sub != 1
+    is_check = (ev_sub == 2) & ~is_order[ev_pos]
+    value = np.zeros(len(ev_pos), dtype=np.uint64)  # the state a reset sets (empty for a start or an order)
+    p2 = ev_pos[is_check]
+    value[is_check] = np.where(is_read[p2], hi[items.codes[pos[p2]]], ha[after.codes[pos[p2]]])
+    added = np.cumsum(np.where(ev_sub == 1, delta[ev_pos], np.uint64(0)), dtype=np.uint64)
+    last = np.maximum.accumulate(np.where(is_reset, np.arange(len(ev_pos)), 0))
+    prev = np.r_[0, last[:-1]]  # the last reset strictly before each event
+    state = value[prev] + (added - added[prev])
+    mismatch = is_check & (state != value)
+    bad_cart = np.zeros(n_carts, dtype=bool)
+    bad_cart[cart_of[np.flatnonzero(bad)]] = True
+    bad_cart[cart_of[ev_pos[mismatch]]] = True
+    reads = np.bincount(cart_of[ev_pos[is_check]], minlength=n_carts)
+    written_before = np.zeros(n_carts, dtype=bool)
+    written_before[cart_of[np.flatnonzero(is_add & acked & before[rows])]] = True
+    read_new = np.zeros(n_carts, dtype=bool)
+    read_new[cart_of[ev_pos[is_check & on_new[rows[ev_pos]]]]] = True
+    return ~bad_cart, reads, written_before & read_new
 
 
 class _Cart:
@@ -192,11 +357,11 @@ class _Cart:
         self.seen.append(i)
 
 
-def _judge_cart(led: Ledger, key: str, rows: list[int], switch: Switch, res: CartHistories) -> None:
+def _judge_cart(led: Ledger, key: str, rows: list[int], ops: list[dict], switch: Switch,
+                res: CartHistories) -> None:
     cart = _Cart(led, key, switch, res)
     status = plain(led, "status")
-    for i in rows:
-        op = led.sparse["cart_op"][i]
+    for i, op in zip(rows, ops, strict=True):
         kind = op.get("op")
         if kind == "add":
             cart.add(i, op)

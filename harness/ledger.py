@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import orjson
 
-from harness.columns import ColumnIndex, Indexer, Schema, int_null
+from harness.columns import DICT, ColumnIndex, Indexer, Schema, int_null
 from harness.ledger_schema import COLUMNS, EVENTS_FILE, NUMERIC, SHARD_GLOB, SPARSE, shards
 
 __all__ = ["COLUMNS", "EVENTS_FILE", "SPARSE", "Ledger", "LedgerTail", "LedgerWriter", "LineTail", "indexer", "load"]
@@ -134,10 +135,11 @@ class NumCol:
 class StrCol:
     """A dictionary-coded column: `codes` (numpy, 0 = null) into `values`; `[i]`/iteration give the values."""
 
-    __slots__ = ("_lookup", "codes", "values")
+    __slots__ = ("_lookup", "codes", "dict_code", "values")
 
     def __init__(self, codes: np.ndarray, values: list):
         self.codes, self.values, self._lookup = codes, values, None
+        self.dict_code = -1  # a SparseCol's own column: the code of "an object, see the keys' columns"
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -171,8 +173,102 @@ class StrCol:
         return np.array(self.values, dtype=object)[self.codes]
 
 
+class SparseCol(Mapping):
+    """A sparse field: the rows that carry it (`rows`, ascending) and its value per row. An object value is kept
+    key by key: `sub(key)` is a StrCol aligned with `rows` (code 0 = the key is absent), so a verdict over every
+    credential or cart operation works on arrays. It also reads as {row: value} (built on first use), for code
+    that looks at a few rows."""
+
+    def __init__(self, rows: np.ndarray, own: StrCol, subs: dict[str, StrCol]):
+        self.rows, self.own, self.subs = rows, own, subs
+        self._map: dict | None = None
+
+    @classmethod
+    def from_dict(cls, by_row: dict) -> SparseCol:
+        """From {row: value} (a ledger built by hand, in tests and tools)."""
+        rows = sorted(by_row)
+        vals = [by_row[i] for i in rows]
+        keys: dict = {}
+        for v in vals:
+            if type(v) is dict:
+                keys.update(dict.fromkeys(v))
+        own = _strcol([None if type(v) is dict else v for v in vals], dict_flags=[type(v) is dict for v in vals])
+        subs = {k: _strcol([v.get(k, _ABSENT) if type(v) is dict else _ABSENT for v in vals], _ABSENT) for k in keys}
+        return cls(np.asarray(rows, dtype=np.int64), own, subs)
+
+    def sub(self, key: str) -> StrCol:
+        col = self.subs.get(key)
+        return col if col is not None else StrCol(np.zeros(len(self.rows), dtype=np.uint8), [None])
+
+    def is_object(self) -> np.ndarray:
+        return self.own.codes == self.own.dict_code
+
+    def value(self, j: int):
+        """The value of the j-th row that carries the field."""
+        c = self.own.codes.item(j)
+        if c != self.own.dict_code:
+            return self.own.values[c]
+        out = {}
+        for k, col in self.subs.items():
+            kc = col.codes.item(j)
+            if kc:
+                out[k] = col.values[kc]
+        return out
+
+    def _as_dict(self) -> dict:
+        if self._map is None:
+            self._map = dict(zip(self.rows.tolist(), map(self.value, range(len(self.rows))), strict=True))
+        return self._map
+
+    def position(self, row) -> int | None:
+        """Where `row` is among the rows carrying the field (a binary search: no dict is built), or None."""
+        if not isinstance(row, (int, np.integer)) or isinstance(row, bool):
+            return None
+        j = int(np.searchsorted(self.rows, row))
+        return j if j < len(self.rows) and self.rows[j] == row else None
+
+    def __getitem__(self, row):
+        j = self.position(row)
+        if j is None:
+            raise KeyError(row)
+        return self.value(j)
+
+    def __iter__(self):
+        return iter(self._as_dict())
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __contains__(self, row) -> bool:
+        return self.position(row) is not None
+
+    def get(self, row, default=None):
+        j = self.position(row)
+        return default if j is None else self.value(j)
+
+    def positions(self, rows: np.ndarray) -> np.ndarray:
+        """Where each of `rows` is among the rows carrying the field, -1 where it is not."""
+        j = np.searchsorted(self.rows, rows)
+        j[j == len(self.rows)] = 0
+        hit = self.rows[j] == rows if len(self.rows) else np.zeros(len(rows), dtype=bool)
+        return np.where(hit, j, -1)
+
+    def codes_at(self, key: str, positions: np.ndarray) -> np.ndarray:
+        """The codes of object key `key` at `positions` (from positions()); 0 (absent) where a position is -1."""
+        col = self.sub(key)
+        if not len(col.codes):
+            return np.zeros(len(positions), dtype=np.uint32)
+        return np.where(positions >= 0, col.codes[np.maximum(positions, 0)], 0)
+
+    def truthy(self, key: str) -> np.ndarray:
+        """Per row carrying the field: its value is an object whose `key` is present and truthy."""
+        col = self.sub(key)
+        return self.is_object() & _truthy_codes(col)[col.codes]
+
+
 class SparseFields(dict):
-    """{field: {row: value}}; a field no record carried reads as empty."""
+    """{field: SparseCol (or a plain {row: value} in a hand-built ledger)}; a field no record carried reads as
+    empty."""
 
     def __missing__(self, key):
         return {}
@@ -206,6 +302,16 @@ class Ledger:
         """A string column as a StrCol (also when a caller put a plain list in `cols`)."""
         col = self.cols[name]
         return col if isinstance(col, StrCol) else _strcol(col)
+
+    def sparse_col(self, name: str) -> SparseCol:
+        """A sparse field as a SparseCol (also when a caller put a plain {row: value} in `sparse`)."""
+        col = self.sparse.get(name)
+        if isinstance(col, SparseCol):
+            return col
+        col = SparseCol.from_dict(col or {})
+        if name in self.sparse:
+            self.sparse[name] = col
+        return col
 
     def record(self, i: int) -> dict:
         rec = {c: self.cols[c][i] for c in COLUMNS}
@@ -261,18 +367,14 @@ def load(ledger_dir: str | Path) -> Ledger:
     for f in SCHEMA.strings:
         led.cols[f] = _strings(parts, f)
     sparse = SparseFields({s: {} for s in SPARSE})
-    base = 0
+    fields: dict[str, list] = {}  # field -> its object keys, in order of first appearance over the shards
     for _, part in parts:
-        for line in part.extras().splitlines():
-            row, fields = orjson.loads(line)
-            for k, v in fields.items():
-                if v is None or k in led.cols:  # absent (or a dense field: it has its column)
-                    continue
-                rows = sparse.get(k)
-                if rows is None:
-                    rows = sparse[k] = {}
-                rows[base + row] = v
-        base += part.rows
+        for f, sp in part.sparse_fields().items():
+            keys = fields.setdefault(f, [])
+            keys += [k for k in sp["keys"] if k not in keys]
+    for f, keys in fields.items():
+        if f not in led.cols:  # a dense field has its column
+            sparse[f] = _sparse(parts, f, keys)
     led.sparse = sparse
     ev = d / EVENTS_FILE
     if ev.exists():
@@ -295,42 +397,95 @@ def _numeric(parts, field: str, dtype: str) -> np.ndarray:
 
 
 def _strings(parts, field: str) -> StrCol:
+    return _merge_codes([(*part.dictionary(field), part.codes(field)) for _, part in parts])
+
+
+def _merge_codes(pieces: list[tuple[list[bytes], list, np.ndarray]], dict_code: bool = False) -> StrCol:
     """One dictionary for all shards (each shard's codes go through a small remap array), and the narrowest code
-    type that holds it: most columns (journeys, steps, nodes, releases, routes) need 2 bytes a record, not 4."""
+    type that holds it: most columns (journeys, steps, nodes, releases, routes) need 1 or 2 bytes a record, not 4.
+    Values are matched by their JSON text. With dict_code, the shards' DICT marker becomes one global code past
+    the values (StrCol.dict_code)."""
     values: list = [None]
-    index: dict = {}
+    index: dict[bytes, int] = {}
     remaps = []
-    for _, part in parts:
-        shard_values = part.values(field)
-        remap = np.zeros(len(shard_values), dtype="<u4")
-        for c, v in enumerate(shard_values[1:], 1):
-            k = (type(v).__name__, v) if isinstance(v, (bool, int, float)) else v
-            g = index.get(k)
-            if g is None:
-                g = index[k] = len(values)
-                values.append(v)
-            remap[c] = g
+    for texts, shard_values, _ in pieces:
+        known = len(index)
+        setdefault = index.setdefault
+        codes = [setdefault(t, len(index) + 1) for t in texts]  # a new text gets the next code
+        values.extend(v for c, v in zip(codes, shard_values, strict=True) if c > known)
+        remap = np.empty(len(texts) + 2, dtype="<u4")  # 0 = null, then the shard's codes, last: the DICT marker
+        remap[0] = 0
+        remap[1:-1] = codes
         remaps.append(remap)
-    dtype = np.uint8 if len(values) <= 1 << 8 else np.uint16 if len(values) <= 1 << 16 else np.uint32
-    out = np.empty(sum(p.rows for _, p in parts), dtype=dtype)
+    marker = len(values)
+    for remap in remaps:
+        remap[-1] = marker
+    top = marker if dict_code else len(values) - 1
+    dtype = np.uint8 if top < 1 << 8 else np.uint16 if top < 1 << 16 else np.uint32
+    out = np.empty(sum(len(codes) for *_, codes in pieces), dtype=dtype)
     start = 0
-    for (_, part), remap in zip(parts, remaps, strict=False):
-        if part.rows:
-            out[start:start + part.rows] = remap.astype(dtype)[part.codes(field)]
-        start += part.rows
-    return StrCol(out, values)
+    for (texts, _, shard_codes), remap in zip(pieces, remaps, strict=True):
+        codes = np.where(shard_codes == DICT, len(texts) + 1, shard_codes) if dict_code else shard_codes
+        if len(codes):
+            out[start:start + len(codes)] = remap.astype(dtype)[codes]
+        start += len(codes)
+    col = StrCol(out, values)
+    col.dict_code = marker if dict_code else -1
+    return col
 
 
-def _strcol(values_in) -> StrCol:
+def _sparse(parts, field: str, keys: list[str]) -> SparseCol:
+    """A sparse field over every shard: global row numbers, its value codes, and each object key's codes."""
+    rows, own, subs, base = [], [], {k: [] for k in keys}, 0
+    for _, part in parts:
+        sp = part.sparse_fields().get(field)
+        if sp is not None and sp["rows"]:
+            n = sp["rows"]
+            rows.append(part.sparse_rows(field).astype(np.int64) + base)
+            own.append((*part.dictionary(sp["stem"]), part.sparse_codes(sp["stem"], n)))
+            for k in keys:
+                stem = f"{sp['stem']}.{sp['keys'].index(k)}" if k in sp["keys"] else None
+                subs[k].append((*part.dictionary(stem), part.sparse_codes(stem, n)) if stem
+                               else ([], [], np.zeros(n, dtype="<u4")))
+        base += part.rows
+    all_rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    return SparseCol(all_rows, _merge_codes(own, dict_code=True), {k: _merge_codes(v) for k, v in subs.items()})
+
+
+def _value_key(v):
+    """A JSON value as a dict key that keeps types apart (True is not 1) and takes objects and arrays by text
+    (for ledgers built by hand; loaded columns match values by their JSON text)."""
+    if isinstance(v, (bool, int, float)):
+        return (type(v).__name__, v)
+    if isinstance(v, (dict, list)):
+        return ("json", orjson.dumps(v))
+    return v
+
+
+_ABSENT = object()
+
+
+def _truthy_codes(col: StrCol) -> np.ndarray:
+    """Per code of a StrCol: is its value truthy (code 0, null or absent, is not)."""
+    return np.array([bool(v) for v in col.values] or [False], dtype=bool)
+
+
+def _strcol(values_in, absent=None, dict_flags=None) -> StrCol:
+    """A StrCol from a list of values (code 0 for `absent`; with dict_flags, those rows get the object marker)."""
     values: list = [None]
     index: dict = {}
     codes = np.zeros(len(values_in), dtype="<u4")
     for i, v in enumerate(values_in):
-        if v is None:
+        if v is absent:
             continue
-        c = index.get(v)
+        k = _value_key(v)
+        c = index.get(k)
         if c is None:
-            c = index[v] = len(values)
+            c = index[k] = len(values)
             values.append(v)
         codes[i] = c
-    return StrCol(codes, values)
+    col = StrCol(codes, values)
+    if dict_flags is not None:
+        col.dict_code = len(values)
+        codes[np.asarray(dict_flags, dtype=bool)] = len(values)
+    return col

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 from harness.context import RunContext
 from harness.ledger import Ledger
 from harness.verdicts.registry import (
@@ -24,15 +26,19 @@ QTY_TOLERANCE = 1e-6
 def told_orders(led: Ledger) -> tuple[dict[int, dict], set[int]]:
     """{order id: what the customer was told} for confirmed orders, and the ids confirmed more than once."""
     told, dups = {}, set()
-    for i, raw in led.sparse["order_id"].items():
-        if led.cols["status"][i] != 200:
-            continue
-        oid = int(raw)
+    ids, said_col = led.sparse_col("order_id"), led.sparse_col("order")
+    keep = np.flatnonzero(led.np("status")[ids.rows] == 200)
+    rows = ids.rows[keep]
+    said_at = said_col.positions(rows).tolist()
+    ts, node, release = led.np("ts")[rows].tolist(), led.strs("served_by"), led.strs("release")
+    nodes, releases = [node.values[c] for c in node.codes[rows].tolist()], [release.values[c] for c in
+                                                                            release.codes[rows].tolist()]
+    for k, j in enumerate(keep.tolist()):
+        oid = int(ids.value(j))
         if oid in told:
             dups.add(oid)
-        said = led.sparse["order"].get(i)
-        told[oid] = {"ts": led.cols["ts"][i], "node": led.cols["served_by"][i], "release": led.cols["release"][i],
-                     **(said if isinstance(said, dict) else {})}
+        said = said_col.value(said_at[k]) if said_at[k] >= 0 else None
+        told[oid] = {"ts": ts[k], "node": nodes[k], "release": releases[k], **(said if isinstance(said, dict) else {})}
     return told, dups
 
 

@@ -9,6 +9,8 @@ INCONCLUSIVE. Live: any refused credential or broken cart read is a breach.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from harness.context import RunContext
 from harness.history import CART_CONTENT_CHECKS, REFUSAL_CHECKS, Switch, cart_histories, continuity
 from harness.ledger import Ledger
@@ -39,12 +41,15 @@ def live_lost_session(rec: dict) -> str | None:
 
 def lost_probes(led: Ledger) -> tuple[dict, list[dict]]:
     """Storefront probes (section/load) that saw another customer or cart, per user, as before the kinds existed."""
-    users: dict[str, list[int]] = {}
-    for i, probe in sorted(led.sparse["probe"].items()):
-        if isinstance(probe, dict):
-            users.setdefault(led.cols["user"][i], [])
-            if probe.get("ok") is False:
-                users[led.cols["user"][i]].append(i)
+    probes = led.sparse_col("probe")
+    obj = probes.is_object()
+    rows = probes.rows[obj]
+    user = led.strs("user")
+    users: dict[str, list[int]] = {user.values[c]: [] for c in dict.fromkeys(user.codes[rows].tolist())}
+    ok = probes.sub("ok")
+    failed = np.array([v is False for v in ok.values], dtype=bool)[ok.codes[obj]]
+    for i in rows[failed].tolist():
+        users[led.cols["user"][i]].append(i)
     evidence = []
     for user in sorted(u for u, failed in users.items() if failed)[:EVIDENCE_MAX]:
         i = users[user][0]

@@ -3,6 +3,8 @@ version learnt from each release's nodes at deploy time (harness/static_digests.
 asset: real Magento assets carry none."""
 from __future__ import annotations
 
+import numpy as np
+
 from harness.context import RunContext
 from harness.ledger import Ledger
 from harness.static_digests import from_events, judge_asset
@@ -20,25 +22,39 @@ def static_assets_consistent(led: Ledger) -> Verdict:
     release's static version and its bytes match the digest learnt from that release's nodes at deploy time
     (`static_digests` events). Nothing inside the asset is trusted: real assets carry no release marker."""
     releases = from_events(led.events)
-    assets = led.sparse.get("asset", {})
-    checked, judged, bad = 0, 0, []
-    for i, page_rel in led.sparse["page_release"].items():
-        checked += 1
-        asset = assets.get(i) or {}
-        if led.cols["status"][i] != 200:
-            bad.append((i, f"HTTP {led.cols['status'][i]}"))
-            continue
+    assets = led.sparse_col("asset")
+    pages = led.sparse_col("page_release")
+    rows = pages.rows
+    checked, judged, bad = len(rows), 0, []
+    status = led.np("status")[rows]
+    for j in np.flatnonzero(status != 200).tolist():
+        i = int(rows[j])
+        bad.append((i, f"HTTP {led.cols['status'][i]}"))
+    # Judged once per distinct (page release, URL, digest): a night's assets are a handful of files.
+    ok = np.flatnonzero(status == 200)
+    at = assets.positions(rows[ok])
+    url, sha = assets.sub("url"), assets.sub("sha256")
+    triples = np.stack([pages.own.codes[ok].astype(np.int64), assets.codes_at("url", at).astype(np.int64),
+                        assets.codes_at("sha256", at).astype(np.int64)], axis=1)
+    distinct, which = np.unique(triples, axis=0, return_inverse=True)
+    outcome = []  # per distinct triple: None = matched, a reason, or False = not judged (no digests)
+    for j, (pc, uc, sc) in enumerate(distinct.tolist()):
+        page_rel = pages.own.values[pc] if pc != pages.own.dict_code else pages.value(int(np.flatnonzero(
+            which.ravel() == j)[0]))
         try:
-            why = judge_asset(releases, page_rel, asset.get("url"), asset.get("sha256"))
+            outcome.append(judge_asset(releases, page_rel, url.values[uc], sha.values[sc]))
         except KeyError:
-            continue  # no digests for this page's release (or no release header): status only
-        judged += 1
-        if why:
-            bad.append((i, why))
+            outcome.append(False)  # no digests for this page's release (or no release header): status only
+    judged_by = np.array([o is not False for o in outcome], dtype=bool)
+    which = which.ravel()
+    judged = int(judged_by[which].sum()) if len(which) else 0
+    for j in np.flatnonzero(np.array([isinstance(o, str) for o in outcome], dtype=bool)[which]).tolist():
+        bad.append((int(rows[ok[j]]), outcome[which[j]]))
+    bad.sort()
     value = {"assets": checked, "judged_by_digest": judged, "bad": len(bad)}
     if not checked:
         return Verdict("static_assets_consistent", False, value, 0, "no static assets were fetched: nothing was checked")
-    ev = [{**evidence_row(led, i), "page_release": led.sparse["page_release"][i],
+    ev = [{**evidence_row(led, i), "page_release": pages[i],
            "asset": assets.get(i), "why": why} for i, why in bad[:EVIDENCE_MAX]]
     if bad:
         return Verdict("static_assets_consistent", False, value, 0,
