@@ -179,7 +179,7 @@ class SparseCol(Mapping):
     credential or cart operation works on arrays. It also reads as {row: value} (built on first use), for code
     that looks at a few rows."""
 
-    def __init__(self, rows: np.ndarray, own: StrCol, subs: dict[str, StrCol]):
+    def __init__(self, rows: np.ndarray, own: StrCol, subs: Mapping[str, StrCol]):
         self.rows, self.own, self.subs = rows, own, subs
         self._map: dict | None = None
 
@@ -197,8 +197,7 @@ class SparseCol(Mapping):
         return cls(np.asarray(rows, dtype=np.int64), own, subs)
 
     def sub(self, key: str) -> StrCol:
-        col = self.subs.get(key)
-        return col if col is not None else StrCol(np.zeros(len(self.rows), dtype=np.uint8), [None])
+        return self.subs[key] if key in self.subs else StrCol(np.zeros(len(self.rows), dtype=np.uint8), [None])
 
     def is_object(self) -> np.ndarray:
         return self.own.codes == self.own.dict_code
@@ -434,22 +433,51 @@ def _merge_codes(pieces: list[tuple[list[bytes], list, np.ndarray]], dict_code: 
     return col
 
 
+class _LazyColumns(Mapping):
+    """{key: StrCol} whose columns are read and merged on first use: a verdict that never looks at a key (an
+    order's id inside its cart operation) never pays for its dictionary."""
+
+    def __init__(self, loaders: dict):
+        self._loaders, self._done = loaders, {}
+
+    def __getitem__(self, key):
+        col = self._done.get(key)
+        if col is None:
+            col = self._done[key] = self._loaders[key]()
+        return col
+
+    def __iter__(self):
+        return iter(self._loaders)
+
+    def __len__(self) -> int:
+        return len(self._loaders)
+
+
 def _sparse(parts, field: str, keys: list[str]) -> SparseCol:
     """A sparse field over every shard: global row numbers, its value codes, and each object key's codes."""
-    rows, own, subs, base = [], [], {k: [] for k in keys}, 0
+    rows, own, shards, base = [], [], [], 0
     for _, part in parts:
         sp = part.sparse_fields().get(field)
         if sp is not None and sp["rows"]:
-            n = sp["rows"]
             rows.append(part.sparse_rows(field).astype(np.int64) + base)
-            own.append((*part.dictionary(sp["stem"]), part.sparse_codes(sp["stem"], n)))
-            for k in keys:
-                stem = f"{sp['stem']}.{sp['keys'].index(k)}" if k in sp["keys"] else None
-                subs[k].append((*part.dictionary(stem), part.sparse_codes(stem, n)) if stem
-                               else ([], [], np.zeros(n, dtype="<u4")))
+            own.append((*part.dictionary(sp["stem"]), part.sparse_codes(sp["stem"], sp["rows"])))
+            shards.append((part, sp))
         base += part.rows
+
+    def key_column(key: str):
+        pieces = []
+        for part, sp in shards:
+            n = sp["rows"]
+            if key in sp["keys"]:
+                stem = f"{sp['stem']}.{sp['keys'].index(key)}"
+                pieces.append((*part.dictionary(stem), part.sparse_codes(stem, n)))
+            else:
+                pieces.append(([], [], np.zeros(n, dtype="<u4")))
+        return _merge_codes(pieces)
+
     all_rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-    return SparseCol(all_rows, _merge_codes(own, dict_code=True), {k: _merge_codes(v) for k, v in subs.items()})
+    return SparseCol(all_rows, _merge_codes(own, dict_code=True),
+                     _LazyColumns({k: (lambda k=k: key_column(k)) for k in keys}))
 
 
 def _value_key(v):

@@ -34,15 +34,16 @@ def static_assets_consistent(led: Ledger) -> Verdict:
     ok = np.flatnonzero(status == 200)
     at = assets.positions(rows[ok])
     url, sha = assets.sub("url"), assets.sub("sha256")
-    triples = np.stack([pages.own.codes[ok].astype(np.int64), assets.codes_at("url", at).astype(np.int64),
-                        assets.codes_at("sha256", at).astype(np.int64)], axis=1)
-    distinct, which = np.unique(triples, axis=0, return_inverse=True)
+    pc = pages.own.codes[ok].astype(np.int64)
+    uc, sc = assets.codes_at("url", at).astype(np.int64), assets.codes_at("sha256", at).astype(np.int64)
+    width_u, width_s = len(url.values) + 1, len(sha.values) + 1
+    keys, which = np.unique((pc * width_u + uc) * width_s + sc, return_inverse=True)
+    distinct = [(k // (width_u * width_s), k // width_s % width_u, k % width_s) for k in keys.tolist()]
     outcome = []  # per distinct triple: None = matched, a reason, or False = not judged (no digests)
-    for j, (pc, uc, sc) in enumerate(distinct.tolist()):
-        page_rel = pages.own.values[pc] if pc != pages.own.dict_code else pages.value(int(np.flatnonzero(
-            which.ravel() == j)[0]))
+    for j, (p, u, h) in enumerate(distinct):
+        page_rel = pages.own.values[p] if p != pages.own.dict_code else pages.value(int(ok[np.argmax(which == j)]))
         try:
-            outcome.append(judge_asset(releases, page_rel, url.values[uc], sha.values[sc]))
+            outcome.append(judge_asset(releases, page_rel, url.values[u], sha.values[h]))
         except KeyError:
             outcome.append(False)  # no digests for this page's release (or no release header): status only
     judged_by = np.array([o is not False for o in outcome], dtype=bool)
