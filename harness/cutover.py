@@ -132,7 +132,8 @@ def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
             out.refused = str(exc)
             ev("gate_fail", reasons=[out.refused], stage="deploy")
             return out
-        gate = run_gate(target, to_colour, plan.release.id, run_id=plan.run_id, static=static.get(plan.release.id))
+        gate = run_gate(target, to_colour, plan.release.id, run_id=plan.run_id, static=static.get(plan.release.id),
+                        live_static=static.get(out.from_release))
         out.gate = gate.checks
         if not gate.passed:
             out.refused = "; ".join(gate.reasons)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.background_jobs import commands, installed_on
+from harness.cache_check import page_cache_isolated
 from harness.catalogue import catalogue
 from harness.health import wait_healthy
 from harness.session_check import page_cache_private, session_portable
@@ -36,10 +37,27 @@ def _healthy(target: Target, node: Node, release: str, timeout: float) -> tuple[
     return (True, "") if ok else (False, f"{node.name}: not healthy within {timeout:.0f} s ({last})")
 
 
-def run_gate(target: Target, new_colour: str, new_release: str, *, run_id: str, static=None,
+def _page_cache_isolated(res: GateResult, live: Node, live_static, idle: Node, idle_static, product_id: int) -> None:
+    """Both ways: the idle colour must not answer with the live release's pages, nor the live colour (customers,
+    now) with the idle release's."""
+    name = "page_cache_isolated"
+    if live_static is None or idle_static is None:
+        res.skip(name, f"{live.name}<->{idle.name}", "the static versions of both releases were not learnt at deploy")
+        return
+    for a, av, b, bv in ((live, live_static.version, idle, idle_static.version),
+                         (idle, idle_static.version, live, live_static.version)):
+        ok, why = page_cache_isolated(a, av, b, bv, product_id=product_id)
+        if ok is None:
+            res.skip(name, f"{a.name}->{b.name}", why)
+        else:
+            res.add(name, f"{a.name}->{b.name}", ok, why)
+
+
+def run_gate(target: Target, new_colour: str, new_release: str, *, run_id: str, static=None, live_static=None,
              health_timeout: float = 30, max_step_ms: float = 2000) -> GateResult:
     """Health and smoke checkout on every idle node (assets judged against the release's learnt digests, `static`);
-    the live release's checkout against the migrated DB; customer tokens valid across colours; cron installed on
+    the live release's checkout against the migrated DB; customer tokens and sessions valid across colours, page
+    caches not (each colour answers with its own release's pages, `live_static`/`static`); cron installed on
     the live colour only; and the load balancer must already see the idle nodes as healthy (else the switch
     would 503)."""
     res = GateResult(passed=True)
@@ -75,6 +93,7 @@ def run_gate(target: Target, new_colour: str, new_release: str, *, run_id: str, 
             res.add("token_portable", f"{a.name}->{b.name}", ok, why)
             ok, why = session_portable(a, b, email_domain=cat.smoke_email_domain, run_id=run_id)
             res.add("session_portable", f"{a.name}->{b.name}", ok, why)
+        _page_cache_isolated(res, old_nodes[0], live_static, new_nodes[0], static, cat.product_ids[0])
     if commands(target) is not None:
         early = installed_on(target, new_colour)
         res.add("cron_one_colour", new_colour, not early,

@@ -24,7 +24,10 @@ CASES = {
     "bad-flush-sessions": ("sessions_intact", "lost"),
     "bad-slow-warmup": ("gate", "bound 2000 ms"),
     "bad-module-bump": ("gate", "Please update your modules"),
+    "bad-shared-cache-prefix": ("gate", "share page-cache entries"),
 }
+# A release that is bad only next to a given live release: its env.php pins the cache id_prefix of r1's install.
+NEEDS_LIVE = {"bad-shared-cache-prefix": "r1"}
 # Releases that fail the way customers see it, not with a 5xx: only the journey, credential, order and latency
 # verdicts catch them (the status verdicts and the smoke gate pass them). The first two run in `make test`; the
 # rest with `make test-corpus` (each is a full certification).
@@ -40,6 +43,14 @@ SHORT_PROFILE = ("bad-qty-not-salable", "bad-order-total")
 CASES.update(NEW_CASES)
 
 
+def _put_live(target, options, release_id):
+    """Cut over to `release_id` first when another release is live (a good cutover, itself certified)."""
+    if release_id and live_release(target) != release_id:
+        cert = certify(target, release=release_id, users=6, load_seconds=15, watch_s=3,
+                       report_dir=options["report_dir"] / "bad" / f"to-{release_id}")
+        assert cert.passed and live_release(target) == release_id, cert.verdicts
+
+
 def _case(release_id):
     marks = [pytest.mark.fullcorpus] if release_id in NEW_CASES and release_id not in SHORT_PROFILE else []
     return pytest.param(release_id, marks=marks, id=release_id)
@@ -48,6 +59,7 @@ def _case(release_id):
 @pytest.mark.parametrize("release_id", [_case(r) for r in sorted(CASES)])
 def test_known_bad_release_is_stopped(gl_target, gl_options, release_id):
     verdict, fragment = CASES[release_id]
+    _put_live(gl_target, gl_options, NEEDS_LIVE.get(release_id))
     live_before = gl_target.live_colour()
     release_before = live_release(gl_target)
     cert = certify(gl_target, release=release_id, users=10, load_seconds=25, watch_s=8,

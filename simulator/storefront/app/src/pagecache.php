@@ -1,7 +1,7 @@
 <?php
 // Magento's built-in full-page cache (PageCache BuiltinPlugin) in Redis, page_cache frontend (DB 1): public pages
-// keyed by URL + the X-Magento-Vary cookie (the HTTP context: logged in, customer group), under the install's
-// id_prefix. A hit never starts the session; the form key is filled in from the form_key cookie (Magento's JS
+// keyed by the full URL (query string included, as Magento's identifier is) + the X-Magento-Vary cookie (the HTTP
+// context: logged in, customer group), under the install's id_prefix. A hit never starts the session; the form key is filled in from the form_key cookie (Magento's JS
 // does it in the browser).
 declare(strict_types=1);
 
@@ -10,13 +10,13 @@ const GL_FPC_TTL = 86400;
 
 function gl_fpc_cacheable(string $method, string $path): bool
 {
-    return $method === 'GET' && empty($_GET) === true
-        && ($path === '/' || preg_match('#^/catalog/product/view/id/\d+/?$#', $path) === 1);
+    return $method === 'GET' && ($path === '/' || preg_match('#^/catalog/product/view/id/\d+/?$#', $path) === 1);
 }
 
 function gl_fpc_key(string $path): string
 {
-    return gl_cache_prefix() . 'FPC_' . md5($path . '|' . ($_COOKIE['X-Magento-Vary'] ?? ''));
+    $query = (string)(parse_url($_SERVER['REQUEST_URI'] ?? '', PHP_URL_QUERY) ?? '');
+    return gl_cache_prefix() . 'FPC_' . md5($path . ($query === '' ? '' : "?$query") . '|' . ($_COOKIE['X-Magento-Vary'] ?? ''));
 }
 
 /** A cached page for this request, ready to send, or null. */
