@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 
 import httpx
+
+from harness.page_scripts import on_load_requests
 
 SMOKE_EMAIL_DOMAIN = "smoke.greenlight.test"   # the replica's; a real store's comes from its catalogue
 _ASSET = re.compile(r"""(?:href|src)=["'](/static/[^"']+)["']""")
@@ -102,6 +105,35 @@ def smoke_checkout(node_name: str, base_url: str, *, sku: str, run_id: str = "sm
     return res
 
 
+def _page_scripts(c: httpx.Client, res: SmokeResult, base: str, html: str, max_step_ms: float) -> None:
+    """The page's on-load requests, all at once on its session as a browser fires them (harness/page_scripts.py):
+    more than the session lock's max_concurrency waiting → 503 from errors/503.php."""
+    urls = on_load_requests(html)
+    if not urls:
+        return
+    results: list[str | None] = [None] * len(urls)
+
+    def one(k: int) -> None:
+        mine = SmokeResult(node=res.node, ok=False)  # one per thread: _call writes the failure into it
+        try:
+            _call(c, mine, "page_scripts", "GET", base + urls[k], max_ms=max_step_ms)
+        except _StepFailed:
+            results[k] = mine.detail
+        res.steps.extend(mine.steps)
+
+    threads = [threading.Thread(target=one, args=(k,)) for k in range(len(urls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    failed = [(u, why) for u, why in zip(urls, results, strict=True) if why]
+    if failed:
+        res.step = "page_scripts"
+        res.detail = (f"{len(failed)} of the {len(urls)} requests the product page's scripts fire at once on one "
+                      f"session failed: {failed[0][1]}")
+        raise _StepFailed
+
+
 def smoke_storefront(node_name: str, base_url: str, *, product_id: int, static=None, max_step_ms: float = 2000,
                      timeout: float = 10, release_header: str = "X-Release") -> SmokeResult:
     """A product page and every static asset it references answer 200; with `static` (the page's release's
@@ -112,12 +144,15 @@ def smoke_storefront(node_name: str, base_url: str, *, product_id: int, static=N
     base = base_url.rstrip("/")
     with httpx.Client(timeout=timeout) as c:
         try:
+            # A browser that already has a session (a cached page alone would not start one).
+            _call(c, res, "session", "GET", f"{base}/customer/account/login/", max_ms=max_step_ms)
             page = _call(c, res, "product_page", "GET", f"{base}/catalog/product/view/id/{product_id}",
                          max_ms=max_step_ms)
             res.release = page.headers.get(release_header, "")
             if "form_key" not in page.text:
                 res.step, res.detail = "product_page", "no form_key in the page"
                 raise _StepFailed
+            _page_scripts(c, res, base, page.text, max_step_ms)
             for path in sorted(set(_ASSET.findall(page.text))):
                 a = _call(c, res, "static_asset", "GET", base + path, max_ms=max_step_ms)
                 if static is not None:

@@ -24,6 +24,7 @@ import socket
 from http.cookiejar import CookieJar
 from urllib.parse import urlsplit
 
+import gevent
 import gl_checks as check
 from gl_checks import CheckFailed
 from locust import FastHttpUser, between, events, task
@@ -33,6 +34,7 @@ import gl_distributed
 import gl_lease  # noqa: F401  (quits when the harness that started it is gone)
 import gl_ledger
 import gl_settings as cfg
+from harness.page_scripts import on_load_requests
 
 LEDGER = gl_ledger.attach(events, served_by_header=cfg.SERVED_BY_HEADER, release_header=cfg.RELEASE_HEADER)
 HOST = socket.gethostname()
@@ -492,9 +494,15 @@ class StorefrontSession(GreenlightUser):
     def add_to_cart(self, browser: BrowserSession):
         product = random.choice(cfg.PRODUCT_IDS)
         sku, qty = cfg.SKU_BY_PRODUCT_ID[product], random.choice((1, 2))
+        page = {}
+
+        def product_page(resp, _body):
+            page["html"] = resp.text
+            return check.form_key(resp.text, self.cookie("form_key"))
+
         form_key = self.call("product page", "GET", f"/catalog/product/view/id/{product}",
-                             "/catalog/product/view/id/:id", **self.held(),
-                             check_with=lambda r, b: check.form_key(r.text, self.cookie("form_key")))
+                             "/catalog/product/view/id/:id", **self.held(), check_with=product_page)
+        self.run_page_scripts(browser, page.get("html", ""))
         expected = None if browser.cart.lines is None else dict(browser.cart.lines)
         if expected is not None:
             self.add_lines(expected, sku, qty)
@@ -517,6 +525,27 @@ class StorefrontSession(GreenlightUser):
             browser.cart.lines = None
             raise
         browser.cart.lines = expected
+
+    def run_page_scripts(self, browser: BrowserSession, html: str):
+        """What the page's scripts request on load (its private-content section reloads), all at once on this
+        browser's session, as a browser does: concurrent requests wait on the session's lock."""
+        failed = []
+
+        def one(url: str):
+            def shows_customer(_resp, body):
+                who, _ = check.sections(body)
+                if "customer" in url.split("sections=", 1)[-1].split(","):
+                    check.session_kept(who, browser.fullname)
+
+            try:
+                self.call("page sections", "GET", url, "/customer/section/load/", check_with=shows_customer,
+                          **self.held())
+            except StepFailed:
+                failed.append(url)
+
+        gevent.joinall([gevent.spawn(one, url) for url in on_load_requests(html)])
+        if failed:
+            raise StepFailed()
 
     def check_out(self, browser: BrowserSession):
         """Checkout page → shipping and payment through the page's REST calls (session cookie) → success page."""

@@ -25,6 +25,7 @@ CASES = {
     "bad-slow-warmup": ("gate", "bound 2000 ms"),
     "bad-module-bump": ("gate", "Please update your modules"),
     "bad-shared-cache-prefix": ("gate", "share page-cache entries"),
+    "bad-session-lock-ajax": ("gate", "at once on one session failed: HTTP 503"),
 }
 # A release that is bad only next to a given live release: its env.php pins the cache id_prefix of r1's install.
 NEEDS_LIVE = {"bad-shared-cache-prefix": "r1"}

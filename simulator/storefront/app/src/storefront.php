@@ -33,8 +33,14 @@ function gl_page(string $title, string $body, bool $public = false): string
         $links .= str_ends_with($asset, '.css') ? '<link rel="stylesheet" href="' . gl_static_url($asset) . '">'
             : '<script src="' . gl_static_url($asset) . '"></script>';
     }
+    // Magento_Customer/js/customer-data reloads the private-content sections when a page loads; `reloads` is what
+    // this page's scripts fire, one request per entry, all at once as a browser does (a theme may split them).
+    $init = ['*' => ['Magento_Customer/js/customer-data' => [
+        'sectionLoadUrl' => '/customer/section/load/', 'expirableSectionLifetime' => 60,
+        'reloads' => gl_config()['section_reloads'] ?? [['cart', 'customer']]]]];
     return '<!doctype html><html><head><meta charset="utf-8"><title>' . $h($title) . '</title>'
-        . $links . '</head><body>'
+        . $links . '<script type="text/x-magento-init">' . json_encode($init, JSON_UNESCAPED_SLASHES) . '</script>'
+        . '</head><body>'
         . $banner . '<header>' . $who . '</header><main>' . $body . '</main>'
         . '<input type="hidden" name="form_key" value="' . $h($_SESSION['_form_key']) . '">'
         . '</body></html>';
@@ -131,6 +137,12 @@ function gl_storefront(string $method, string $path): array
         return [200, [], gl_page('Shopping Cart', "<ul class=\"cart\">$rows</ul>")];
     }
     if ($method === 'GET' && preg_match('#^/customer/section/load/?$#', $path)) {
+        // A defect a real team ships: a section that calls a slow remote service (loyalty points from an ERP) while
+        // the request holds the session lock, so every other request of that session waits behind it.
+        $slow = (int)gl_defect('section_load_slow_ms', 0);
+        if ($slow > 0) {
+            usleep($slow * 1000);
+        }
         return [200, ['Cache-Control' => 'no-store, no-cache, must-revalidate, max-age=0', 'Pragma' => 'no-cache',
                       'Content-Type' => 'application/json'], json_encode(gl_sections())];
     }
