@@ -126,11 +126,13 @@ def _page_scripts(c: httpx.Client, res: SmokeResult, base: str, html: str, max_s
         t.start()
     for t in threads:
         t.join()
-    failed = [(u, why) for u, why in zip(urls, results, strict=True) if why]
+    failed = [why for why in results if why]
     if failed:
+        # An error status says more than a slow answer (requests waiting on the session lock are both).
+        first = next((why for why in failed if why.startswith("HTTP")), failed[0])
         res.step = "page_scripts"
         res.detail = (f"{len(failed)} of the {len(urls)} requests the product page's scripts fire at once on one "
-                      f"session failed: {failed[0][1]}")
+                      f"session failed: {first}")
         raise _StepFailed
 
 
