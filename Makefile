@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 REPORT_DIR ?= reports/latest
 PYTEST_ARGS ?=
 
-.PHONY: setup engine browser hosttools certify test test-corpus lint drill bench down clean doapi-realistic
+.PHONY: setup engine browser hosttools certify test test-corpus test-varnish lint drill bench down clean doapi-realistic
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -34,13 +34,18 @@ certify: setup
 
 # The toolkit's own tests: lint, unit tests, the storefront through the replica, infra, and real cutovers.
 # The long tail of the known-bad corpus runs with `make test-corpus` (TEST_MARKERS= runs everything).
-TEST_MARKERS ?= not fullcorpus
+TEST_MARKERS ?= not fullcorpus and not varnish
 test: setup lint
 	@$(VENV)/bin/pytest -m "$(TEST_MARKERS)" $(PYTEST_ARGS)
 
 # Every known-bad release, each a full certification that must be stopped for its reason.
 test-corpus: setup
 	@$(VENV)/bin/pytest -m badrelease tests/e2e/test_bad_releases.py $(PYTEST_ARGS)
+
+# Cutovers through the optional Varnish in front of both colours (replica profile "varnish", Debian's package): the
+# tests restart the replica with it, and without it again afterwards.
+test-varnish: setup
+	@$(VENV)/bin/pytest -m varnish tests/e2e/test_varnish.py $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	@$(VENV)/bin/ruff check .

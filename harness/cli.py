@@ -265,6 +265,7 @@ def cmd_rollback(args) -> int:
     from harness.background_jobs import hand_over
     from harness.converge import wait_converged
     from harness.gate import run_gate
+    from harness.page_cache_purge import clean_page_cache
     from harness.targets.base import other_colour
     from harness.targets.factory import open_target
 
@@ -283,6 +284,7 @@ def cmd_rollback(args) -> int:
         t.switch(back)
         hand_over(t, live, back, lambda name, **kw: None)   # cron and consumers follow the traffic
         wait_converged(t, release, timeout=args.timeout)
+        clean_page_cache(t, back, lambda name, **kw: None)  # the rolled-back release's pages out of a shared cache
         print(f"rolled back: {live} -> {back} (release {release}), traffic converged")
     return 0
 

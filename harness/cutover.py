@@ -21,6 +21,7 @@ from harness.converge import wait_converged
 from harness.deploy import DeployRefused
 from harness.gate import run_gate
 from harness.ledger_schema import EVENTS_FILE
+from harness.page_cache_purge import clean_page_cache
 from harness.release import Release
 from harness.retry import GaveUp
 from harness.static_digests import StaticProblem, learn_both
@@ -108,6 +109,8 @@ def switch_and_converge(target: Target, plan: Plan, to_colour: str, to_release: 
     hand_over(target, other_colour(to_colour), to_colour, event)
     event(f"{kind}_done", to=to_colour)
     t = wait_converged(target, to_release, quiet_s=plan.quiet_s, timeout=plan.converge_timeout_s)
+    # Traffic has left the old colour: pages it rendered into a shared page cache (Varnish) go now.
+    clean_page_cache(target, to_colour, event)
     event("converged" if kind == "switch" else f"{kind}_converged", at=t, release=to_release)
     return started
 

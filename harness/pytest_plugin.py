@@ -15,6 +15,7 @@ MARKERS = {
     "trust": "repeated certifications of a good release (no false alarms)",
     "nightly": "long chaos tests: run with `-m chaos` or --gl-profile=nightly, skipped in a plain `make test`",
     "fullcorpus": "the long part of the known-bad corpus (make test-corpus); `make test` runs a short profile",
+    "varnish": "needs the replica with Varnish in front (GREENLIGHT_VARNISH=1: `make test-varnish`)",
 }
 
 

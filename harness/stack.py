@@ -26,6 +26,16 @@ class StackError(RuntimeError):
     """One line saying what is wrong with the local replica and what to do."""
 
 
+def varnish() -> bool:
+    """The optional Varnish in front of the load balancer (GREENLIGHT_VARNISH=1): compose profile "varnish", and
+    the nodes' full-page cache set to Varnish (purged through http_cache_hosts) instead of the built-in one."""
+    return os.environ.get("GREENLIGHT_VARNISH", "").lower() in ("1", "true", "yes", "on")
+
+
+def services() -> tuple[str, ...]:
+    return SERVICES + (("varnish",) if varnish() else ())
+
+
 def project() -> str:
     return os.environ.get("GREENLIGHT_PROJECT", PROJECT)
 
@@ -63,6 +73,8 @@ def env() -> dict[str, str]:
     e = dict(os.environ)
     for k, v in _secrets().items():
         e.setdefault(k, v)
+    if varnish():
+        e.update(COMPOSE_PROFILES="varnish", GREENLIGHT_PAGE_CACHE="varnish", GREENLIGHT_HTTP_CACHE_HOSTS="varnish:80")
     pub = replica_ssh.public_key()
     if pub:                    # the nodes' sshd accepts this run's key (none: sshd stays off)
         e.setdefault("GREENLIGHT_SSH_PUBKEY", pub)
@@ -118,7 +130,8 @@ def build(*, force: bool = False) -> list[str]:
     Returns the images that did not exist before."""
     ensure_engine()
     missing = [i for i in images() if not _image_exists(i)]
-    _run(compose_cmd() + ["build"] + (["--no-cache"] if force else []) + ["lb", "blue-1", "db", "redis"])
+    _run(compose_cmd() + ["build"] + (["--no-cache"] if force else []) + ["lb", "blue-1", "db", "redis"]
+         + (["varnish"] if varnish() else []))
     return missing
 
 
@@ -136,9 +149,9 @@ def _inspect(names: list[str]) -> dict[str, dict]:
 
 
 def service_states() -> dict[str, dict]:
-    names = [container(s) for s in SERVICES]
+    names = [container(s) for s in services()]
     found = _inspect(names)
-    return {s: found.get(container(s), {"status": "missing", "health": "none"}) for s in SERVICES}
+    return {s: found.get(container(s), {"status": "missing", "health": "none"}) for s in services()}
 
 
 def is_up() -> bool:
@@ -149,6 +162,11 @@ def is_up() -> bool:
 
 def lb_port() -> int:
     return int(os.environ.get("GREENLIGHT_LB_PORT", "8080"))
+
+
+def front_port() -> int:
+    """Where customers come in: Varnish when it is on, else the load balancer."""
+    return int(os.environ.get("GREENLIGHT_VARNISH_PORT", "8088")) if varnish() else lb_port()
 
 
 def _stale_data() -> bool:
@@ -167,6 +185,8 @@ def up(*, timeout: float = 240) -> float:
               "recreating the replica's containers and volumes", flush=True)
         down()
     replica_ssh.ensure_key()
+    if not varnish():  # an earlier `GREENLIGHT_VARNISH=1 up` left it: customers must reach the LB directly
+        _run(compose_cmd() + ["--profile", "varnish", "rm", "-fs", "varnish"], check=False)
     _run(compose_cmd() + ["up", "-d", "--remove-orphans"])
     wait_healthy(timeout=timeout)
     return time.monotonic() - t0
@@ -183,7 +203,7 @@ def wait_healthy(*, timeout: float = 240) -> None:
                if st["status"] != "running" or st["health"] not in ("healthy", "none")]
         if not bad:
             # The LB has no container health check: ask it through its own front door.
-            h = health.probe(f"http://127.0.0.1:{lb_port()}")
+            h = health.probe(f"http://127.0.0.1:{front_port()}")
             if h.ok:
                 return
             bad = ["lb (no healthy backend yet)" if h.status is not None else f"lb ({h.error})"]
@@ -196,5 +216,6 @@ def down(*, keep_data: bool = False) -> None:
     """Remove every container and network the replica created; volumes too unless keep_data."""
     if not engine_ok():
         return
-    _run(compose_cmd() + ["down", "--remove-orphans", "-t", "5"] + ([] if keep_data else ["-v"]))
+    # Every profile, so a Varnish started by an earlier `GREENLIGHT_VARNISH=1 greenlight up` goes too.
+    _run(compose_cmd() + ["--profile", "varnish", "down", "--remove-orphans", "-t", "5"] + ([] if keep_data else ["-v"]))
     replica_ssh.forget()

@@ -184,6 +184,36 @@ def test_old_release_answering_late_fails_converged(tmp_path, run, late):
 
 
 @SETTINGS
+@given(run=clean_runs(), every=st.floats(0.5, 2.0))
+def test_old_pages_from_a_shared_cache_after_convergence_fail_converged(tmp_path, run, every):
+    """A Varnish in front of both colours, not purged after the switch: the old release's cached pages keep
+    being served to requests begun long after the load balancer converged — failed whatever converged_s allows."""
+    def fault(records, orders):
+        t = CONVERGED + 1.5
+        while t < END - 0.5:
+            records.append({**records[0], "ts": t, "release": "r1", "served_by": "blue-1", "status": 200,
+                            "name": "/catalog/product/view/id/:id", "order_id": None, "page_release": None,
+                            "asset": None})
+            t += every
+    records, events, orders = _mutated(run, fault)
+    v = _judge(tmp_path, records, events, orders, SMALL.replace(converged_s=60), only=["converged"])["converged"]
+    assert not v.passed and "page cache in front of both colours" in v.detail, v.detail
+    assert "/catalog/product/view/id/:id" in v.detail
+
+
+@SETTINGS
+@given(run=clean_runs())
+def test_a_straggler_just_after_convergence_is_not_a_shared_cache(tmp_path, run):
+    def fault(records, orders):
+        for dt in (1.2, 1.6):  # a load balancer still applying its change: two answers, then never again
+            records.append({**records[0], "ts": CONVERGED + dt, "release": "r1", "served_by": "blue-1",
+                            "status": 200, "order_id": None, "page_release": None, "asset": None})
+    records, events, orders = _mutated(run, fault)
+    v = _judge(tmp_path, records, events, orders, SMALL.replace(converged_s=60), only=["converged"])["converged"]
+    assert v.passed, v.detail
+
+
+@SETTINGS
 @given(run=clean_runs(), kind=st.sampled_from(["missing", "unexpected", "doubled"]))
 def test_order_faults_fail_orders_reconciled(tmp_path, run, kind):
     def fault(records, orders):

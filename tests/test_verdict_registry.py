@@ -79,3 +79,15 @@ def test_bounds_overrides_are_validated():
         Bounds().replace(converged_s="-1")
     with pytest.raises(ValueError, match="no_such_bound"):
         Bounds().replace(no_such_bound=1)
+
+
+def test_rehearsal_through_a_deploy_hook_is_reported_plainly_as_not_done(tmp_path):
+    """On DigitalOcean the user's hook migrates the DB: the old-code/new-schema rehearsal is not done, and the report
+    says so (SKIP "NOT DONE: …"), never a pass; a rehearsal that ran and failed is a failure."""
+    spec = registry.REGISTRY["old_code_new_schema_rehearsal"]
+    hook = _ledger(tmp_path, [{"event": "deploy_start"}, {"event": "rehearsal_skipped", "reason": "the deploy hook "
+                                                          "migrates the shop DB itself"}, {"event": "deploy_done"}])
+    v = registry.judge_one(spec, hook, RunContext(), Bounds())
+    assert v.skipped and v.skipped.startswith("NOT DONE: the deploy hook migrates") and v.status != "pass"
+    failed = _ledger(tmp_path, [{"event": "rehearsal", "live_smoke_ok": False, "node": "blue-1"}])
+    assert registry.judge_one(spec, failed, RunContext(), Bounds()).status == "fail"

@@ -85,7 +85,7 @@ class HAProxyRouter(Router):
     """HAProxy's runtime API: the live colour is one map entry; a switch rewrites it (no reload)."""
 
     def __init__(self, fleet: DockerFleet):
-        self.lb_url = f"http://127.0.0.1:{stack.lb_port()}"
+        self.lb_url = f"http://127.0.0.1:{stack.front_port()}"  # Varnish when it is on (customers come in there)
         self.api = RuntimeAPI("127.0.0.1", _port("GREENLIGHT_LB_ADMIN_PORT", 9999))
         self._fleet = fleet
 

@@ -18,11 +18,39 @@ def _span_ts(led: Ledger, release: str, start: float, end: float | None, pick) -
     return float(pick(hits)) if len(hits) else None
 
 
+# A request that began this long after the load balancer had converged cannot have reached the old colour through
+# it; old answers to such requests that go on for STALE_SPAN_S come from a cache in front of both colours.
+LATE_MARGIN_S = 1.0
+STALE_SPAN_S = 3.0
+STALE_MIN = 3
+
+
+def stale_after_converged(led: Ledger, old_release: str, converged_ts: float | None, end: float | None) -> str | None:
+    """Why the old release was still served after the load balancer had converged, or None: a shared page cache
+    (one Varnish or CDN in front of both colours, not purged after the switch) keeps answering with pages the
+    old colour rendered, whatever the load balancer does."""
+    if converged_ts is None:
+        return None
+    ts = led.np("ts")
+    mask = led.strs("release").eq(old_release) & (ts >= converged_ts + LATE_MARGIN_S)
+    if end is not None:
+        mask &= ts < end
+    idx = np.flatnonzero(mask)
+    if len(idx) < STALE_MIN or float(ts[idx].max()) - converged_ts < STALE_SPAN_S:
+        return None
+    names = sorted({str(led.cols["name"][int(i)]) for i in idx[:200]})
+    return (f"{len(idx)} requests begun after the load balancer had converged were answered by {old_release} "
+            f"until {float(ts[idx].max()) - converged_ts:.1f} s after it ({', '.join(names[:3])}): a page cache in "
+            "front of both colours (one Varnish, a CDN) still serves the old release's pages; purge it after the "
+            "switch (bin/magento cache:clean full_page with http_cache_hosts set)")
+
+
 def converged(led: Ledger, old_release: str, new_release: str, bound_s: float,
               start_event: str = "switch_start", end_event: str | None = "rollback_start",
-              name: str = "converged") -> Verdict:
+              name: str = "converged", converged_event: str = "converged") -> Verdict:
     """Seconds from the switch to the last response of the old release; the mixed window is the span in which
-    both releases answered. Judged by the identity header (X-Release)."""
+    both releases answered. Judged by the identity header (X-Release). Old answers to requests begun well after
+    the load balancer converged (a shared cache in front) fail it whatever the bound."""
     start = led.event_ts(start_event)
     if start is None:
         return Verdict(name, False, None, bound_s, f"no {start_event} event: no switch happened")
@@ -39,6 +67,9 @@ def converged(led: Ledger, old_release: str, new_release: str, bound_s: float,
     value = round(max(0.0, (last_old or start) - start), 3)
     mixed = round(max(0.0, (last_old or first_new) - first_new), 3)
     ev = {"switch_start": start, "first_new": first_new, "last_old": last_old, "mixed_window_s": mixed}
+    stale = stale_after_converged(led, old_release, led.event_ts(converged_event), end)
+    if stale:
+        return Verdict(name, False, value, bound_s, stale, [ev])
     if last_old is not None and window_end - last_old < 1.0 and value > bound_s / 2:
         return Verdict(name, False, value, bound_s, f"{old_release} was still answering at the end", [ev])
     return Verdict(name, value <= bound_s, value, bound_s,
@@ -63,4 +94,4 @@ def _rollback_converged(led: Ledger, ctx: RunContext, bounds: Bounds) -> Verdict
     if led.event_ts("rollback_start") is None:
         raise NotJudged("no rollback happened in this run")
     return converged(led, ctx.new_release, ctx.old_release, bounds.converged_s, start_event="rollback_start",
-                     end_event=None, name="rollback_converged")
+                     end_event=None, name="rollback_converged", converged_event="rollback_converged")

@@ -26,6 +26,17 @@ return [
         'page_cache_db' => 1,
         'id_prefix' => getenv('MAGE_CACHE_ID_PREFIX') ?: null,
     ],
+    // Full-page cache: Magento's built-in one (in Redis, page_cache frontend) or Varnish (caching_application 2),
+    // which Magento purges through every http_cache_hosts entry (PURGE with X-Magento-Tags-Pattern).
+    'page_cache' => ['application' => getenv('MAGE_PAGE_CACHE') ?: 'builtin'],
+    'http_cache_hosts' => array_values(array_filter(array_map(function ($h) {
+        $h = trim($h);
+        if ($h === '') {
+            return null;
+        }
+        [$host, $port] = array_pad(explode(':', $h, 2), 2, '80');
+        return ['host' => $host, 'port' => (int)$port];
+    }, explode(',', (string)getenv('MAGE_HTTP_CACHE_HOSTS'))))),
     // Newline-separated key list, newest last (encryption:key:change appends). JWT customer tokens are signed
     // with the newest one; every node of both colours must hold the same list.
     'crypt' => ['key' => getenv('MAGE_CRYPT_KEY') ?: 'base64Z3JlZW5saWdodC1yZXBsaWNhLWtleS0wMDAwMDAwMDE='],

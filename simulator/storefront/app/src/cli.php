@@ -34,7 +34,8 @@ function gl_cli(array $args): int
             case 'setup:static-content:deploy':
                 return gl_static_deploy();
             case 'cache:clean':
-                echo 'Cleaned ' . gl_cache_clean() . " cache entries.\n";
+                echo 'Cleaned ' . gl_cache_clean(array_values(array_filter($args, fn($a) => !str_starts_with($a, '--'))))
+                    . " cache entries.\n";
                 return 0;
             case 'cache:flush':
                 gl_cache_flush();

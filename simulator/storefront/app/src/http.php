@@ -23,7 +23,10 @@ function gl_send(int $status, array $headers, string $body): void
 
 function gl_json(int $status, $value): void
 {
-    gl_send($status, ['Content-Type' => 'application/json; charset=utf-8'], json_encode($value, JSON_UNESCAPED_SLASHES));
+    // As Magento's REST responses: never stored by a cache in front (Varnish, a CDN).
+    gl_send($status, ['Content-Type' => 'application/json; charset=utf-8',
+                      'Cache-Control' => 'no-store, no-cache, must-revalidate, max-age=0', 'Pragma' => 'no-cache'],
+        json_encode($value, JSON_UNESCAPED_SLASHES));
 }
 
 /** A release that is slow to warm up: its first requests after activation crawl. */
@@ -82,9 +85,12 @@ function gl_handle_http(): void
             return;
         }
         $cacheable = gl_fpc_cacheable($method, $path);
-        $hit = $cacheable ? gl_fpc_lookup($path) : null;
+        $varnish = gl_fpc_varnish();
+        $hit = $cacheable && !$varnish ? gl_fpc_lookup($path) : null;
         [$st, $headers, $html] = $hit ?? gl_storefront($method, $path);
-        if ($cacheable && !$hit) {
+        if ($cacheable && $varnish) {
+            [$st, $headers, $html] = gl_fpc_for_varnish($path, $st, $headers, $html);
+        } elseif ($cacheable && !$hit) {
             [$st, $headers, $html] = gl_fpc_store($path, $st, $headers, $html);
         }
         gl_send($st, $headers + (isset($headers['Content-Type']) ? [] : ['Content-Type' => 'text/html; charset=UTF-8']), $html);

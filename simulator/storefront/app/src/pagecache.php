@@ -61,3 +61,26 @@ function gl_vary_cookie(?int $customerGroup): void
     setcookie('X-Magento-Vary', sha1(json_encode(['customer_group' => (string)$customerGroup, 'customer_logged_in' => true])),
         ['path' => '/', 'httponly' => true, 'samesite' => 'Lax']);
 }
+
+/** Varnish (caching_application 2) keeps the pages: the application renders every request and marks cacheable
+ * pages public, with the X-Magento-Tags a purge bans by; the built-in cache stays unused. */
+function gl_fpc_varnish(): bool
+{
+    return (gl_config()['page_cache']['application'] ?? 'builtin') === 'varnish';
+}
+
+/** A cacheable page as it leaves the application for Varnish: public, tagged, and without this session's form key
+ * (Magento's form-key-provider JS fills it in from the form_key cookie). */
+function gl_fpc_for_varnish(string $path, int $status, array $headers, string $body): array
+{
+    if ($status !== 200) {
+        return [$status, $headers, $body];
+    }
+    $tags = preg_match('#/id/(\d+)#', $path, $m) ? "cat_p,cat_p_{$m[1]},store" : 'cms_p,cms_p_1,store';
+    $key = (string)($_SESSION['_form_key'] ?? '');
+    return [$status, ['Cache-Control' => 'max-age=' . GL_FPC_TTL . ', public, s-maxage=' . GL_FPC_TTL,
+                      'Pragma' => 'cache', 'Expires' => gmdate('D, d M Y H:i:s', time() + GL_FPC_TTL) . ' GMT',
+                      'X-Magento-Tags' => $tags] + $headers,
+            $key === '' ? $body : str_replace('value="' . $key . '"', 'value=""', $body)];
+}
+
