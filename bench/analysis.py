@@ -73,8 +73,8 @@ ASSET = {"url": "/static/version%s/frontend/Greenlight/luma/en_US/css/styles.css
 class Shopper:
     """One simulated user's state: its credential, its cart as the store holds it, its place in the cycle."""
 
-    def __init__(self, name: str, journey: str):
-        self.name, self.journey, self.step, self.round = name, journey, 0, 0
+    def __init__(self, name: str, journey: str, step: int = 0):
+        self.name, self.journey, self.step, self.round = name, journey, step % len(CYCLES[journey]), 0
         self.items: dict[str, float] = {}
 
     def cred(self) -> str:
@@ -94,7 +94,8 @@ def generate_shard(d: Path, n: int, k: int, shards: int = SHARDS, dur: float = 6
     middle, and the orders the DB holds for it (bench-orders-k.json)."""
     switch = T0 + dur / 2
     out = open(d / f"requests-bench-{k}.jsonl", "wb", buffering=1 << 20)
-    shoppers = [Shopper(f"w{k}-{u}", JOURNEYS[u % 4]) for u in range(USERS_PER_SHARD)]
+    # Each shopper starts at its own step: users are never in lockstep, so the switch finds carts at every stage.
+    shoppers = [Shopper(f"w{k}-{u}", JOURNEYS[u % 4], u // 4) for u in range(USERS_PER_SHARD)]
     orders: dict[int, dict] = {}
     dumps = orjson.dumps
     for i in range(k, n, shards):

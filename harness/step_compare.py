@@ -165,21 +165,28 @@ def from_ledger(led, baseline_until: float, judged_from: float, judged_until: fl
     sides = {0: ts < baseline_until, 1: (ts >= judged_from) & (ts < until)}
     journey, step = led.strs("journey"), led.strs("step")
     group = journey.codes.astype(np.int64) * (len(step.values) + 1) + step.codes.astype(np.int64)
+    width = len(step.values) + 1
     for side, mask in sides.items():
-        if not mask.any():
+        idx = np.flatnonzero(mask)
+        if not len(idx):
             continue
-        for g in np.unique(group[mask]).tolist():
-            sel = mask & (group == g)
-            name = (journey.values[g // (len(step.values) + 1)], step.values[g % (len(step.values) + 1)])
+        # One stable sort by step: each step's rows stay in ledger order (first failures, latency samples).
+        idx = idx[np.argsort(group[idx], kind="stable")]
+        g_sorted = group[idx]
+        bounds = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1], True])
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            g = int(g_sorted[a])
+            sel = idx[a:b]
+            name = (journey.values[g // width], step.values[g % width])
             pair = comp.steps.get(name)
             if pair is None:
                 pair = comp.steps[name] = [Side(), Side()]
             target = pair[side]
-            bad = sel & failed
-            target.n = int(sel.sum())
+            bad = failed[sel]
+            target.n = len(sel)
             target.failed = int(bad.sum())
-            target.first_failures = np.flatnonzero(bad)[:keep].tolist()
-            good = ms[sel & ~failed]
+            target.first_failures = sel[bad][:keep].tolist()
+            good = ms[sel[~bad]]
             good = good[~np.isnan(good)]
             if len(good) > SAMPLE_CAP:  # evenly spaced through the window: the distribution's shape, bounded
                 good = good[np.linspace(0, len(good) - 1, SAMPLE_CAP).astype(np.int64)]
