@@ -290,21 +290,30 @@ def _consistent_carts(led: Ledger, ops, pos: np.ndarray, starts: np.ndarray,
     # page an add landed on), or the reset of an acknowledged order.
     reset_at = np.zeros(n_ops, dtype=bool)
     reset_at[starts] = True
-    ev_pos = np.r_[starts, np.arange(n_ops), np.flatnonzero(counted_read | after_read | (is_order & acked))]
+    # int32 positions and temporaries dropped as soon as used: a night's ledger has millions of events here.
+    ev_pos = np.r_[starts, np.arange(n_ops), np.flatnonzero(counted_read | after_read | (is_order & acked))].astype(
+        np.int32)
     ev_sub = np.r_[np.zeros(n_carts, np.int8), np.ones(n_ops, np.int8), np.full(len(ev_pos) - n_carts - n_ops, 2,
                                                                                   np.int8)]
     order = np.lexsort((ev_sub, ev_pos))
     ev_pos, ev_sub = ev_pos[order], ev_sub[order]
+    del order
     is_reset = ev_sub != 1
     is_check = (ev_sub == 2) & ~is_order[ev_pos]
     value = np.zeros(len(ev_pos), dtype=np.uint64)  # the state a reset sets (empty for a start or an order)
     p2 = ev_pos[is_check]
     value[is_check] = np.where(is_read[p2], hi[items.codes[pos[p2]]], ha[after.codes[pos[p2]]])
     added = np.cumsum(np.where(ev_sub == 1, delta[ev_pos], np.uint64(0)), dtype=np.uint64)
-    last = np.maximum.accumulate(np.where(is_reset, np.arange(len(ev_pos)), 0))
-    prev = np.r_[0, last[:-1]]  # the last reset strictly before each event
-    state = value[prev] + (added - added[prev])
+    del delta
+    last = np.maximum.accumulate(np.where(is_reset, np.arange(len(ev_pos), dtype=np.int32), np.int32(0)))
+    prev = np.r_[np.int32(0), last[:-1]]  # the last reset strictly before each event
+    del last
+    state = added - added[prev]
+    del added
+    state += value[prev]
+    del prev
     mismatch = is_check & (state != value)
+    del state, value
     bad_cart = np.zeros(n_carts, dtype=bool)
     bad_cart[cart_of[np.flatnonzero(bad)]] = True
     bad_cart[cart_of[ev_pos[mismatch]]] = True
