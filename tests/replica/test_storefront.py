@@ -1,6 +1,5 @@
 """The storefront through the real replica: Magento's shapes, state shared across nodes and colours, errors."""
 import re
-import time
 import uuid
 
 import docker
@@ -8,6 +7,7 @@ import httpx
 import pytest
 
 from harness import stack
+from harness.health import wait_healthy
 
 pytestmark = pytest.mark.replica
 ADDRESS = {"firstname": "Ann", "lastname": "Lee", "street": ["1 Main St"], "city": "Austin", "postcode": "78701",
@@ -122,7 +122,8 @@ def test_healthz_turns_503_when_a_dependency_stops(gl_target, urls, service, par
         assert r.json()[part] == "down" and part in r.json()["failing"]
     finally:
         c.unpause()
-    deadline = time.monotonic() + 30
-    while httpx.get(f"{urls['blue-1']}/healthz", timeout=10).status_code != 200:
-        assert time.monotonic() < deadline, "node did not recover after the dependency came back"
-        time.sleep(0.5)
+    # Leave the replica as the next test expects it: every node healthy again AND the LB serving (HAProxy puts
+    # the nodes back only after its `rise` checks pass, a few seconds after the nodes themselves recover).
+    for name, base in [*urls.items(), ("the LB", f"http://127.0.0.1:{stack.lb_port()}")]:
+        ok, problem = wait_healthy(base, what=f"{name} healthy after {service} came back", timeout=60)
+        assert ok, f"{name} did not recover after {service} came back: {problem}"
