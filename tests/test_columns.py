@@ -87,3 +87,28 @@ def test_two_indexers_of_one_ledger_never_index_a_line_twice(tmp_path):
     second.update()
     led = load(tmp_path)
     assert len(led) == 1200 and list(led.cols["user"]) == [r["user"] for r in recs]
+
+
+def test_an_indexer_killed_between_its_columns_and_its_meta_leaves_no_misaligned_rows(tmp_path):
+    """Columns are appended before meta.json: what a killed indexer appended after its last meta is cut on the next
+    start, so the next batch lands in line (dense, sparse, and object-key columns alike)."""
+    recs = records(900, seed=4)
+    for i, r in enumerate(recs):
+        if i % 3 == 0:
+            r["creds"] = {"session": f"s{i % 17}"}
+    lines = [orjson.dumps(r) + b"\n" for r in recs]
+    shard = tmp_path / "requests-h-1.jsonl"
+    shard.write_bytes(b"".join(lines[:300]))
+    column_index(tmp_path).update()
+    cols = tmp_path / ".columns" / "requests-h-1"
+    for p in cols.iterdir():  # the killed indexer's half-written batch
+        if p.suffix in (".f8", ".i4", ".i8", ".u4", ".rows"):
+            with open(p, "ab") as fh:
+                fh.write(b"\x07" * 40)
+    shard.write_bytes(b"".join(lines))
+    led = load(tmp_path)
+    dense, sparse = naive(recs)
+    assert len(led) == 900
+    for c in COLUMNS:
+        assert list(led.cols[c]) == [d[c] for d in dense], c
+    assert {k: dict(v) for k, v in led.sparse.items() if v} == sparse
