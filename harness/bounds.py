@@ -27,11 +27,12 @@ class Bounds:
     latency_alpha: Annotated[float, Field(gt=0, lt=1)] = 0.001  # Mann-Whitney U, after slower than before
     latency_ratio: Annotated[float, Field(gt=1)] = 2.0      # a step's median after over its median before
     latency_floor_ms: Annotated[float, Field(ge=0)] = 250.0  # and its p95 at least this much higher
-    min_latency_samples: Annotated[int, Field(ge=1)] = 20   # per step and side, for its latency to be compared
+    min_latency_samples: Annotated[int, Field(ge=1)] = 20   # per step and side, for distributions (Mann-Whitney U)
+    min_latency_rare: Annotated[int, Field(ge=1)] = 8       # both sides of a rarer step: exceedances of its baseline p95
     freeze_ms: Annotated[float, Field(gt=0)] = 3000.0       # a request this slow (x the store's drift) is frozen
     freeze_count: Annotated[int, Field(ge=1)] = 5           # this many frozen requests hurt the live colour
     # Evidence minimums: fewer makes a verdict INCONCLUSIVE (a failure) unless lowered here on purpose.
-    min_crossings: Annotated[int, Field(ge=0)] = 15         # per kind: sessions, tokens, guest carts, cart contents
+    min_crossings: Annotated[int, Field(ge=0)] = 30         # per kind: sessions, tokens, guest carts, cart contents
     min_orders: Annotated[int, Field(ge=0)] = 10            # orders placed in the run
 
     def replace(self, **changes) -> Bounds:

@@ -55,6 +55,23 @@ def mann_whitney_greater(before: list[float], after: list[float]) -> tuple[float
     return u, 0.5 * math.erfc(z / math.sqrt(2))
 
 
+def exceedance_greater(n_after: int, n_before: int, m: int, x: int) -> float:
+    """Exact one-sided p-value of a precedence (exceedance) test: P(X >= x), where X is how many of `n_after`
+    samples lie above the (m+1)-th largest of `n_before` baseline samples, when both come from one distribution.
+
+    Under that null every order of the pooled samples is equally likely; X = k means the pooled ranking, read from
+    the top, holds k after-samples before the (m+1)-th baseline sample: C(k+m, k) * C(n_after-k + n_before-m-1,
+    n_after-k) of the C(n_after+n_before, n_after) orders. Exact for any sample size (Mann-Whitney's normal
+    approximation is not, on a handful of samples), and robust to a few slow baseline outliers (m of them)."""
+    if not (0 <= m < n_before) or n_after <= 0 or x <= 0:
+        return 1.0
+    denom = _log_comb(n_after + n_before, n_after)
+    p = 0.0
+    for k in range(x, n_after + 1):
+        p += math.exp(_log_comb(k + m, k) + _log_comb(n_after - k + n_before - m - 1, n_after - k) - denom)
+    return min(1.0, p)
+
+
 def percentile(sorted_vals: list[float], p: float) -> float:
     """Nearest-rank percentile of an already sorted list (0 for an empty one)."""
     if not sorted_vals:

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from harness.stats import fisher_greater, mann_whitney_greater, percentile
+from harness.stats import exceedance_greater, fisher_greater, mann_whitney_greater, percentile
 
-SAMPLE_CAP = 5000
-DRIFT_MIN_SAMPLES = 5  # a step's median counts towards the store's overall drift from this many samples a side  # latencies kept per step and side: plenty for the tests, bounded memory on a night's ledger
+SAMPLE_CAP = 5000  # latencies kept per step and side: plenty for the tests, bounded memory on a night's ledger
+DRIFT_MIN_SAMPLES = 5  # a step's median counts towards the store's overall drift from this many samples a side
+TAIL_SHARE = 0.05  # the exceedance rule counts judged samples above the baseline's slowest 5 % (its p95)
 
 
 def is_failure(status: int | None, failed_checks) -> bool:
@@ -32,7 +33,16 @@ class LatencyRule:
     alpha: float = 0.01          # Mann-Whitney U, one-sided: after slower than before
     ratio: float = 2.0           # and its median at least this many times the baseline's
     floor_ms: float = 250.0      # and its p95 at least this much higher: small numbers are never a regression
-    min_samples: int = 20        # per step and side
+    min_samples: int = 20        # per step and side, for the distributions to be compared (Mann-Whitney U)
+    min_few: int = 8             # fewer than min_samples on a side but this many on both: the exceedance rule
+
+    def judged_by(self, n_before: int, n_after: int) -> str | None:
+        """Which rule can judge a step with these sample counts (None: too few to judge)."""
+        if n_before >= self.min_samples and n_after >= self.min_samples:
+            return "mann-whitney"
+        if min(n_before, n_after) >= min(self.min_few, self.min_samples):
+            return "exceedance"
+        return None
 
 
 @dataclass
@@ -104,21 +114,35 @@ class StepComparison:
         return max(1.0, percentile(sorted(ratios), 50))
 
     def latency_breaches(self, rule: LatencyRule) -> list[dict]:
-        """Steps slower after than before beyond the store's overall drift: median ratio, p95 floor, Mann-Whitney."""
+        """Steps slower after than before beyond the store's overall drift: the median ratio and p95 floor (effect
+        size), and a one-sided test at rule.alpha — Mann-Whitney U with enough samples; on a rare step (fewer than
+        rule.min_samples on a side, at least rule.min_few on both) an exact exceedance test: how many judged samples
+        lie above the baseline's p95 (its slowest sample, on fewer than 20). A checkout step is taken once per checkout, so a few seconds after a switch hold only a
+        handful of each: those are judged too, not skipped."""
         out = []
         g = self.drift(rule)
         for (journey, step), (before, after) in sorted(self.steps.items(), key=lambda kv: str(kv[0])):
-            if len(before.ms) < rule.min_samples or len(after.ms) < rule.min_samples:
+            how = rule.judged_by(len(before.ms), len(after.ms))
+            if how is None:
                 continue
             stats = latency_stats(before.ms, after.ms)
             if (stats["after"]["p50"] < rule.ratio * g * stats["before"]["p50"]
                     or stats["after"]["p95"] - g * stats["before"]["p95"] < rule.floor_ms):
                 continue
-            _u, p = mann_whitney_greater([v * g for v in before.ms], after.ms)
+            if how == "mann-whitney":
+                _u, p = mann_whitney_greater([v * g for v in before.ms], after.ms)
+                test = f"Mann-Whitney p={p:.2g}"
+            else:
+                base = sorted(before.ms, reverse=True)
+                m = int(TAIL_SHARE * len(base))  # the (m+1)-th slowest baseline sample: its p95
+                above = sum(1 for v in after.ms if v > g * base[m])
+                p = exceedance_greater(len(after.ms), len(base), m, above)
+                test = f"{above} of {len(after.ms)} above the baseline's p95, exact p={p:.2g}"
             if p < rule.alpha:
-                out.append({"journey": journey, "step": step, "p": p, "drift": round(g, 2), **stats,
+                out.append({"journey": journey, "step": step, "p": p, "drift": round(g, 2), "rule": how,
+                            "n": {"before": len(before.ms), "after": len(after.ms)}, **stats,
                             "why": f"p50 {stats['after']['p50']:.0f} ms vs {stats['before']['p50']:.0f} ms, "
-                                   f"p95 {stats['after']['p95']:.0f} ms vs {stats['before']['p95']:.0f} ms (p={p:.2g}"
+                                   f"p95 {stats['after']['p95']:.0f} ms vs {stats['before']['p95']:.0f} ms ({test}"
                                    + (f", the whole store x{g:.1f}" if g > 1 else "") + ")"})
         return out
 

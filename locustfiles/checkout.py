@@ -21,6 +21,7 @@ import os
 import random
 import re
 import socket
+import time
 from http.cookiejar import CookieJar
 from urllib.parse import urlsplit
 
@@ -42,6 +43,7 @@ _user_seq = itertools.count(1)
 
 ASSET_RE = re.compile(r'<link\b[^>]*\bhref="([^"]+)"|<script\b[^>]*\bsrc="([^"]+)"', re.I)
 STATIC_VERSION_RE = re.compile(r"/static/version\d+/")
+TOKEN_CLOCK_S = 1.05  # a JWT's iat has a resolution of one second (a little more: the store's clock is not ours)
 
 
 class StepFailed(RescheduleTask):
@@ -307,6 +309,7 @@ class CustomerCheckout(RestCheckout):
         self.email = None
         self.password = "Gl-" + os.urandom(9).hex()  # never written anywhere
         self.tokens: list[str] = []  # one per device, oldest first
+        self.last_login = -TOKEN_CLOCK_S
         self.cart: Cart | None = None
         self.revisit_turn = itertools.count()
 
@@ -314,9 +317,11 @@ class CustomerCheckout(RestCheckout):
     def shop(self):
         if self.email is None:
             self.sign_up()
-        # A log-in is one cheap request: new devices come faster than new carts, so many tokens cross a switch.
-        new_devices = 2 * cfg.FILL_PER_ROUND if len(self.tokens) < cfg.HELD_TOKENS else int(random.random() < 0.2)
-        for _ in range(new_devices):
+        # One more device per round until the customer holds enough, then now and then. Never two log-ins in one
+        # second: Magento's JWT carries only uid, type, iat and exp (no jti), so two log-ins of one customer in the
+        # same second get the same token — one credential, not two.
+        if ((len(self.tokens) < cfg.HELD_TOKENS or random.random() < 0.2)
+                and time.monotonic() - self.last_login >= TOKEN_CLOCK_S):
             self.log_in_on_a_device()
         for token in self.tokens_to_revisit():
             self.who_am_i(token)
@@ -348,6 +353,9 @@ class CustomerCheckout(RestCheckout):
         token = self.call("get token", "POST", f"{cfg.REST}/integration/customer/token",
                           check_with=lambda r, b: self._issued(r, check.json_string(b)),
                           json={"username": self.email, "password": self.password})
+        self.last_login = time.monotonic()
+        if token in self.tokens:
+            return  # the store handed out a token this customer already holds (same second): not a new device
         self.tokens.append(token)
         if len(self.tokens) > cfg.HELD_TOKENS:
             self.tokens.pop(0)  # that device is not used again

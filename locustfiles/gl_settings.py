@@ -49,11 +49,11 @@ SESSION_ADD_SHARE = float(_env("GREENLIGHT_SESSION_ADD_SHARE", "0.2"))
 SESSION_MAX_QTY = 10
 # Continuity: what each user holds at once and comes back to (guest carts, customer tokens = devices, browser
 # sessions), so that many credentials of each kind are issued by one colour and used again on the other.
-HELD_CARTS = int(_env("GREENLIGHT_HELD_CARTS", "12"))
+HELD_CARTS = int(_env("GREENLIGHT_HELD_CARTS", "16"))
 HELD_TOKENS = int(_env("GREENLIGHT_HELD_TOKENS", "20"))
-HELD_SESSIONS = int(_env("GREENLIGHT_HELD_SESSIONS", "8"))
+HELD_SESSIONS = int(_env("GREENLIGHT_HELD_SESSIONS", "10"))
 REVISITS = int(_env("GREENLIGHT_REVISITS", "5"))  # held carts and tokens re-checked per round
-FILL_PER_ROUND = int(_env("GREENLIGHT_FILL_PER_ROUND", "2"))  # new carts/devices per round until the user holds enough
+FILL_PER_ROUND = int(_env("GREENLIGHT_FILL_PER_ROUND", "2"))  # new guest carts per round until the guest holds enough
 CART_SHARE = float(_env("GREENLIGHT_CART_SHARE", "0.6"))  # rounds in which a customer also shops
 CHECKOUT_SHARE = float(_env("GREENLIGHT_CHECKOUT_SHARE", "0.3"))
 

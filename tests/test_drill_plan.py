@@ -19,6 +19,8 @@ def test_shipped_plans_parse_and_cover_the_replica_catalogue():
     replica = {k for k, c in FAULTS.items() if c.needs == "replica"}
     assert replica <= {f.kind for d in nightly for f in d.faults}
     assert len({f.kind for d in ci for f in d.faults}) >= 9
+    # Their 30-second, 8-user cutovers lower the crossings minimum explicitly (the defaults ask 30 of each kind).
+    assert all(d.bounds == {"min_crossings": 15} for d in nightly + ci)
 
 
 @pytest.mark.parametrize("toml,problem", [
@@ -29,6 +31,9 @@ def test_shipped_plans_parse_and_cover_the_replica_catalogue():
     ({"drill": [{"name": "a", "colour": "red", "fault": [{"kind": "lb-reload"}]}]}, "unknown keys ['colour']"),
     ({"drill": [{"name": "a", "engine": ["exploded"], "fault": [{"kind": "lb-reload"}]}]}, "engine must be"),
     ({"drill": [{"name": "a"}]}, "no [[drill.fault]]"),
+    ({"drill": [{"name": "a", "bounds": {"min_crossings": -1}, "fault": [{"kind": "lb-reload"}]}]},
+     "bounds: min_crossings"),
+    ({"drill": [{"name": "a", "bounds": {"min_crosings": 3}, "fault": [{"kind": "lb-reload"}]}]}, "min_crosings"),
     ({"drills": []}, "unknown sections"),
     ({}, "no [[drill]]"),
 ])

@@ -1,9 +1,11 @@
 """harness.stats against reference values computed with SciPy 1.17 (fisher_exact / mannwhitneyu, one-sided)."""
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.stats import fisher_greater, mann_whitney_greater, percentile
+from harness.stats import exceedance_greater, fisher_greater, mann_whitney_greater, percentile
 
 
 @pytest.mark.parametrize("table, expected", [
@@ -47,3 +49,29 @@ def test_percentile_nearest_rank():
 def test_fisher_refuses_impossible_tables():
     with pytest.raises(ValueError):
         fisher_greater(5, 3, 0, 10)
+
+
+@pytest.mark.parametrize("n_after, n_before", [(1, 1), (2, 5), (3, 4), (4, 6), (5, 3)])
+def test_exceedance_test_matches_counting_every_order(n_after, n_before):
+    """P(X >= x) against enumerating every equally likely ranking of the pooled samples (the null)."""
+    n = n_after + n_before
+    for m in range(n_before):
+        counts = [0] * (n_after + 1)
+        for after_ranks in itertools.combinations(range(n), n_after):  # ranks from the slowest down
+            before_seen, x = 0, 0
+            for r in range(n):
+                if r in after_ranks:
+                    x += before_seen <= m
+                else:
+                    before_seen += 1
+            counts[x] += 1
+        total = sum(counts)
+        for x in range(1, n_after + 1):
+            assert exceedance_greater(n_after, n_before, m, x) == pytest.approx(sum(counts[x:]) / total, rel=1e-9)
+
+
+def test_exceedance_test_has_power_on_a_handful_and_none_on_nothing():
+    assert exceedance_greater(17, 60, 3, 17) < 1e-10      # every one of 17 above the baseline's p95
+    assert exceedance_greater(8, 60, 3, 8) < 1e-6
+    assert exceedance_greater(8, 60, 3, 1) > 0.3         # one above it: what chance gives
+    assert exceedance_greater(8, 60, 3, 0) == 1.0

@@ -105,6 +105,49 @@ def test_a_small_step_slower_under_the_floor_is_not_a_regression(tmp_path, run, 
     assert v["latency_by_step"].passed, v["latency_by_step"].detail
 
 
+def with_rare_step(records, before: int, after: int, ms: list[float], factor: float = 1.0,
+                   step: str = "estimate shipping"):
+    """Adds a checkout step taken once per checkout: `before` answers before the switch, `after` after it (x factor)."""
+    for k in range(before + after):
+        ts = T0 + 0.5 + k * (SWITCH - T0 - 1) / before if k < before else CONVERGED + 0.5 + (k - before) * 0.9
+        records.append(_rec(ts, k, "guest", step=step, name=f"/{step}", method="POST",
+                            ms=ms[k % len(ms)] * (factor if k >= before else 1.0)))
+
+
+# Rare steps are judged with the default sample minimums (the generated ledgers lower them for the other verdicts).
+RARE = SMALL.replace(min_latency_samples=20, min_latency_rare=8)
+
+
+@SETTINGS
+@given(run=clean_runs(), after=st.integers(8, 19), factor=st.floats(3, 10),
+       ms=st.lists(st.floats(150, 400), min_size=30, max_size=30))
+def test_a_rare_step_three_times_slower_fails_latency_by_step_by_exceedances(tmp_path, run, after, factor, ms):
+    def fault(records, orders):
+        with_rare_step(records, 30, after, ms, factor)
+    lat = _judge(tmp_path, *mutated(run, fault), RARE, only=("latency_by_step",))["latency_by_step"]
+    assert lat.status == "fail" and "guest/estimate shipping" in lat.detail, lat.detail
+    (b,) = lat.value["breaches"]
+    assert b["rule"] == "exceedance" and b["n"]["after"] == after and "above the baseline's p95" in b["why"]
+
+
+@SETTINGS
+@given(run=clean_runs(), after=st.integers(8, 19), ms=st.lists(st.floats(150, 400), min_size=30, max_size=30),
+       shift=st.integers(0, 29))
+def test_a_rare_step_as_fast_as_before_passes_and_a_rarer_one_is_listed_not_judged(tmp_path, run, after, ms, shift):
+    def fault(records, orders):
+        with_rare_step(records, 30, after, ms[shift:] + ms[:shift])  # the same distribution, another order
+    lat = _judge(tmp_path, *mutated(run, fault), RARE, only=("latency_by_step",))["latency_by_step"]
+    assert lat.passed, lat.detail
+    assert "guest/estimate shipping" not in lat.value["not_judged"] and "rare ones by exceedances" in lat.detail
+
+    def rarer(records, orders):
+        with_rare_step(records, 30, after, ms)
+        with_rare_step(records, 30, 5, ms, 10.0, step="totals")  # 10x slower, but 5 answers: too few, and said so
+    lat = _judge(tmp_path, *mutated(run, rarer), RARE, only=("latency_by_step",))["latency_by_step"]
+    assert "guest/totals" in lat.value["not_judged"] and "guest/estimate shipping" not in lat.value["not_judged"]
+    assert lat.passed and "too rare to judge" in lat.detail, lat.detail
+
+
 # -- credentials and carts ------------------------------------------------------------------------------------------
 @SETTINGS
 @given(run=clean_runs(), kind=st.sampled_from(KINDS))

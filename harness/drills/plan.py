@@ -17,6 +17,9 @@
     delay_s = 0                            # after the phase began
     hold_s = 30                            # healed after this long (and always when the load stops)
     budget_errors = 0                      # 5xx + transport errors allowed while it is in effect (+ detection)
+
+A drill is judged by the default bounds; `bounds = { min_crossings = 15 }` (in [defaults] or a drill) lowers or
+raises any of them explicitly, e.g. an evidence minimum a short drill cannot reach.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.bounds import parse_bounds
 from harness.faults import FAULTS, FaultError, make_fault
 from harness.faults.node import NodeFault
 
@@ -72,6 +76,7 @@ class Drill:
     errors_outside_faults: int = 0  # "then zero": errors while no fault is in effect
     doapi: bool = False             # run the cutover through the DO API simulator (DigitalOcean code path)
     description: str = ""
+    bounds: dict = field(default_factory=dict)  # bounds changed for this drill (harness/bounds.py names)
 
 
 DRILL_KEYS = set(Drill.__dataclass_fields__) - {"faults"}
@@ -126,6 +131,10 @@ def parse_plan(data: dict, source: str = "plan") -> list[Drill]:
         d = Drill(faults=[s for s in steps if s], **{k: v for k, v in merged.items() if k != "fault"})
         if not d.faults:
             problems.append(f"{where}: no [[drill.fault]]")
+        try:
+            parse_bounds(d.bounds)
+        except (TypeError, ValueError) as exc:
+            problems.append(f"{where}: bounds: {exc}")
         if set(d.engine) - set(ENGINE) or d.final_live not in ("old", "new", "any"):
             problems.append(f"{where}: engine must be a subset of {list(ENGINE)}, final_live old/new/any")
         drills.append(d)

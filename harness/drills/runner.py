@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from harness import health, lease
+from harness.bounds import parse_bounds
 from harness.drills.hypothesis import detection_s, judge
 from harness.drills.plan import Drill
 from harness.drills.scheduler import FaultScheduler
@@ -52,7 +53,8 @@ def run_drill(target: Target, drill: Drill, out_dir: str | Path, api: str = "") 
     cert, error = None, ""
     try:
         cert = certify(target, release=release, users=drill.users, load_seconds=drill.load_seconds,
-                       watch_s=drill.watch_s, report_dir=out_dir, on_event=sched.on_event)
+                       watch_s=drill.watch_s, report_dir=out_dir, on_event=sched.on_event,
+                       bounds=parse_bounds(drill.bounds))
     except Exception as exc:  # noqa: BLE001 - a drill reports an engine failure as its result
         error = f"{type(exc).__name__}: {exc}"
     finally:

@@ -5,8 +5,11 @@ content check (an error page or payload, a cart without its item, totals that do
 (journey, step) is compared with its own baseline (its requests before the switch):
 - failures: Fisher's exact test (bounds.step_alpha), plus an absolute rule — a step that never failed before and
   fails bounds.step_absolute_after times after is a breach, however few requests it had;
-- latency: Mann-Whitney U (bounds.latency_alpha) and an effect size — the median at least bounds.latency_ratio
-  times the baseline's and the p95 at least bounds.latency_floor_ms higher (small numbers are never a regression).
+- latency: an effect size — the median at least bounds.latency_ratio times the baseline's and the p95 at least
+  bounds.latency_floor_ms higher (small numbers are never a regression) — and a one-sided test at
+  bounds.latency_alpha: Mann-Whitney U from bounds.min_latency_samples a side; a rarer step (a checkout step is
+  taken once per checkout) from bounds.min_latency_rare samples a side, by an exact test of how many exceed the
+  baseline's p95. Steps with fewer are listed as not judged.
 Everything before the switch is the baseline; its failures are reported, never hidden. The watch window applies the same rules
 live, so a breach rolls the switch back.
 """
@@ -34,7 +37,7 @@ def step_rule(b: Bounds) -> StepRule:
 
 def latency_rule(b: Bounds) -> LatencyRule:
     return LatencyRule(alpha=b.latency_alpha, ratio=b.latency_ratio, floor_ms=b.latency_floor_ms,
-                       min_samples=b.min_latency_samples)
+                       min_samples=b.min_latency_samples, min_few=b.min_latency_rare)
 
 
 def after_switch(led: Ledger) -> StepComparison:
@@ -95,18 +98,21 @@ def failure_verdict(name: str, led: Ledger, ctx: RunContext, bounds: Bounds, com
 def latency_verdict(name: str, led: Ledger, ctx: RunContext, bounds: Bounds, comp: StepComparison,
                     phase: str) -> Verdict:
     rule = latency_rule(bounds)
-    comparable = [k for k, (b, a) in comp.steps.items()
-                  if len(b.ms) >= rule.min_samples and len(a.ms) >= rule.min_samples]
-    value = {"steps": comp.table(), "steps_compared": len(comparable)}
+    judged_by = {f"{j}/{s}": rule.judged_by(len(b.ms), len(a.ms)) for (j, s), (b, a) in comp.steps.items()}
+    comparable = [k for k, how in judged_by.items() if how]
+    value = {"steps": comp.table(), "steps_compared": len(comparable),
+             "not_judged": sorted(k for k, how in judged_by.items() if not how)}
     if not comparable:
         return inconclusive(name, value, rule.ratio,
-                            f"no step had {rule.min_samples} answered requests both before and {phase}",
-                            "min_latency_samples")
+                            f"no step had {min(rule.min_few, rule.min_samples)} answered requests both before and "
+                            f"{phase}", "min_latency_rare")
     breaches = comp.latency_breaches(rule)
     if not breaches:
+        rare = sum(1 for how in judged_by.values() if how == "exceedance")
         return Verdict(name, True, value, rule.ratio,
-                       f"{len(comparable)} steps compared {phase}: none slower than x{rule.ratio} (median) and "
-                       f"+{rule.floor_ms:.0f} ms (p95) with p<{rule.alpha}")
+                       f"{len(comparable)} steps compared {phase} ({rare} rare ones by exceedances of their baseline "
+                       f"p95; {len(value['not_judged'])} too rare to judge): none slower than x{rule.ratio} (median) "
+                       f"and +{rule.floor_ms:.0f} ms (p95) with p<{rule.alpha}")
     value["breaches"] = breaches
     names = ", ".join(f"{b['journey']}/{b['step']}" for b in breaches[:5])
     first = breaches[0]
