@@ -46,6 +46,12 @@ STATIC_VERSION_RE = re.compile(r"/static/version\d+/")
 TOKEN_CLOCK_S = 1.05  # a JWT's iat has a resolution of one second (a little more: the store's clock is not ours)
 
 
+def least_recently_used(held: list, last_used, n: int) -> list:
+    """The n held things (carts, devices, browsers) left alone longest: a shopper comes back to what they have not
+    looked at for a while, so everything held when a switch happens is used again soon after it."""
+    return sorted(held, key=last_used)[:n]
+
+
 class StepFailed(RescheduleTask):
     """The journey cannot go on (the failed request is already on the ledger); start it again after a wait."""
 
@@ -173,6 +179,7 @@ class Cart:
     def __init__(self, key: str, masked_id: str | None = None):
         self.key, self.masked_id = key, masked_id
         self.lines: dict[str, float] | None = {}
+        self.used = time.monotonic()
 
     def read(self, observed: dict[str, float]) -> dict:
         """The history fact of a read, checked against the lines the shopper put in (adopting them if unknown)."""
@@ -241,7 +248,6 @@ class GuestCheckout(RestCheckout):
     def __init__(self, environment):
         super().__init__(environment)
         self.carts: list[Cart] = []  # oldest first
-        self.revisit_turn = itertools.count()
 
     @task
     def shop(self):
@@ -266,14 +272,11 @@ class GuestCheckout(RestCheckout):
         return cart
 
     def carts_to_revisit(self) -> list[Cart]:
-        if not self.carts:
-            return []
-        start = next(self.revisit_turn) * cfg.REVISITS
-        return [self.carts[(start + k) % len(self.carts)] for k in range(min(cfg.REVISITS, len(self.carts)))]
+        return least_recently_used(self.carts, lambda c: c.used, cfg.REVISITS)
 
     def come_back_to(self, cart: Cart):
         """The guest returns to a cart they left: it is still theirs and holds what they put in."""
-        self.session = cart.key
+        self.session, cart.used = cart.key, time.monotonic()
         try:
             self.read_cart("return to cart", cart, *self.where(cart), **self.held(cart))
         except StepFailed:
@@ -311,7 +314,7 @@ class CustomerCheckout(RestCheckout):
         self.tokens: list[str] = []  # one per device, oldest first
         self.last_login = -TOKEN_CLOCK_S
         self.cart: Cart | None = None
-        self.revisit_turn = itertools.count()
+        self.token_used: dict[str, float] = {}
 
     @task
     def shop(self):
@@ -357,8 +360,9 @@ class CustomerCheckout(RestCheckout):
         if token in self.tokens:
             return  # the store handed out a token this customer already holds (same second): not a new device
         self.tokens.append(token)
+        self.token_used[token] = self.last_login
         if len(self.tokens) > cfg.HELD_TOKENS:
-            self.tokens.pop(0)  # that device is not used again
+            self.token_used.pop(self.tokens.pop(0), None)  # that device is not used again
 
     def _issued(self, response, token: str) -> str:
         self.session = fingerprint("tok", token)
@@ -366,12 +370,12 @@ class CustomerCheckout(RestCheckout):
         return token
 
     def tokens_to_revisit(self) -> list[str]:
-        start = next(self.revisit_turn) * cfg.REVISITS
-        return [self.tokens[(start + k) % len(self.tokens)] for k in range(min(cfg.REVISITS, len(self.tokens)))]
+        return least_recently_used(self.tokens, lambda t: self.token_used.get(t, 0.0), cfg.REVISITS)
 
     def who_am_i(self, token: str):
         """A device comes back: its token still means this customer."""
         self.session = fingerprint("tok", token)
+        self.token_used[token] = time.monotonic()
         try:
             self.call("my account", "GET", f"{cfg.REST}/customers/me",
                       check_with=lambda r, b: check.customer_is(b, self.email), **self.held(token))
@@ -407,6 +411,7 @@ class BrowserSession:
         self.email, self.fullname, self.password = email, fullname, password
         self.cart = Cart(f"customer:{email.split('@')[0]}")
         self.cart.lines = None  # learnt on the first look after logging in (the saved cart is restored)
+        self.used = time.monotonic()
 
 
 class StorefrontSession(GreenlightUser):
@@ -423,7 +428,6 @@ class StorefrontSession(GreenlightUser):
         self.accounts = itertools.count(1)
         self.password = "Gl-" + os.urandom(9).hex()
         self.browsers: list[BrowserSession] = []
-        self.revisit_turn = itertools.count()
 
     def session_id(self) -> str | None:
         return self.cookie("PHPSESSID")
@@ -473,13 +477,12 @@ class StorefrontSession(GreenlightUser):
         note(response, **self.held())
 
     def browsers_to_revisit(self) -> list[BrowserSession]:
-        start = next(self.revisit_turn) * 2
-        n = len(self.browsers)
-        return [self.browsers[(start + k) % n] for k in range(min(2, n))]
+        return least_recently_used(self.browsers, lambda b: b.used, cfg.SESSION_REVISITS)
 
     def come_back(self, browser: BrowserSession):
         """The private content sections still show this customer and the cart they filled."""
         self.use(browser)
+        browser.used = time.monotonic()
         resync = browser.cart.lines is None
 
         def same_session(resp, body):

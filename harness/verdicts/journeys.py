@@ -8,8 +8,9 @@ content check (an error page or payload, a cart without its item, totals that do
 - latency: an effect size — the median at least bounds.latency_ratio times the baseline's and the p95 at least
   bounds.latency_floor_ms higher (small numbers are never a regression) — and a one-sided test at
   bounds.latency_alpha: Mann-Whitney U from bounds.min_latency_samples a side; a rarer step (a checkout step is
-  taken once per checkout) from bounds.min_latency_rare samples a side, by an exact test of how many exceed the
-  baseline's p95. Steps with fewer are listed as not judged.
+  taken once per checkout) from bounds.min_latency_rare samples a side: its median beyond the baseline's p95 and an
+  exact test of how many samples exceed that p95. A step several journeys take is judged over all of them too
+  ("any journey/place order"). Steps with fewer samples are listed as not judged.
 Everything before the switch is the baseline; its failures are reported, never hidden. The watch window applies the same rules
 live, so a breach rolls the switch back.
 """
@@ -98,7 +99,7 @@ def failure_verdict(name: str, led: Ledger, ctx: RunContext, bounds: Bounds, com
 def latency_verdict(name: str, led: Ledger, ctx: RunContext, bounds: Bounds, comp: StepComparison,
                     phase: str) -> Verdict:
     rule = latency_rule(bounds)
-    judged_by = {f"{j}/{s}": rule.judged_by(len(b.ms), len(a.ms)) for (j, s), (b, a) in comp.steps.items()}
+    judged_by = {f"{j}/{s}": rule.judged_by(len(b), len(a)) for (j, s), (b, a) in comp.latency_groups().items()}
     comparable = [k for k, how in judged_by.items() if how]
     value = {"steps": comp.table(), "steps_compared": len(comparable),
              "not_judged": sorted(k for k, how in judged_by.items() if not how)}
