@@ -120,18 +120,18 @@ RARE = SMALL.replace(min_latency_samples=20, min_latency_rare=8)
 
 @SETTINGS
 @given(run=clean_runs(), after=st.integers(8, 19), factor=st.floats(3, 10),
-       ms=st.lists(st.floats(150, 400), min_size=30, max_size=30))
+       ms=st.lists(st.floats(200, 400), min_size=30, max_size=30))
 def test_a_rare_step_three_times_slower_fails_latency_by_step_by_exceedances(tmp_path, run, after, factor, ms):
     def fault(records, orders):
         with_rare_step(records, 30, after, ms, factor)
     lat = _judge(tmp_path, *mutated(run, fault), RARE, only=("latency_by_step",))["latency_by_step"]
     assert lat.status == "fail" and "guest/estimate shipping" in lat.detail, lat.detail
     (b,) = lat.value["breaches"]
-    assert b["rule"] == "exceedance" and b["n"]["after"] == after and "above the baseline's p95" in b["why"]
+    assert b["rule"] == "exceedance" and b["n"]["after"] == after and "above the baseline's p75" in b["why"]
 
 
 @SETTINGS
-@given(run=clean_runs(), after=st.integers(8, 19), ms=st.lists(st.floats(150, 400), min_size=30, max_size=30),
+@given(run=clean_runs(), after=st.integers(8, 19), ms=st.lists(st.floats(200, 400), min_size=30, max_size=30),
        shift=st.integers(0, 29))
 def test_a_rare_step_as_fast_as_before_passes_and_a_rarer_one_is_listed_not_judged(tmp_path, run, after, ms, shift):
     def fault(records, orders):
@@ -149,7 +149,7 @@ def test_a_rare_step_as_fast_as_before_passes_and_a_rarer_one_is_listed_not_judg
 
 
 @SETTINGS
-@given(run=clean_runs(), factor=st.floats(3, 10), ms=st.lists(st.floats(150, 400), min_size=30, max_size=30))
+@given(run=clean_runs(), factor=st.floats(3, 10), ms=st.lists(st.floats(200, 400), min_size=30, max_size=30))
 def test_a_step_too_rare_in_each_journey_is_judged_over_all_journeys(tmp_path, run, factor, ms):
     def fault(records, orders):  # 5 estimates after the switch in each journey: too few alone, 10 together
         with_rare_step(records, 15, 5, ms, factor, journey="guest")
@@ -163,8 +163,8 @@ def test_a_step_too_rare_in_each_journey_is_judged_over_all_journeys(tmp_path, r
 @given(run=clean_runs())
 def test_a_burst_of_a_few_slow_requests_on_a_rare_step_is_not_a_regression(tmp_path, run):
     """A long-tailed step (p50 80 ms, p95 ~350 ms), then 8 answers on a busy host: 4 twice the median, 4 far beyond
-    the baseline's tail. The exact test alone would call it (p < 0.001), but the typical request is not beyond the
-    baseline's p95: no breach (seen on this host: a false rollback for guest/add item)."""
+    the baseline's tail. The exact test alone would call it (p < 0.001), but the typical request is only 86 ms
+    slower, under the floor: no breach (seen on this host: a false rollback for guest/add item)."""
     base = [60.0 + (k * 37) % 41 for k in range(150)]
     for k in range(0, 150, 10):
         base[k] = 300.0 + k % 100  # one in ten: the tail

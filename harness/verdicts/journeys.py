@@ -8,8 +8,9 @@ content check (an error page or payload, a cart without its item, totals that do
 - latency: an effect size — the median at least bounds.latency_ratio times the baseline's and the p95 at least
   bounds.latency_floor_ms higher (small numbers are never a regression) — and a one-sided test at
   bounds.latency_alpha: Mann-Whitney U from bounds.min_latency_samples a side; a rarer step (a checkout step is
-  taken once per checkout) from bounds.min_latency_rare samples a side: its median beyond the baseline's p95 and an
-  exact test of how many samples exceed that p95. A step several journeys take is judged over all of them too
+  taken once per checkout) from bounds.min_latency_rare samples a side: its median bounds.latency_floor_ms above the
+  baseline's and an exact test of how many samples exceed the baseline's p75. A step several journeys take is
+  judged over all of them too
   ("any journey/place order"). Steps with fewer samples are listed as not judged.
 Everything before the switch is the baseline; its failures are reported, never hidden. The watch window applies the same rules
 live, so a breach rolls the switch back.
@@ -112,7 +113,7 @@ def latency_verdict(name: str, led: Ledger, ctx: RunContext, bounds: Bounds, com
         rare = sum(1 for how in judged_by.values() if how == "exceedance")
         return Verdict(name, True, value, rule.ratio,
                        f"{len(comparable)} steps compared {phase} ({rare} rare ones by exceedances of their baseline "
-                       f"p95; {len(value['not_judged'])} too rare to judge): none slower than x{rule.ratio} (median) "
+                       f"p75; {len(value['not_judged'])} too rare to judge): none slower than x{rule.ratio} (median) "
                        f"and +{rule.floor_ms:.0f} ms (p95) with p<{rule.alpha}")
     value["breaches"] = breaches
     names = ", ".join(f"{b['journey']}/{b['step']}" for b in breaches[:5])
