@@ -140,6 +140,28 @@ def run_distributed(workdir: Path, port: int, users: int, seconds: int, workers:
             "requests": run.locust_total(), "failures": run.locust_failures()}
 
 
+def listener_cost_us(workdir: Path, calls: int = 200_000) -> float:
+    """CPU microseconds of the ledger listener per request, called in-process on a response like nginx's (buffer
+    flushes to disk included): the ledger's own cost, which 8-second Locust runs on a shared machine measure only
+    within +-15 %."""
+    sys.path.insert(0, str(LOCUSTFILES))
+    import gl_ledger
+
+    class Response:
+        status_code = 200
+        headers = {"X-Served-By": "bench-nginx", "X-Release": "bench"}
+
+    ledger = gl_ledger.RequestLedger(str(workdir / "ledger-listener"))
+    resp, ctx = Response(), {"step": "static"}
+    t0 = time.process_time()
+    for _ in range(calls):
+        ledger.on_request("GET", "/small.txt", 1.234, 210, response=resp, context=ctx, start_time=time.time())
+    ledger.flush()
+    cost = (time.process_time() - t0) / calls * 1e6
+    ledger.close()
+    return cost
+
+
 def median_run(results: list[dict]) -> dict:
     return sorted(results, key=lambda r: r["rps"])[len(results) // 2]
 
@@ -167,6 +189,7 @@ def main() -> int:
                 print(f"  round {i + 1} {name:6s}: {result['rps']:8.0f} req/s, {result['cpu_us']:6.1f} us CPU per request",
                       flush=True)
         dist = run_distributed(workdir, port, args.users, args.seconds, args.workers) if args.workers else None
+        listener_us = listener_cost_us(workdir)
     finally:
         nginx.send_signal(signal.SIGQUIT)  # graceful stop of our private nginx only
         nginx.wait(10)
@@ -188,6 +211,10 @@ def main() -> int:
     print(f"CPU per request with/without: {cpu_ledger:.1f} / {cpu_plain:.1f} us: ledger overhead {cpu_over:.1f} %, "
           f"aim < 5 %: ratio {cpu_over / 5:.2f} ({'met' if cpu_over < 5 else 'MISSED'}) — the same cost in CPU, "
           f"robust to other load on the machine")
+    share = 100 * listener_us / cpu_plain
+    print(f"ledger listener alone: {listener_us:.1f} us CPU per request = {share:.1f} % of a request's CPU without the "
+          f"ledger ({cpu_plain:.1f} us), aim < 5 %: ratio {share / 5:.2f} ({'met' if share < 5 else 'MISSED'}) — the "
+          f"ledger's own cost, free of the run-to-run noise above")
     print(f"requests/s per Locust process (stand-alone, with ledger): {ledger['rps']:.0f}")
     if dist:
         per = ", ".join(f"{r:.0f}" for r in dist["per_worker"])

@@ -94,8 +94,8 @@ def build_report(verdicts: list, led: Ledger, context: RunContext, bounds: Bound
     out = ctx["outcome"]
     conv = facts["convergence"]
     status = overall_status(vd)
-    orders = list(led.sparse.get("order_id") or {})
-    confirmed = int((led.np("status")[orders] == 200).sum()) if orders else 0
+    orders = led.sparse_col("order_id").rows
+    confirmed = int((led.np("status")[orders] == 200).sum()) if len(orders) else 0
     return {
         "status": status,
         "passed": status == "passed",

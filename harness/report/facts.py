@@ -59,8 +59,10 @@ class Columns:
         self.name = led.strs("name")
         self.session = led.strs("session")
         self.probe_failed = np.zeros(self.n, dtype=bool)
-        bad = [i for i, p in (led.sparse.get("probe") or {}).items() if isinstance(p, dict) and p.get("ok") is False]
-        self.probe_failed[bad] = True
+        probes = led.sparse_col("probe")  # over arrays: a night's ledger holds probes by the hundred thousand
+        ok = probes.sub("ok")
+        false = np.array([v is False for v in ok.values], dtype=bool)
+        self.probe_failed[probes.rows[probes.is_object() & false[ok.codes]]] = True
         self._by_latency: np.ndarray | None = None
 
     def by_latency(self) -> np.ndarray:
