@@ -89,9 +89,16 @@ class Shopper:
 SHARDS = 4
 
 
-def generate_shard(d: Path, n: int, k: int, shards: int = SHARDS, dur: float = 600.0) -> None:
+def duration_s(n: int) -> float:
+    """How long the run lasted: 10 minutes for up to a million records, then as long as that rate takes (a 10M
+    ledger is a longer run, not ten times the traffic: its carts and credentials cross the switch as often)."""
+    return 600.0 * max(1.0, n / 1_000_000)
+
+
+def generate_shard(d: Path, n: int, k: int, shards: int = SHARDS) -> None:
     """Shard k of a ledger of n records (records k, k + shards, ...: one writer process each) with a switch in the
     middle, and the orders the DB holds for it (bench-orders-k.json)."""
+    dur = duration_s(n)
     switch = T0 + dur / 2
     out = open(d / f"requests-bench-{k}.jsonl", "wb", buffering=1 << 20)
     # Each shopper starts at its own step: users are never in lockstep, so the switch finds carts at every stage.
@@ -145,7 +152,7 @@ def generate(d: Path, n: int) -> None:
             for k in range(SHARDS)]
     if any(j.wait() for j in jobs):
         raise RuntimeError("generating the ledger failed")
-    switch = T0 + 300
+    switch = T0 + duration_s(n) / 2
     digests = [{"ts": T0, "event": "static_digests", "release": r, "version": r[1:],
                 "assets": {"frontend/Greenlight/luma/en_US/css/styles.css": "5" * 64}} for r in ("r1", "r2")]
     (d / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in digests)
