@@ -6,6 +6,8 @@ Order matters and mirrors a careful Magento pipeline:
 2. ship the artifact to every idle node (not active yet);
 3. rehearse: copy the shop DB, apply the migrations to the copy, and run the LIVE release's smoke checkout
    against the copy — old code / new schema — so an incompatible migration is refused before the real schema changes;
+   steps 1 and 3 run on the first live node that answers (healthy ones first): a live node that is frozen, dead or
+   times out is skipped with a `live_node_skipped` event, never a failed deploy;
 4. migrate the shared DB once (setup:upgrade from the first idle node);
 5. on each idle node: deploy static content, activate (atomic symlink + graceful reloads), run the release's
    deploy steps (cache:clean cleans that colour's cache only). Static content is never shared between colours:
@@ -18,14 +20,18 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from harness import live_nodes as on_live
 from harness.catalogue import catalogue
 from harness.release import Release
-from harness.targets.base import Capability, Deployer, Node, Target, TargetError
+from harness.targets.base import Capability, Deployer, ExecResult, Node, Target, TargetError
 
 RELEASES_ROOT = "/srv/storefront/releases"
 CURRENT = "/srv/storefront/current"
 REHEARSAL_DB = "magento_rehearsal"
 STATIC_DEPLOY = "setup:static-content:deploy"
+# Commands on a LIVE node are bounded: past these, the node is skipped for the next live one (harness/live_nodes.py).
+LIVE_STATUS_S = 60
+LIVE_SMOKE_S = 120
 
 EventFn = Callable[..., None]
 
@@ -52,7 +58,8 @@ def _version_tuple(v: str) -> tuple:
 
 
 def live_status(target: Target, node: Node) -> LiveStatus:
-    r = _magento(target, node, CURRENT, "greenlight:status", "--json", timeout=60)
+    r = on_live.answered(_magento(target, node, CURRENT, "greenlight:status", "--json", timeout=LIVE_STATUS_S),
+                         node, "greenlight:status")
     if not r.ok:
         raise TargetError(f"{node.name}: greenlight:status failed: {(r.stderr or r.stdout).strip()[:200]}")
     d = json.loads(r.stdout)
@@ -93,7 +100,7 @@ def ship(target: Target, node: Node, release: Release, artifact: bytes) -> None:
         raise TargetError(f"{node.name}: cannot install {dest}: {r.stderr.strip()[:200]}")
 
 
-def rehearse(target: Target, release: Release, idle: Node, live: Node, event: EventFn) -> None:
+def rehearse(target: Target, release: Release, idle: Node, live_nodes: list[Node], event: EventFn) -> None:
     """Old code / new schema on a copy of the DB, before the real migration."""
     db = target.db
     if db is None:
@@ -107,8 +114,13 @@ def rehearse(target: Target, release: Release, idle: Node, live: Node, event: Ev
     if not r.ok:
         raise DeployRefused(f"release {release.id}: its migrations fail on a copy of the shop DB: "
                             f"{(r.stderr or r.stdout).strip()[:200]}")
-    r = _magento(target, live, CURRENT, "greenlight:smoke", f"--db-name={REHEARSAL_DB}",
-                 f"--sku={catalogue().skus[0]}", timeout=120)
+
+    def live_smoke(node: Node) -> tuple[Node, ExecResult]:
+        r = _magento(target, node, CURRENT, "greenlight:smoke", f"--db-name={REHEARSAL_DB}",
+                     f"--sku={catalogue().skus[0]}", timeout=LIVE_SMOKE_S)
+        return node, on_live.answered(r, node, "greenlight:smoke")
+
+    live, r = on_live.first_answering(live_nodes, "live release's smoke checkout", live_smoke, event)
     event("rehearsal", tables=tables, live_smoke_ok=r.ok, node=live.name)
     if not r.ok:
         raise DeployRefused(f"release {release.id}: its migrations break the live release's checkout "
@@ -123,7 +135,9 @@ def deploy(target: Target, release: Release, colour: str, event: EventFn) -> Non
     if not idle:
         raise TargetError(f"no {colour} nodes to deploy to")
     event("deploy_start", release=release.id, colour=colour, nodes=[n.name for n in idle])
-    live = live_status(target, live_nodes[0]) if live_nodes else None
+    live_nodes = on_live.in_order(target, live_nodes)
+    live = on_live.first_answering(live_nodes, "status check", lambda n: live_status(target, n), event) \
+        if live_nodes else None
     if live is not None:
         check_module_compatibility(live, release)
     artifact = release.artifact()
@@ -131,7 +145,7 @@ def deploy(target: Target, release: Release, colour: str, event: EventFn) -> Non
         ship(target, node, release, artifact)
     event("deploy_shipped", release=release.id, bytes=len(artifact))
     if live_nodes:
-        rehearse(target, release, idle[0], live_nodes[0], event)
+        rehearse(target, release, idle[0], live_nodes, event)
     root = f"{RELEASES_ROOT}/{release.id}"
     r = _magento(target, idle[0], root, "setup:upgrade")
     if not r.ok:

@@ -11,7 +11,8 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from harness.targets.base import Node, Target
+from harness.live_nodes import NodeUnusable, answered, each_answering, in_order
+from harness.targets.base import Node, Target, TargetError
 
 DEFAULT_ROOT = "/srv/storefront/current"
 _VERSION = re.compile(r"^/static/version(\d+)/(.+)$")
@@ -64,7 +65,7 @@ def read_node(target: Target, node: Node, release: str, root: str = DEFAULT_ROOT
     d = shlex.quote(f"{root}/pub/static")
     script = (f"cd {d} && (cat deployed_version.txt 2>/dev/null; echo) | head -n 1 && "
               "find . -type f ! -name deployed_version.txt -exec sha256sum {} + | sort -k 2")
-    r = target.exec(node, ["sh", "-c", script], timeout=60)
+    r = answered(target.exec(node, ["sh", "-c", script], timeout=60), node, "reading pub/static")
     if not r.ok:
         raise StaticProblem(f"{node.name}: cannot read {root}/pub/static: {(r.stderr or r.stdout).strip()[:160]}")
     rs = parse_listing(release, r.stdout)
@@ -91,7 +92,20 @@ def agree(per_node: dict[str, ReleaseStatic]) -> ReleaseStatic:
 
 
 def learn(target: Target, colour: str, release: str, root: str = DEFAULT_ROOT) -> ReleaseStatic:
-    return agree({n.name: read_node(target, n, release, root) for n in target.nodes(colour)})
+    """The new colour's digests, from every node: a node that cannot be read is a reason to refuse the switch."""
+    per_node = {}
+    for n in target.nodes(colour):
+        try:
+            per_node[n.name] = read_node(target, n, release, root)
+        except (TargetError, NodeUnusable) as exc:
+            raise StaticProblem(f"{n.name}: cannot read its static content: {str(exc)[:160]}") from None
+    return agree(per_node)
+
+
+def learn_live(target: Target, colour: str, release: str, root: str, event) -> ReleaseStatic:
+    """The live colour's digests, from the nodes that answer (a frozen or dead live node is skipped, reported)."""
+    nodes = in_order(target, target.nodes(colour))
+    return agree(each_answering(nodes, "static digests", lambda n: read_node(target, n, release, root), event))
 
 
 def version_reuse(live: ReleaseStatic, new: ReleaseStatic) -> str | None:
@@ -141,7 +155,8 @@ def learn_both(target: Target, live_colour: str, live_release: str, new_colour: 
     for colour, release in ((live_colour, live_release), (new_colour, new_release)):
         if not release or not target.nodes(colour):
             continue
-        rs = learn(target, colour, release, root)
+        rs = learn_live(target, colour, release, root, event) if colour == live_colour else \
+            learn(target, colour, release, root)
         out[release] = rs
         event(EVENT, colour=colour, **rs.to_event())
     if live_release in out and new_release in out:

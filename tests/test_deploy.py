@@ -5,7 +5,7 @@ import pytest
 
 from harness.deploy import DeployRefused, ExecDeployer, deploy
 from harness.release import Release
-from harness.targets.base import ExecResult, Fleet, Node, Router, Target
+from harness.targets.base import ExecResult, Fleet, Node, Router, Target, TargetError
 
 
 class NoRouter(Router):
@@ -116,3 +116,59 @@ def test_static_content_is_never_copied_between_colours(tmp_path):
     deploy(t, _release(tmp_path, {"Greenlight_Checkout": "1.0.0"}), "green", lambda e, **k: events.append((e, k)))
     assert not [e for e, _ in events if e.startswith("static_")]
     assert not [c for c in t.calls if c[0].startswith("blue") and (c[1].startswith("put ") or "static" in c[1])], t.calls
+
+
+class FrozenNodeFleet(FakeFleet):
+    """blue-1 cannot run anything: paused (docker refuses the exec) or frozen mid-command (the exec times out)."""
+
+    def __init__(self, how, down=("blue-1",)):
+        super().__init__({"Greenlight_Checkout": "1.0.0"})
+        self.how, self.down = how, down
+
+    def exec(self, node, argv, timeout=120):
+        if node.name in self.down:
+            self.calls.append((node.name, "refused"))
+            if self.how == "paused":
+                raise TargetError(f"{node.name}: cannot run {argv[0]}: Container is paused, unpause the container")
+            return ExecResult(124, "", f"greenlight: {argv[0]} on {node.name} did not return (node frozen?)", True)
+        return super().exec(node, argv, timeout)
+
+
+class Db:
+    def clone(self, name):
+        return 7
+
+
+@pytest.mark.parametrize("how", ["paused", "timed_out"])
+def test_a_frozen_live_node_is_skipped_and_reported_not_a_failed_deploy(tmp_path, how):
+    t = FakeTarget({"Greenlight_Checkout": "1.0.0"})
+    t.fleet = FrozenNodeFleet(how)
+    t.db = Db()
+    events = []
+    deploy(t, _release(tmp_path, {"Greenlight_Checkout": "1.0.0"}), "green", lambda e, **k: events.append((e, k)))
+    skipped = [k for e, k in events if e == "live_node_skipped"]
+    assert [(k["node"], k["step"]) for k in skipped] == [("blue-1", "status check"),
+                                                        ("blue-1", "live release's smoke checkout")]
+    assert "paused" in skipped[0]["reason"] or "frozen" in skipped[0]["reason"]
+    rehearsal = next(k for e, k in events if e == "rehearsal")
+    assert rehearsal["node"] == "blue-2" and rehearsal["live_smoke_ok"]
+    assert events[-1][0] == "deploy_done"
+
+
+def test_no_live_node_answering_is_one_clear_error_before_anything_changes(tmp_path):
+    t = FakeTarget({"Greenlight_Checkout": "1.0.0"})
+    t.fleet = FrozenNodeFleet("paused", down=("blue-1", "blue-2"))
+    with pytest.raises(TargetError, match=r"no live node could run the status check: blue-1: .*paused.*; blue-2: "):
+        deploy(t, _release(tmp_path, {"Greenlight_Checkout": "1.0.0"}), "green", lambda e, **k: None)
+    assert [c for n, c in t.calls if n.startswith("green")] == []
+
+
+def test_a_failing_live_smoke_is_still_a_refusal_not_a_skipped_node(tmp_path):
+    """Only a node that cannot answer is skipped: a smoke that answers 'failed' refuses the deploy on the first."""
+    t = FakeTarget({"Greenlight_Checkout": "1.0.0"}, fail={"greenlight:smoke": "place order: Unknown column"})
+    t.db = Db()
+    events = []
+    with pytest.raises(DeployRefused):
+        deploy(t, _release(tmp_path, {"Greenlight_Checkout": "1.0.0"}), "green", lambda e, **k: events.append(e))
+    assert "live_node_skipped" not in events
+    assert sum("greenlight:smoke" in c for _, c in t.calls) == 1

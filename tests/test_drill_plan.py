@@ -18,7 +18,8 @@ def test_shipped_plans_parse_and_cover_the_replica_catalogue():
     nightly, ci = load_plan(PLANS / "nightly.toml"), load_plan(PLANS / "ci.toml")
     replica = {k for k, c in FAULTS.items() if c.needs == "replica"}
     assert replica <= {f.kind for d in nightly for f in d.faults}
-    assert len({f.kind for d in ci for f in d.faults}) >= 9
+    # `pytest -m chaos` runs the CI plan: at least 10 distinct faults, each judged by its drill's hypothesis.
+    assert len({f.kind for d in ci for f in d.faults}) >= 10
     # Their 30-second, 8-user cutovers lower the crossings minimum explicitly (the defaults ask 30 of each kind).
     assert all(d.bounds == {"min_crossings": 15} for d in nightly + ci)
 
@@ -119,6 +120,20 @@ def test_steady_state_must_hold_and_trips_must_trip():
     assert any(r.startswith("steady state: zero_5xx failed") for r in _judge(verdicts=bad).reasons)
     d = Drill(name="d", faults=[], must_trip=["gate"], final_live="any")
     assert any(r.startswith("must trip: gate did not fail") for r in _judge(drill=d).reasons)
+
+
+def test_a_refused_cutover_holds_what_only_a_switch_could_show_but_never_a_loss():
+    d = Drill(name="d", faults=[], engine=["refused"], must_hold=["sessions_intact"], final_live="any")
+    no_switch = {**GOOD, "sessions_intact": {"passed": True, "detail": "", "skipped": "not judged: no switch happened: "
+                                             "nothing crossed, and nothing was lost"}}
+    refused = Outcome(switched=False, refused="gate: green-1 unhealthy")
+    assert _judge(drill=d, verdicts=no_switch, outcome=refused).passed
+    lost = {**GOOD, "sessions_intact": {"passed": False, "detail": "lost: 2 sessions"}}
+    assert any("sessions_intact failed: lost" in r for r in _judge(drill=d, verdicts=lost, outcome=refused).reasons)
+    # Skipped for another reason, or not refused: still a failure of the steady state.
+    other = {**GOOD, "sessions_intact": {"passed": True, "detail": "", "skipped": "no ledger"}}
+    assert not _judge(drill=d, verdicts=other, outcome=refused).passed
+    assert not _judge(drill=Drill(name="d", faults=[], must_hold=["sessions_intact"]), verdicts=no_switch).passed
 
 
 def test_engine_reaction_and_final_colour_are_part_of_the_hypothesis():

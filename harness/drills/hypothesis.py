@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from harness.drills.plan import Drill
 from harness.drills.scheduler import Applied
 
+# How a verdict that needs a switch says there was none (sessions_intact judges losses first, crossings after).
+NO_SWITCH = "no switch happened"
+
 
 def detection_s() -> float:
     """How long the LB takes to take a failed server out and put a healed one back (HAProxy's checks, the DO LB's
@@ -87,6 +90,8 @@ def judge(drill: Drill, applied: list[Applied], verdicts: dict, outcome, led, fi
         v = verdicts.get(name)
         if v is None:
             j.reasons.append(f"steady state: verdict {name} was not evaluated")
+        elif v.get("skipped") and outcome.refused and NO_SWITCH in v["skipped"]:
+            continue  # refused: what only a switch can show (crossings) holds trivially; losses were still judged
         elif not v["passed"] or v.get("skipped"):
             j.reasons.append(f"steady state: {name} failed: {v['detail']}")
     for name in drill.must_trip:

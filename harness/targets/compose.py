@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 from collections.abc import Iterator
 
@@ -19,6 +20,7 @@ from harness.targets.kinds import OpenOptions, TargetKind, register
 LIVE_MAP = "/etc/haproxy/live.map"
 NODE_PORTS = {"blue-1": 8081, "blue-2": 8082, "green-1": 8083, "green-2": 8084}
 KILL_GRACE_S = 5          # after the timeout's TERM, KILL this much later
+HOST_GRACE_S = 5          # then the host stops waiting (the container is frozen: its `timeout` is too)
 TIMEOUT_RCS = (124, 137)  # coreutils timeout: TERM'd (124) or KILLed (128 + 9)
 
 
@@ -58,10 +60,31 @@ class DockerFleet(Fleet):
 
     def exec(self, node: Node, argv: list[str], timeout: float = 120) -> ExecResult:
         """Run argv in the container under coreutils `timeout`, so a hung command is killed where it runs (a
-        docker exec has no timeout of its own and would stall a cutover while the load keeps running)."""
+        docker exec has no timeout of its own and would stall a cutover while the load keeps running). A frozen
+        container (docker pause) freezes `timeout` too: the host stops waiting a grace period later and reports
+        the command timed out. A container that is paused or not running is a TargetError, in one line."""
         wrapped = ["timeout", "-k", str(KILL_GRACE_S), f"{timeout:g}", *argv]
+        container = self._container(node)
         t0 = time.monotonic()
-        res = self._container(node).exec_run(wrapped, demux=True)
+        box: dict = {}
+
+        def run() -> None:
+            try:
+                box["res"] = container.exec_run(wrapped, demux=True)
+            except Exception as exc:  # noqa: BLE001 - docker.errors.APIError (docker is imported late)
+                box["exc"] = exc
+
+        # A daemon thread: if the node stays frozen, its exec finishes (or not) on its own after we moved on.
+        t = threading.Thread(target=run, name=f"exec-{node.name}", daemon=True)
+        t.start()
+        t.join(timeout + KILL_GRACE_S + HOST_GRACE_S)
+        if t.is_alive():
+            return ExecResult(124, "", f"greenlight: {argv[0]} on {node.name} did not return within "
+                                       f"{timeout + KILL_GRACE_S + HOST_GRACE_S:g} s (node frozen?)", True)
+        if "exc" in box:
+            why = getattr(box["exc"], "explanation", None) or str(box["exc"])
+            raise TargetError(f"{node.name}: cannot run {argv[0]}: {str(why).strip()[:200]}")
+        res = box["res"]
         out, err = res.output if isinstance(res.output, tuple) else (res.output, b"")
         timed_out = res.exit_code in TIMEOUT_RCS and time.monotonic() - t0 >= timeout - 0.5
         stderr = (err or b"").decode(errors="replace")
