@@ -117,15 +117,22 @@ def _token_like_keys(data, prefix: str = "") -> list[str]:
     return found
 
 
+def read_toml(path: str | Path, error: type[Exception] | None = None, missing: str = "no such file") -> dict:
+    """A TOML file's data; a missing or malformed file is one line (`error`, ConfigError by default)."""
+    error = error or ConfigError
+    p = Path(path)
+    try:
+        return tomllib.loads(p.read_text())
+    except FileNotFoundError:
+        raise error(f"{p}: {missing}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{p}: not valid TOML: {exc}") from None
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate greenlight.toml. ConfigError lists every problem, one line each: file, key, fix."""
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: no such file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    data = read_toml(p)
     tokens = _token_like_keys(data)
     if tokens:
         raise ConfigError("\n".join(

@@ -98,7 +98,8 @@ def learn(target: Target, colour: str, release: str, root: str = DEFAULT_ROOT) -
         try:
             per_node[n.name] = read_node(target, n, release, root)
         except (TargetError, NodeUnusable) as exc:
-            raise StaticProblem(f"{n.name}: cannot read its static content: {str(exc)[:160]}") from None
+            why = str(exc).removeprefix(f"{n.name}: ")
+            raise StaticProblem(f"{n.name}: cannot read its static content: {why[:160]}") from None
     return agree(per_node)
 
 

@@ -6,19 +6,10 @@ import pytest
 from harness.background_jobs import hand_over
 from harness.deploy import ExecDeployer
 from harness.static_digests import StaticProblem, learn_both
-from harness.targets.base import ExecResult, Fleet, Node, Router, Target, TargetError
+from harness.targets.base import ExecResult, Fleet, Node, Target, TargetError
+from tests.test_deploy import NoRouter
 
 LISTING = "3\n" + "a" * 64 + "  ./frontend/app.css\n"
-
-
-class Lb(Router):
-    lb_url = "http://127.0.0.1:1"
-
-    def live_colour(self):
-        return "blue"
-
-    def switch(self, colour):
-        raise AssertionError("never switches")
 
 
 class Fleet2(Fleet):
@@ -45,7 +36,7 @@ class Fleet2(Fleet):
 
 
 def _target(**kw):
-    t = Target(kind="fake", router=Lb(), fleet=Fleet2(**kw), deployer=ExecDeployer())
+    t = Target(kind="fake", router=NoRouter(), fleet=Fleet2(**kw), deployer=ExecDeployer())
     t.background_job_commands = ("stop", "start")
     return t
 

@@ -23,11 +23,11 @@ raises any of them explicitly, e.g. an evidence minimum a short drill cannot rea
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.bounds import parse_bounds
+from harness.config import read_toml
 from harness.faults import FAULTS, FaultError, make_fault
 from harness.faults.node import NodeFault
 
@@ -149,11 +149,4 @@ def parse_plan(data: dict, source: str = "plan") -> list[Drill]:
 
 
 def load_plan(path: str | Path) -> list[Drill]:
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise PlanError(f"{path}: no such drill plan") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PlanError(f"{path}: not valid TOML: {exc}") from None
-    return parse_plan(data, str(path))
+    return parse_plan(read_toml(path, PlanError, missing="no such drill plan"), str(path))

@@ -67,26 +67,29 @@ class RedisRestart(ServiceFault):
         return False  # over once Redis answers again; what it lost stays lost
 
 
-class DbRestart(ServiceFault):
-    kind = "db-restart"
-    service = "db"
-    summary = "restart the DB (MariaDB, clean shutdown)"
+class ServiceRestart(ServiceFault):
+    """`docker restart` of the service: SIGTERM, SIGKILL after `stop_s`, started again."""
+    stop_s = 10
 
     def inject(self) -> dict:
-        self.replica.container("db").restart(timeout=20)
+        self.replica.container(self.service).restart(timeout=self.stop_s)
         return {}
 
 
-class LbRestart(ServiceFault):
+class DbRestart(ServiceRestart):
+    kind = "db-restart"
+    service = "db"
+    summary = "restart the DB (MariaDB, clean shutdown)"
+    stop_s = 20
+
+
+class LbRestart(ServiceRestart):
     """HAProxy restarts: every open connection is cut, new ones are refused until it is back. It comes back on the
     colour persisted in its map file."""
     kind = "lb-restart"
     service = "lb"
     summary = "restart the load balancer (connections cut)"
-
-    def inject(self) -> dict:
-        self.replica.container("lb").restart(timeout=2)
-        return {}
+    stop_s = 2
 
 
 class LbReload(ServiceFault):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ LIVE_MAP = "/etc/haproxy/live.map"
 NODE_PORTS = {"blue-1": 8081, "blue-2": 8082, "green-1": 8083, "green-2": 8084}
 KILL_GRACE_S = 5          # after the timeout's TERM, KILL this much later
 HOST_GRACE_S = 5          # then the host stops waiting (the container is frozen: its `timeout` is too)
+CONTAINER_ID = re.compile(r"[Cc]ontainer [0-9a-f]{12,64}")
 TIMEOUT_RCS = (124, 137)  # coreutils timeout: TERM'd (124) or KILLed (128 + 9)
 
 
@@ -83,7 +85,8 @@ class DockerFleet(Fleet):
                                        f"{timeout + KILL_GRACE_S + HOST_GRACE_S:g} s (node frozen?)", True)
         if "exc" in box:
             why = getattr(box["exc"], "explanation", None) or str(box["exc"])
-            raise TargetError(f"{node.name}: cannot run {argv[0]}: {str(why).strip()[:200]}")
+            why = CONTAINER_ID.sub("the container", str(why)).strip()  # "Container <64 hex> is paused, …"
+            raise TargetError(f"{node.name}: cannot run {argv[0]}: {why[:200]}")
         res = box["res"]
         out, err = res.output if isinstance(res.output, tuple) else (res.output, b"")
         timed_out = res.exit_code in TIMEOUT_RCS and time.monotonic() - t0 >= timeout - 0.5
