@@ -115,6 +115,14 @@ def test_errors_while_no_fault_is_in_effect_fail():
     assert j.errors_outside == 2 and any("while no fault was in effect" in r for r in j.reasons)
 
 
+def test_a_request_in_flight_when_the_fault_began_is_the_faults_error():
+    """Started 1 s before the node was killed, failed 1 s after: the fault's, not an error 'outside every fault'."""
+    led = _led([99.0, 95.0])
+    led.cols["ms"] = [10.0] * 40 + [2000.0, 2000.0]   # 99 → 101 (in flight at 100), 95 → 97 (over before)
+    j = _judge(led=led)
+    assert [f.spent_errors for f in j.faults] == [1] and j.errors_outside == 1
+
+
 def test_steady_state_must_hold_and_trips_must_trip():
     bad = {**GOOD, "zero_5xx": {"passed": False, "detail": "3 responses with 5xx"}}
     assert any(r.startswith("steady state: zero_5xx failed") for r in _judge(verdicts=bad).reasons)

@@ -46,11 +46,19 @@ class Judgement:
     engine: str = ""
 
 
-def _errors(led) -> list[tuple[float, str]]:
-    """(start time, node that answered or "") of every 5xx and transport error."""
-    served = led.cols.get("served_by") or [None] * len(led.cols["ts"])
-    return [(t, n or "") for s, t, n in zip(led.cols["status"], led.cols["ts"], served, strict=True)
+def _errors(led) -> list[tuple[float, float, str]]:
+    """(start, end, node that answered or "") of every 5xx and transport error. A request belongs to a fault when
+    it was in flight while the fault was in effect: one started a moment before a node was killed fails BY it."""
+    n = len(led.cols["ts"])
+    served = led.cols.get("served_by") or [None] * n
+    ms = led.cols.get("ms") or [0.0] * n
+    return [(t, t + (d or 0.0) / 1000, by or "")
+            for s, t, d, by in zip(led.cols["status"], led.cols["ts"], ms, served, strict=True)
             if s is not None and (s == 0 or s >= 500)]
+
+
+def _in(err: tuple[float, float, str], w: tuple[float, float]) -> bool:
+    return err[0] <= w[1] and err[1] >= w[0]
 
 
 def _charged(node: str | None, served_by: str) -> bool:
@@ -74,7 +82,7 @@ def judge(drill: Drill, applied: list[Applied], verdicts: dict, outcome, led, fi
         w = (a.injected_at, end)
         windows.append(w)
         node = a.injection.fault.params.get("node") if a.injection is not None else None
-        spent = sum(1 for t, by in errs if w[0] <= t <= w[1] and _charged(node, by))
+        spent = sum(1 for e in errs if _in(e, w) and _charged(node, e[2]))
         held = round((a.healed_at or end) - a.injected_at, 2)
         j.faults.append(FaultSpend(a.step.label(), a.description, a.step.budget_errors, spent, w, held,
                                    a.error if a.healed_at is None or a.error else ""))
@@ -83,7 +91,7 @@ def judge(drill: Drill, applied: list[Applied], verdicts: dict, outcome, led, fi
             j.reasons.append(f"{f.label}: {f.error}")
         elif f.spent_errors > f.budget_errors:
             j.reasons.append(f"{f.label}: spent {f.spent_errors} errors, budget {f.budget_errors}")
-    j.errors_outside = sum(1 for t, _ in errs if not any(a <= t <= b for a, b in windows))
+    j.errors_outside = sum(1 for e in errs if not any(_in(e, w) for w in windows))
     if j.errors_outside > drill.errors_outside_faults:
         j.reasons.append(f"{j.errors_outside} errors while no fault was in effect (allowed {drill.errors_outside_faults})")
     for name in drill.must_hold:
