@@ -46,7 +46,7 @@ def hand_over(target: Target, from_colour: str, to_colour: str, event) -> bool:
             try:
                 r = target.exec(n, ["sh", "-c", cmd], timeout=60)
                 problem = "" if r.ok else (r.stderr or r.stdout).strip()[:160] or f"exit {r.rc}"
-                unreachable = r.timed_out
+                unreachable = r.timed_out or r.unreachable
             except TargetError as exc:
                 problem, unreachable = str(exc)[:160], True
             if not problem:

@@ -19,10 +19,11 @@ class NodeUnusable(RuntimeError):
 
 
 def answered(r: ExecResult, node: Node, what: str) -> ExecResult:
-    """The result, or NodeUnusable when the command timed out (the node did not answer; its result says nothing)."""
-    if r.timed_out:
+    """The result, or NodeUnusable when the command timed out or never reached the node (its result says
+    nothing about what is deployed there)."""
+    if r.timed_out or r.unreachable:
         last = r.stderr.strip().splitlines()[-1][:160] if r.stderr.strip() else ""
-        raise NodeUnusable(f"{what} timed out on {node.name}: {last}")
+        raise NodeUnusable(f"{what} {'timed out on' if r.timed_out else 'could not reach'} {node.name}: {last}")
     return r
 
 

@@ -13,10 +13,11 @@ LISTING = "3\n" + "a" * 64 + "  ./frontend/app.css\n"
 
 
 class Fleet2(Fleet):
-    """Both colours; nodes in `down` are paused (docker refuses the exec), in `frozen` the exec times out."""
+    """Both colours; nodes in `down` are paused (docker refuses the exec), in `frozen` the exec times out, `gone`
+    cannot be reached (ssh fails)."""
 
-    def __init__(self, down=(), frozen=()):
-        self.down, self.frozen, self.calls = set(down), set(frozen), []
+    def __init__(self, down=(), frozen=(), gone=()):
+        self.down, self.frozen, self.gone, self.calls = set(down), set(frozen), set(gone), []
 
     def nodes(self, colour):
         return [Node(f"{colour}-{i}", colour, f"http://127.0.0.1:{i}") for i in (1, 2)]
@@ -25,6 +26,8 @@ class Fleet2(Fleet):
         self.calls.append(node.name)
         if node.name in self.down:
             raise TargetError(f"{node.name}: cannot run {argv[0]}: Container is paused")
+        if node.name in self.gone:           # a droplet powered off: ssh cannot connect (its exit code 255)
+            return ExecResult(255, "", "ssh: connect to host 127.0.0.1 port 22023: Connection refused", False, True)
         if node.name in self.frozen:
             return ExecResult(124, "", "did not return (node frozen?)", True)
         if "releases" in argv[-1]:           # earlier releases on the node: none
@@ -41,7 +44,7 @@ def _target(**kw):
     return t
 
 
-@pytest.mark.parametrize("kw", [{"down": ["blue-1"]}, {"frozen": ["blue-2"]}])
+@pytest.mark.parametrize("kw", [{"down": ["blue-1"]}, {"frozen": ["blue-2"]}, {"gone": ["blue-1"]}])
 def test_live_static_digests_come_from_the_live_nodes_that_answer(kw):
     events = []
     out = learn_both(_target(**kw), "blue", "r1", "green", "r2", lambda e, **k: events.append((e, k)))
@@ -61,9 +64,10 @@ def test_a_new_node_that_cannot_be_read_refuses_the_switch(kw):
         learn_both(_target(**kw), "blue", "r1", "green", "r2", lambda e, **k: None)
 
 
-def test_handover_skips_an_unreachable_old_node_but_not_a_new_one():
+@pytest.mark.parametrize("kw", [{"down": ["blue-2"]}, {"gone": ["blue-2"]}])
+def test_handover_skips_an_unreachable_old_node_but_not_a_new_one(kw):
     events = []
-    assert hand_over(_target(down=["blue-2"]), "blue", "green", lambda e, **k: events.append((e, k)))
+    assert hand_over(_target(**kw), "blue", "green", lambda e, **k: events.append((e, k)))
     assert [(e, k["node"]) for e, k in events if e == "background_jobs_stop_skipped"] == [("background_jobs_stop_skipped", "blue-2")]
     assert events[-1][0] == "background_jobs_handover"
     with pytest.raises(TargetError, match="green-1"):

@@ -69,6 +69,7 @@ class ExecResult:
     stdout: str
     stderr: str
     timed_out: bool = False   # the command was killed when its timeout ran out
+    unreachable: bool = False  # the command never ran: the node could not be reached (ssh's own exit code 255)
 
     @property
     def ok(self) -> bool:

@@ -25,6 +25,8 @@ READ_ONLY = ("id", "ip", "ipv6", "status", "created_at")
 BUSY = "processes previous actions"
 
 
+SSH_FAILED = 255  # ssh's exit code when it could not run the command at all
+
 class _Retryable(Exception):
     pass
 
@@ -397,7 +399,9 @@ class DigitalOceanTarget(Router, Fleet):
         except subprocess.TimeoutExpired as exc:
             out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
             return ExecResult(124, out, f"greenlight: {argv[0]} on {node.name} timed out after {timeout:g} s", True)
-        return ExecResult(p.returncode, p.stdout, p.stderr, timed_out=p.returncode == 124)  # timeout's own code
+        # 124: coreutils timeout's own code; 255: ssh's (connection refused or timed out, auth failed).
+        return ExecResult(p.returncode, p.stdout, p.stderr, timed_out=p.returncode == 124,
+                          unreachable=p.returncode == SSH_FAILED)
 
     def put_tar(self, node: Node, dest_dir: str, tar_bytes: bytes) -> None:
         d = shlex.quote(dest_dir)
