@@ -45,6 +45,11 @@ def public_key() -> str | None:
     return pub.read_text().strip() if pub.exists() else None
 
 
+def forget_host_keys() -> None:
+    """Nodes (re)created by `up` generate new host keys: the ones seen before would fail verification."""
+    (ssh_dir() / "known_hosts").unlink(missing_ok=True)
+
+
 def forget() -> None:
     """The replica is gone: its key and the host keys seen are of no further use."""
     shutil.rmtree(ssh_dir(), ignore_errors=True)

@@ -185,6 +185,7 @@ def up(*, timeout: float = 240) -> float:
               "recreating the replica's containers and volumes", flush=True)
         down()
     replica_ssh.ensure_key()
+    replica_ssh.forget_host_keys()
     if not varnish():  # an earlier `GREENLIGHT_VARNISH=1 up` left it: customers must reach the LB directly
         _run(compose_cmd() + ["--profile", "varnish", "rm", "-fs", "varnish"], check=False)
     _run(compose_cmd() + ["up", "-d", "--remove-orphans"])
