@@ -63,6 +63,34 @@ def test_dead_or_frozen_node_answers_nothing(kind, journal, url):
     _after_heal(journal, u)
 
 
+def test_exec_on_a_frozen_node_is_bounded_and_a_paused_one_is_one_line(journal, gl_target):
+    """A node frozen mid-command freezes its own coreutils `timeout` too: the host stops waiting and says the
+    command timed out; an exec into a node already paused is a one-line TargetError (no container id)."""
+    import threading
+
+    from harness.targets.base import TargetError
+    from harness.targets.compose import HOST_GRACE_S, KILL_GRACE_S
+
+    node = next(n for n in gl_target.nodes("green") if n.name == "green-1")
+    fault = make_fault("node-pause", node="green-1")
+    with injected(fault, journal):
+        with pytest.raises(TargetError, match=r"^green-1: cannot run true: the container is paused"):
+            gl_target.exec(node, ["true"], timeout=5)
+    _wait(lambda: Replica().status("green-1") == "running")
+    pause = threading.Timer(0.5, lambda: Replica().container("green-1").pause())
+    t0 = time.monotonic()
+    pause.start()
+    try:
+        r = gl_target.exec(node, ["sleep", "3"], timeout=2)
+    finally:
+        pause.join()
+        if Replica().status("green-1") == "paused":
+            Replica().container("green-1").unpause()
+    took = time.monotonic() - t0
+    assert r.timed_out and not r.ok and "did not return" in r.stderr, r
+    assert took < 2 + KILL_GRACE_S + HOST_GRACE_S + 3, f"the exec held the caller {took:.1f} s"
+
+
 def test_php_fpm_stopped_nginx_still_answers_502(journal, url):
     u = url["green-2"]
     with injected(make_fault("php-fpm-stop", node="green-2"), journal) as inj:
