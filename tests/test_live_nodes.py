@@ -85,3 +85,38 @@ def test_the_rehearsal_verdict_names_the_live_nodes_that_were_skipped():
     assert v.passed and "on blue-2 passed" in v.detail and "blue-1 did not answer and were skipped" in v.detail
     v = _rehearsal(SimpleNamespace(events=events[1:]), None, None)
     assert "skipped" not in v.detail
+
+
+def test_a_switch_while_the_lb_restarts_lands_on_the_new_colour_and_stays_there():
+    """lb-restart at the switch (a chaos drill): the map file is written first, so a restarted HAProxy reads the new
+    colour; the running map is set once the runtime API answers again; both are retried through the restart."""
+    from harness.haproxy import HAProxyError
+    from harness.targets.compose import HAProxyRouter
+
+    class RestartingLb:
+        def __init__(self):
+            self.file, self.live, self.api_down, self.calls = "bk_blue", "bk_blue", 2, []
+
+        def exec(self, node, argv, timeout=120):
+            self.calls.append("persist")
+            if len(self.calls) < 3:
+                raise TargetError("lb: cannot run sh: the container is restarting")
+            self.file = argv[-1].split()[2].strip("'")
+            return ExecResult(0, "", "")
+
+        def set_map(self, f, k, v):
+            self.calls.append("set")
+            if self.api_down:
+                self.api_down -= 1
+                raise HAProxyError("HAProxy runtime API unreachable: connection refused")
+            self.live = v
+
+        def show_map(self, f):
+            return {"live": self.live}
+
+    lb = RestartingLb()
+    router = HAProxyRouter(fleet=None)
+    router._fleet, router.api = lb, lb
+    router.switch("green")
+    assert lb.file == "bk_green" and lb.live == "bk_green"
+    assert lb.calls == ["persist", "persist", "persist", "set", "set", "set"]  # the file first, then the LB

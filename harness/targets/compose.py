@@ -23,7 +23,8 @@ NODE_PORTS = {"blue-1": 8081, "blue-2": 8082, "green-1": 8083, "green-2": 8084}
 KILL_GRACE_S = 5          # after the timeout's TERM, KILL this much later
 HOST_GRACE_S = 5          # then the host stops waiting (the container is frozen: its `timeout` is too)
 CONTAINER_ID = re.compile(r"[Cc]ontainer [0-9a-f]{12,64}")
-TIMEOUT_RCS = (124, 137)  # coreutils timeout: TERM'd (124) or KILLed (128 + 9)
+TIMEOUT_RCS = (124, 137)
+SWITCH_RETRY_S = 30       # an LB that restarts during a switch is back within this  # coreutils timeout: TERM'd (124) or KILLed (128 + 9)
 
 
 def _port(var: str, default: int) -> int:
@@ -132,12 +133,25 @@ class HAProxyRouter(Router):
         if to_colour not in COLOURS:
             raise TargetError(f"unknown colour {to_colour!r}")
         backend = f"bk_{to_colour}"
-        self.api.set_map(LIVE_MAP, "live", backend)
-        # Persist, so a restarted HAProxy comes back on the same colour.
         lb = Node(name="lb", colour="", url="", address=stack.container("lb"))
-        r = self._fleet.exec(lb, ["sh", "-c", f"echo 'live {backend}' > {LIVE_MAP}"], timeout=30)
-        if not r.ok:
-            raise TargetError(f"switched, but could not persist the live map: {r.stderr.strip()[:200]}")
+
+        def persist() -> None:
+            r = self._fleet.exec(lb, ["sh", "-c", f"echo 'live {backend}' > {LIVE_MAP}"], timeout=10)
+            if not r.ok:
+                raise TargetError((r.stderr or r.stdout).strip()[:200] or f"exit {r.rc}")
+
+        def apply() -> None:
+            self.api.set_map(LIVE_MAP, "live", backend)
+            if self.api.show_map(LIVE_MAP).get("live") != backend:  # a restart between set and show read the file
+                raise TargetError(f"the LB does not serve {backend} yet")
+
+        # The map file first (a restarted HAProxy reads it), then the running one: an LB restarting in the middle of
+        # a switch comes back on the new colour either way. Both are retried while the LB is down (a restart takes
+        # a second or two).
+        for what, step in (("persisting the live map", persist), ("switching the running LB", apply)):
+            ok, last = succeeds_within(step, what=what, timeout=SWITCH_RETRY_S, interval=0.25)
+            if not ok:
+                raise TargetError(f"switch to {to_colour}: {what} failed for {SWITCH_RETRY_S} s: {last}")
 
     def ready(self, colour: str, timeout: float = 30) -> tuple[bool, str]:
         """HAProxy's own health checks see every server of the colour UP."""
