@@ -12,7 +12,7 @@ def test_drill_on_a_known_bad_release_fails_for_its_reason(gl_target, gl_options
                   engine=["switched"], final_live="new",
                   must_hold=["zero_5xx", "zero_transport_errors", "sessions_intact", "orders_reconciled"],
                   faults=[FaultStep(kind="lb-reload", at="deploy", delay_s=1, hold_s=1)],
-                  bounds={"min_crossings": 5})  # a 30-second run: fewer credentials cross than the default asks
+                  bounds={"min_crossings": 15})  # as the plans' 30-second drills: fewer cross than the default asks
     before = gl_target.live_colour()
     r = run_drill(gl_target, drill, gl_options["report_dir"] / "chaos" / drill.name)
     assert not r["passed"]
