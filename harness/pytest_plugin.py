@@ -13,7 +13,7 @@ MARKERS = {
     "replica": "needs the local docker-compose replica",
     "badrelease": "a known-bad release that Greenlight must stop",
     "trust": "repeated certifications of a good release (no false alarms)",
-    "nightly": "long chaos tests: run with `-m chaos` or --gl-profile=nightly, skipped in a plain `make test`",
+    "nightly": "long chaos tests: run by `make test` (--gl-chaos), `-m chaos` or --gl-profile=nightly; skipped in a plain `pytest`",
     "fullcorpus": "the long part of the known-bad corpus (make test-corpus); `make test` runs a short profile",
     "varnish": "needs the replica with Varnish in front (GREENLIGHT_VARNISH=1: `make test-varnish`)",
 }
@@ -49,6 +49,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="also write Greenlight's own JUnit XML (one testcase per verdict) for each certification")
     g.addoption("--drill-plan", default=None,
                 help="chaos drill plan for `-m chaos` (default: plans/ci.toml, or plans/nightly.toml with --gl-profile=nightly)")
+    g.addoption("--gl-chaos", action="store_true", default=False,
+                help="also run the chaos tests (CI plan, replica faults) in a run not selected by `-m chaos`; make test sets it")
     g.addoption("--gl-profile", default="ci", choices=["ci", "nightly"],
                 help="ci: short chaos drills and state machine runs; nightly: the full plan and more examples")
 
@@ -70,9 +72,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
-    if config.getoption("--gl-profile") == "nightly" or "chaos" in (config.getoption("markexpr") or ""):
+    if (config.getoption("--gl-profile") == "nightly" or config.getoption("--gl-chaos")
+            or "chaos" in (config.getoption("markexpr") or "")):
         return
-    skip = pytest.mark.skip(reason="long chaos test: run with `pytest -m chaos` (or --gl-profile=nightly)")
+    skip = pytest.mark.skip(reason="long chaos test: run with `pytest -m chaos`, --gl-chaos (make test) or --gl-profile=nightly")
     for item in items:
         if "nightly" in item.keywords:
             item.add_marker(skip)

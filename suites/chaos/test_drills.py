@@ -10,7 +10,8 @@ import pytest
 from harness.drills import PLANS, load_plan, run_drill_on
 from harness.drills.output import append_history
 
-# Long (a cutover each): selected by `pytest -m chaos`, skipped in a plain `make test` (see the nightly marker).
+# Long (a cutover each): selected by `pytest -m chaos` and by `make test` (--gl-chaos); skipped in a plain `pytest`
+# (see the nightly marker).
 pytestmark = [pytest.mark.chaos, pytest.mark.replica, pytest.mark.nightly]
 
 

@@ -7,8 +7,7 @@ import pytest
 from harness.faults import Journal, injected, make_fault
 from harness.faults.replica import Replica
 
-# In `pytest -m chaos` (the nightly marker keeps them out of a plain `make test`: the state machine and the
-# heal-after-SIGKILL test exercise these faults there).
+# In `pytest -m chaos` and `make test` (--gl-chaos); the nightly marker keeps them out of a plain `pytest`.
 pytestmark = [pytest.mark.replica, pytest.mark.chaos, pytest.mark.nightly]
 
 
