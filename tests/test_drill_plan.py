@@ -95,14 +95,29 @@ def test_a_clean_drill_passes_and_reports_what_each_fault_spent():
     assert [(f.budget_errors, f.spent_errors) for f in j.faults] == [(3, 3)]
 
 
+def _on(applied: list[Applied], kind: str, **params) -> list[Applied]:
+    applied[0].injection = type("I", (), {"fault": FAULTS[kind](**params)})()
+    return applied
+
+
 def test_errors_a_node_answered_are_charged_to_the_faults_on_that_node_only():
-    a, b = _applied(budget=0), _applied(budget=5)
-    a[0].injection = type("I", (), {"fault": type("F", (), {"params": {"node": "green-2"}})()})()
-    b[0].injection = type("I", (), {"fault": type("F", (), {"params": {"node": "green-1"}})()})()
+    a = _on(_applied(budget=0), "node-kill", node="green-2")
+    b = _on(_applied(budget=5), "node-kill", node="green-1")
     led = _led([101, 102, 103])
     led.cols["served_by"] = [None] * 40 + ["green-1", "green-1", None]
     j = _judge(applied=a + b, led=led)
     assert [f.spent_errors for f in j.faults] == [1, 3]  # green-2's fault pays only for the LB-made error
+
+
+def test_an_lb_fault_pays_only_for_what_no_node_answered_a_shared_service_for_everything():
+    """A release's own 500 (a node answered it) during an LB reload is the release's error, not the reload's; a
+    Redis restart can make any node fail, so every error in its window is its."""
+    lb = _on(_applied(budget=0), "lb-reload")
+    redis = _on(_applied(budget=5), "redis-restart")
+    led = _led([101, 102, 103])
+    led.cols["served_by"] = [None] * 40 + ["green-1", "green-2", None]
+    j = _judge(applied=lb + redis, led=led)
+    assert [f.spent_errors for f in j.faults] == [1, 3]
 
 
 def test_budget_overspent_fails():

@@ -61,10 +61,14 @@ def _in(err: tuple[float, float, str], w: tuple[float, float]) -> bool:
     return err[0] <= w[1] and err[1] >= w[0]
 
 
-def _charged(node: str | None, served_by: str) -> bool:
-    """An error a node answered itself is charged to the faults on that node (and to shared faults); an error the
-    LB made (no node) to every fault in effect."""
-    return not node or not served_by or served_by == node
+def _charged(charges: str, node: str | None, served_by: str) -> bool:
+    """Is this error the fault's doing? An error the LB made (no node answered) is charged to every fault in
+    effect; one a node answered, to shared faults and to the faults on that node, never to an LB fault."""
+    if not served_by:
+        return True
+    if charges == "lb":
+        return False
+    return charges == "all" or not node or served_by == node
 
 
 def judge(drill: Drill, applied: list[Applied], verdicts: dict, outcome, led, final: dict,  # noqa: C901 - one clause per hypothesis part
@@ -81,8 +85,10 @@ def judge(drill: Drill, applied: list[Applied], verdicts: dict, outcome, led, fi
         end = (a.healed_at or max(led.cols["ts"] or [a.injected_at])) + detect
         w = (a.injected_at, end)
         windows.append(w)
-        node = a.injection.fault.params.get("node") if a.injection is not None else None
-        spent = sum(1 for e in errs if _in(e, w) and _charged(node, e[2]))
+        fault = a.injection.fault if a.injection is not None else None
+        node = fault.params.get("node") if fault is not None else None
+        charges = fault.charges if fault is not None else "all"
+        spent = sum(1 for e in errs if _in(e, w) and _charged(charges, node, e[2]))
         held = round((a.healed_at or end) - a.injected_at, 2)
         j.faults.append(FaultSpend(a.step.label(), a.description, a.step.budget_errors, spent, w, held,
                                    a.error if a.healed_at is None or a.error else ""))

@@ -26,6 +26,10 @@ class Fault:
     family: ClassVar[str] = ""          # node / network / service / lb / doapi
     summary: ClassVar[str] = ""
     needs: ClassVar[str] = "replica"    # replica | doapi
+    # Which errors a drill charges to this fault while it is in effect: "all" (a shared service: any node's error
+    # can be its doing), "node" (what its node answered, and what no node answered), "lb" (only what no node
+    # answered: transport errors and the LB's own 5xx; a node's application error is the release's, not the LB's).
+    charges: ClassVar[str] = "all"
 
     def __init__(self, **params):
         self.params = params

@@ -11,6 +11,7 @@ NODES = ("blue-1", "blue-2", "green-1", "green-2")
 
 class NodeFault(Fault):
     family = "node"
+    charges = "node"
 
     def __init__(self, node: str, **params):
         if node not in NODES:

@@ -88,6 +88,7 @@ class LbRestart(ServiceRestart):
     colour persisted in its map file."""
     kind = "lb-restart"
     service = "lb"
+    charges = "lb"
     summary = "restart the load balancer (connections cut)"
     stop_s = 2
 
@@ -97,6 +98,7 @@ class LbReload(ServiceFault):
     finishes what it has. Nothing may be lost."""
     kind = "lb-reload"
     service = "lb"
+    charges = "lb"
     summary = "reload the load balancer (graceful, SIGUSR2 to the master)"
 
     def inject(self) -> dict:

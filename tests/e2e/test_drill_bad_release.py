@@ -8,7 +8,7 @@ pytestmark = [pytest.mark.chaos, pytest.mark.replica, pytest.mark.badrelease, py
 
 
 def test_drill_on_a_known_bad_release_fails_for_its_reason(gl_target, gl_options):
-    drill = Drill(name="bad-release-lb-reload", release="bad-place-order-500", users=8, load_seconds=30, watch_s=8,
+    drill = Drill(name="bad-release-lb-reload", release="bad-place-order-500", users=12, load_seconds=30, watch_s=8,
                   engine=["switched"], final_live="new",
                   must_hold=["zero_5xx", "zero_transport_errors", "sessions_intact", "orders_reconciled"],
                   faults=[FaultStep(kind="lb-reload", at="deploy", delay_s=1, hold_s=1)],
