@@ -8,6 +8,7 @@ import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import pytest
@@ -96,7 +97,8 @@ def served(url: str, n: int = 12) -> set[str]:
 @pytest.fixture
 def driver(private_lb, tmp_path, monkeypatch):
     # DO's example timing (5 checks, 10 s apart) scaled by 0.02: new droplets DOWN for 1 s.
-    backend = HAProxyBackend(private_lb["api"], map_file=private_lb["map"], scale=0.02, node_urls=private_lb["urls"])
+    backend = HAProxyBackend(private_lb["api"], map_file=private_lb["map"], scale=0.02, node_urls=private_lb["urls"],
+                             persist=lambda live: Path(private_lb["map"]).write_text(f"live {live}\n"))
     httpd, _ = serve(Account(backend, backend.current_ids(), apply_delay=0.1), TOKEN, port=0)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     monkeypatch.setenv("GL_TEST_DO_TOKEN", TOKEN)
@@ -198,5 +200,8 @@ def test_stopping_the_simulator_hands_the_lb_back(private_lb, driver):
     assert private_lb["api"].show_map(private_lb["map"])["live"] == "bk_pool"
     driver.backend.stop()
     assert private_lb["api"].show_map(private_lb["map"])["live"] == "bk_green"
+    # ... and in the map FILE, which HAProxy reads again on a reload: a hand-back of the running map alone sent the
+    # next reload's traffic to the colour the file still named (customers saw the idle colour's release mid-deploy).
+    assert Path(private_lb["map"]).read_text().split() == ["live", "bk_green"]
     assert "no check" not in private_lb["api"].command("show stat")
     assert served(private_lb["fe"]) == {"green-1", "green-2"}

@@ -7,6 +7,7 @@ then serves a stand-in LB answering with the identity headers of the droplets se
 import argparse
 import os
 import signal
+import subprocess
 import sys
 
 from harness.haproxy import RuntimeAPI
@@ -30,6 +31,16 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def persist_in_lb_container(map_file: str):
+    """The replica's LB keeps its map file inside its container: write the live backend there."""
+    from harness import stack
+
+    def persist(backend: str) -> None:
+        subprocess.run(["docker", "exec", stack.container("lb"), "sh", "-c", f"echo 'live {backend}' > {map_file}"],
+                       check=True, capture_output=True, timeout=15)
+    return persist
+
+
 def _interrupt(*_):
     raise KeyboardInterrupt
 
@@ -47,7 +58,8 @@ def main() -> int:
         backend, initial = MemoryBackend(scale=a.time_scale), [101, 102]
     else:
         h, port = a.haproxy.rsplit(":", 1)
-        backend = HAProxyBackend(RuntimeAPI(h, int(port)), map_file=a.map_file, scale=a.time_scale)
+        backend = HAProxyBackend(RuntimeAPI(h, int(port)), map_file=a.map_file, scale=a.time_scale,
+                                 persist=persist_in_lb_container(a.map_file))
         initial = backend.current_ids()
     httpd, _ = serve(Account(backend, initial, apply_delay=a.apply_delay), token, a.host, a.port)
     print(f"doapi listening on http://{a.host}:{a.port} (time scale {a.time_scale:g})", flush=True)

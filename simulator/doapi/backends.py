@@ -9,6 +9,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -91,8 +92,12 @@ class HAProxyBackend:
     a server `ready` only while it is assigned and UP, `maint` otherwise. A background thread keeps them in step."""
 
     def __init__(self, api: RuntimeAPI, map_file: str = "/etc/haproxy/live.map", *, scale: float = 1.0,
-                 node_urls: dict[str, str] | None = None, tick: float = 0.1, clock=time.monotonic):
+                 node_urls: dict[str, str] | None = None, tick: float = 0.1, clock=time.monotonic,
+                 persist: Callable[[str], None] | None = None):
         self.api, self.map_file, self.tick = api, map_file, tick
+        # Writes the live backend into the map FILE: HAProxy re-reads it on a reload or restart, so a hand-back
+        # that set only the running map would send traffic to the wrong colour at the next reload.
+        self.persist = persist
         self.node_urls = node_urls or replica_node_urls()
         self.settings = dict(DEFAULT_SETTINGS)
         self.powered_off: set[int] = set()
@@ -177,6 +182,8 @@ class HAProxyBackend:
             serving = self._ready.get(POOL, set())
             for colour in ("blue", "green"):
                 if serving == {n for n, tag in DROPLETS.values() if tag.endswith(colour)}:
+                    if self.persist:          # the file first, as the replica's own switch does
+                        self.persist(f"bk_{colour}")
                     self.api.set_map(self.map_file, "live", f"bk_{colour}")
 
     def set_power(self, did: int, on: bool) -> None:
