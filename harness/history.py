@@ -199,7 +199,19 @@ def cart_histories(led: Ledger, switch: Switch, evidence_max: int = 10) -> CartH
     res = CartHistories(carts=len(starts))
     if not len(pos):
         return res
-    fast, reads, crossed = _consistent_carts(led, ops, pos, starts, switch)
+    # Whole carts, about CART_CHUNK operations at a time: the event arrays cost ~100 bytes an operation, so a night's
+    # ledger is judged in bounded memory (carts are independent: the chunks' answers are the whole pass's answers).
+    fast, reads, crossed = (np.empty(len(starts), dtype=bool), np.empty(len(starts), dtype=np.int64),
+                            np.empty(len(starts), dtype=bool))
+    tables = _op_tables(ops)
+    g0 = 0
+    while g0 < len(starts):
+        lo = int(starts[g0])
+        g1 = int(np.searchsorted(starts, lo + CART_CHUNK, side="right"))  # > g0: starts[g0] == lo
+        hi = int(starts[g1]) if g1 < len(starts) else len(pos)
+        fast[g0:g1], reads[g0:g1], crossed[g0:g1] = _consistent_carts(led, ops, pos[lo:hi], starts[g0:g1] - lo,
+                                                                       switch, tables)
+        g0 = g1
     res.reads, res.checked = int(reads[fast].sum()), int(crossed[fast].sum())
     ends = np.r_[starts[1:], len(pos)]
     for g in np.flatnonzero(~fast).tolist():
@@ -212,6 +224,7 @@ def cart_histories(led: Ledger, switch: Switch, evidence_max: int = 10) -> CartH
 
 
 _MASK = (1 << 64) - 1
+CART_CHUNK = 1 << 19  # cart operations judged at a time (a million-record ledger has ~400,000: one chunk)
 _QTY_SCALE = 1000  # quantities compared in thousandths: a fractional one beyond that is replayed exactly
 
 
@@ -250,8 +263,25 @@ def _code_table(values: list, fn) -> tuple[np.ndarray, np.ndarray]:
             np.array([r is not None for r in out], dtype=bool))
 
 
+def _op_tables(ops) -> dict:
+    """Per dictionary code of the cart operations' keys: op kind, SKU weight, quantity and content hashes (each
+    with whether it is exact), and whether items / after are objects. Made once for all chunks of carts."""
+    weights: dict = {}
+    opcol, sku, qty, items, after = ops.sub("op"), ops.sub("sku"), ops.sub("qty"), ops.sub("items"), ops.sub("after")
+    return {
+        "kind": np.array([{"add": 1, "read": 2, "order": 3}.get(v, 0) if type(v) is str else 0 for v in opcol.values],
+                         dtype=np.int8),
+        "w": _code_table(sku.values, lambda v: _weight(v) if v is not None else None),
+        "q": _code_table(qty.values, _qty),
+        "hi": _code_table(items.values, lambda v: _content_hash(v, weights)),
+        "ha": _code_table(after.values, lambda v: _content_hash(v, weights)),
+        "dict_items": np.array([type(v) is dict for v in items.values], dtype=bool),
+        "dict_after": np.array([type(v) is dict for v in after.values], dtype=bool),
+    }
+
+
 def _consistent_carts(led: Ledger, ops, pos: np.ndarray, starts: np.ndarray,
-                      switch: Switch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                      switch: Switch, tables: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per cart (group of `pos`, the cart operations in history order): (judged here: every write acknowledged and
     every read equal to the writes since the last read or order, number of reads, crossed the switch).
 
@@ -262,18 +292,12 @@ def _consistent_carts(led: Ledger, ops, pos: np.ndarray, starts: np.ndarray,
     n_ops, n_carts = len(pos), len(starts)
     cart_of = np.repeat(np.arange(n_carts), np.diff(np.r_[starts, n_ops]))
     ack, before, on_new = acknowledged_rows(led), switch.before_rows(led), switch.on_new_rows(led)
-    opcol = ops.sub("op")
-    kinds = np.array([{"add": 1, "read": 2, "order": 3}.get(v, 0) if type(v) is str else 0 for v in opcol.values],
-                     dtype=np.int8)[opcol.codes[pos]]
+    kinds = tables["kind"][ops.sub("op").codes[pos]]
     is_add, is_read, is_order = kinds == 1, kinds == 2, kinds == 3
-    weights: dict = {}
     sku, qty, items, after = ops.sub("sku"), ops.sub("qty"), ops.sub("items"), ops.sub("after")
-    w, w_ok = _code_table(sku.values, lambda v: _weight(v) if v is not None else None)
-    q, q_ok = _code_table(qty.values, _qty)
-    hi, hi_ok = _code_table(items.values, lambda v: _content_hash(v, weights))
-    ha, ha_ok = _code_table(after.values, lambda v: _content_hash(v, weights))
-    is_dict_items = np.array([type(v) is dict for v in items.values], dtype=bool)[items.codes[pos]]
-    is_dict_after = np.array([type(v) is dict for v in after.values], dtype=bool)[after.codes[pos]]
+    (w, w_ok), (q, q_ok), (hi, hi_ok), (ha, ha_ok) = tables["w"], tables["q"], tables["hi"], tables["ha"]
+    is_dict_items = tables["dict_items"][items.codes[pos]]
+    is_dict_after = tables["dict_after"][after.codes[pos]]
     acked = ack[rows]
     st = led.np("status")[rows]
     flags = row_flags(led)

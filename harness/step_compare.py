@@ -201,21 +201,25 @@ def from_ledger(led, baseline_until: float, judged_from: float, judged_until: fl
     if n == 0:
         cache[key] = comp
         return comp
+    # Memory: the columns are read as stored (no float copies of status and latency), groups and row numbers are
+    # int32 where they fit: a 10M-record ledger is judged within 1 GiB.
     ts = led.np("ts")
-    st = led.np("status").astype("f8")
-    ms = led.np("ms").astype("f8")
-    flagged = np.zeros(n, dtype=bool)
+    st = led.np("status")
+    ms = led.np("ms")
+    failed = np.zeros(n, dtype=bool)
     rows = [i for i, v in led.sparse["failed_checks"].items() if v]
     if rows:
-        flagged[np.array(rows, dtype=np.int64)] = True
-    failed = np.isnan(st) | (st < 1) | (st >= 400) | flagged
+        failed[np.array(rows, dtype=np.int64)] = True
+    failed |= ~((st >= 1) & (st < 400))  # a missing status (NaN, or an int column's null) fails both comparisons
     until = np.inf if judged_until is None else judged_until
     sides = {0: ts < baseline_until, 1: (ts >= judged_from) & (ts < until)}
     journey, step = led.strs("journey"), led.strs("step")
-    group = journey.codes.astype(np.int64) * (len(step.values) + 1) + step.codes.astype(np.int64)
     width = len(step.values) + 1
+    small = (len(journey.values) + 1) * width < 1 << 31
+    group = journey.codes.astype(np.int32 if small else np.int64) * width + step.codes
+    row_type = np.int32 if n < 1 << 31 else np.int64
     for side, mask in sides.items():
-        idx = np.flatnonzero(mask)
+        idx = np.flatnonzero(mask).astype(row_type, copy=False)
         if not len(idx):
             continue
         # One stable sort by step: each step's rows stay in ledger order (first failures, latency samples).
@@ -234,7 +238,7 @@ def from_ledger(led, baseline_until: float, judged_from: float, judged_until: fl
             target.n = len(sel)
             target.failed = int(bad.sum())
             target.first_failures = sel[bad][:keep].tolist()
-            good = ms[sel[~bad]]
+            good = ms[sel[~bad]].astype("f8", copy=False)
             good = good[~np.isnan(good)]
             if len(good) > SAMPLE_CAP:  # evenly spaced through the window: the distribution's shape, bounded
                 good = good[np.linspace(0, len(good) - 1, SAMPLE_CAP).astype(np.int64)]
