@@ -141,6 +141,10 @@ def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
         if not gate.passed:
             out.refused = "; ".join(gate.reasons)
             ev("gate_fail", reasons=gate.reasons, checks=gate.checks)
+            if any(c["check"] == "page_cache_isolated" and not c["ok"] for c in gate.checks):
+                # The refused colour shares the live one's cache ids: the pages it rendered while gated sit in the
+                # live colour's cache and would keep being served to customers. Clean them out from the live side.
+                clean_page_cache(target, from_colour, ev)
             return out
         hurt = _live_hurt_since(target, plan, from_colour, load, deploy_started)
         if hurt:

@@ -58,11 +58,26 @@ def fmt_value(v, depth: int = 0) -> str:
     return _num(v)
 
 
+FOLD_ENTRIES = 4   # a table-like value with more rows than this is folded: the cell stays a glance, not a dump
+
+
+def _is_table(v) -> bool:
+    return isinstance(v, dict) and any(isinstance(x, dict) for x in v.values())
+
+
 def value_html(v) -> str:
-    """fmt_value for the page: a mapping of mappings (e.g. latency per phase) one line per entry."""
-    if isinstance(v, dict) and any(isinstance(x, dict) for x in v.values()):
-        return "<br>".join(e(f"{words(k)}: {fmt_value(x, 1)}") for k, x in v.items())
-    return e(fmt_value(v))
+    """fmt_value for the page: a mapping of mappings (e.g. latency per phase) one line per entry; a larger table
+    inside it (e.g. every journey step) folded behind its row count, one line per row when opened."""
+    if not _is_table(v):
+        return e(fmt_value(v))
+    lines = []
+    for k, x in v.items():
+        if _is_table(x) and len(x) > FOLD_ENTRIES:
+            rows = "<br>".join(e(f"{words(k2)}: {fmt_value(y, 1)}") for k2, y in x.items())
+            lines.append(f"<details><summary>{e(words(k))}: {len(x)} rows</summary>{rows}</details>")
+        else:
+            lines.append(e(f"{words(k)}: {fmt_value(x, 1)}"))
+    return "<br>".join(lines)
 
 
 def _side(release, colour) -> str:

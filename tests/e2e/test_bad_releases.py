@@ -73,6 +73,10 @@ def test_known_bad_release_is_stopped(gl_target, gl_options, release_id):
     # Whatever happened, the good colour serves again and is healthy.
     assert gl_target.live_colour() == live_before
     assert live_release(gl_target) == release_before
+    if release_id in NEEDS_LIVE:
+        # Its gated pages landed in the live colour's cache (shared ids): cleaned out from the live side.
+        cleaned = [x for x in cert.report.get("events", []) if x.get("event") == "page_cache_cleaned"]
+        assert [(x["colour"], x["ok"]) for x in cleaned] == [(live_before, True)], cleaned
     if verdict == "gate":
         # Refused before the switch: no customer saw an error.
         assert cert.verdict("zero_5xx")["passed"], cert.verdict("zero_5xx")
