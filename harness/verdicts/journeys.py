@@ -33,6 +33,10 @@ from harness.verdicts.registry import (
 )
 
 
+def _steps(n: int) -> str:
+    return f"{n} step" if n == 1 else f"{n} steps"
+
+
 def step_rule(b: Bounds) -> StepRule:
     return StepRule(alpha=b.step_alpha, absolute_after=b.step_absolute_after)
 
@@ -93,7 +97,7 @@ def failure_verdict(name: str, led: Ledger, ctx: RunContext, bounds: Bounds, com
     first = breaches[0]
     names = ", ".join(f"{b['journey']}/{b['step']}" for b in breaches[:5])
     return Verdict(name, False, value, bounds.step_alpha,
-                   f"{len(breaches)} steps failed more {phase} than before ({names}); "
+                   f"{_steps(len(breaches))} failed more {phase} than before ({names}); "
                    f"{first['journey']}/{first['step']}: {first['why']}{baseline_note}", evidence[:EVIDENCE_MAX * 2])
 
 
@@ -119,7 +123,7 @@ def latency_verdict(name: str, led: Ledger, ctx: RunContext, bounds: Bounds, com
     names = ", ".join(f"{b['journey']}/{b['step']}" for b in breaches[:5])
     first = breaches[0]
     return Verdict(name, False, value, rule.ratio,
-                   f"{len(breaches)} steps slower {phase} ({names}); {first['journey']}/{first['step']}: {first['why']}",
+                   f"{_steps(len(breaches))} slower {phase} ({names}); {first['journey']}/{first['step']}: {first['why']}",
                    [{k: v for k, v in b.items()} for b in breaches[:EVIDENCE_MAX]])
 
 
