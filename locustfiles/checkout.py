@@ -370,7 +370,7 @@ class CustomerCheckout(RestCheckout):
         return token
 
     def tokens_to_revisit(self) -> list[str]:
-        return least_recently_used(self.tokens, lambda t: self.token_used.get(t, 0.0), cfg.REVISITS)
+        return least_recently_used(self.tokens, lambda t: self.token_used.get(t, 0.0), cfg.TOKEN_REVISITS)
 
     def who_am_i(self, token: str):
         """A device comes back: its token still means this customer."""
