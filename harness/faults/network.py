@@ -28,11 +28,15 @@ def _drop_tagged_rules(fault: NodeFault) -> None:
 
 
 class NetLatency(NodeFault):
-    """Responses of one node slowed down: netem delay where the kernel has it, else a congested link (a tbf
-    shaper at a low rate: every response queues behind the previous ones)."""
+    """Responses of one node slowed down: netem delay where the kernel has it, else a congested web link (a low
+    rate on what the node sends from its web port: every response queues behind the previous ones).
+
+    The fallback shapes only the web port, as netem's delay touches every packet but drops none: a shaper on the
+    whole link also starved the node's own Redis and DB connections (connect timeouts, 500s), a different fault
+    (cut-redis, cut-db and net-loss are those)."""
     kind = "net-latency"
     family = "network"
-    summary = "add latency to one node's network (tc netem, or a tbf-shaped congested link)"
+    summary = "add latency to one node's network (tc netem, or a shaped congested web link)"
 
     def __init__(self, node: str, delay_ms: int = 300, rate_kbit: int = 384, **params):
         super().__init__(node=node, delay_ms=int(delay_ms), rate_kbit=int(rate_kbit), **params)
@@ -45,20 +49,32 @@ class NetLatency(NodeFault):
             return {"mechanism": "netem"}
         if "unknown" not in (p.stderr or "").lower():
             raise FaultError(f"{self.node}: tc netem failed: {p.stderr.strip()[:200]}")
-        self.replica.nsenter(self.node, ["tc", "qdisc", "replace", "dev", DEV, "root", "tbf", "rate",
-                                         f"{self.params['rate_kbit']}kbit", "burst", "4kb", "latency", f"{d * 4}ms"])
-        return {"mechanism": "tbf"}
+        rate = f"{self.params['rate_kbit']}kbit"
+        tc = ["tc"]
+        # htb: class 1:10 is the congested web link, 1:20 (the default) everything else at full speed; a tbf
+        # under 1:10 bounds the queue (a response waits at most 4x the delay, then TCP retransmits).
+        for cmd in (["qdisc", "replace", "dev", DEV, "root", "handle", "1:", "htb", "default", "20"],
+                    ["class", "add", "dev", DEV, "parent", "1:", "classid", "1:10", "htb", "rate", rate,
+                     "ceil", rate, "burst", "4kb", "quantum", "1514"],
+                    ["class", "add", "dev", DEV, "parent", "1:", "classid", "1:20", "htb", "rate", "10gbit",
+                     "quantum", "60000"],
+                    ["qdisc", "add", "dev", DEV, "parent", "1:10", "handle", "10:", "tbf", "rate", rate,
+                     "burst", "4kb", "latency", f"{d * 4}ms"],
+                    ["filter", "add", "dev", DEV, "parent", "1:", "protocol", "ip", "prio", "1", "u32",
+                     "match", "ip", "sport", "80", "0xffff", "flowid", "1:10"]):
+            self.replica.nsenter(self.node, tc + cmd)
+        return {"mechanism": "shaped web link"}
 
     def heal(self, state: dict) -> None:
         if self.replica.status(self.node) != "running":
             NodeKill(node=self.node).heal({})
             return
         if self.in_effect(state):
-            self.replica.nsenter(self.node, ["tc", "qdisc", "del", "dev", DEV, "root"])
+            self.replica.nsenter(self.node, ["tc", "qdisc", "del", "dev", DEV, "root"])  # its classes and filter too
 
     def in_effect(self, state: dict) -> bool:
         out = self.replica.nsenter(self.node, ["tc", "qdisc", "show", "dev", DEV]).stdout
-        return " netem " in out or " tbf " in out
+        return any(f" {q} " in out for q in ("netem", "tbf", "htb"))
 
 
 class NetLoss(NodeFault):

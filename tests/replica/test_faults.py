@@ -118,7 +118,7 @@ def test_latency_slows_the_node(journal, url):
     u = url["green-2"] + "/"
 
     def timed(n: int = 4) -> float:
-        """n pages back to back: where the kernel lacks netem the fault is a tbf-shaped link, whose 4 kB burst a
+        """n pages back to back: where the kernel lacks netem the fault is a shaped web link, whose 4 kB burst a
         single 3 kB page fits in; several in a row queue behind each other, as on a congested link."""
         t = time.monotonic()
         for _ in range(n):
