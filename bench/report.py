@@ -27,6 +27,7 @@ def main() -> int:
     from harness.context import RunContext
     from harness.ledger import load
     from harness.report import build_report, write_files
+    from harness.stored_orders import StoredOrders
     from harness.verdicts import Bounds, evaluate
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -36,9 +37,8 @@ def main() -> int:
         d = Path(tmp)
         generate(d, n)
         index_shards(d, n)  # as after a real run: the index was kept current while the load ran
-        db = {}
-        for p in d.glob("bench-orders-*.json"):
-            db.update({int(k): v for k, v in json.loads(p.read_text()).items()})
+        db = StoredOrders.from_orders(kv for p in sorted(d.glob("bench-orders-*.json"))
+                                      for kv in json.loads(p.read_text()).items())
         t0 = time.perf_counter()
         led = load(d)
         t1 = time.perf_counter()

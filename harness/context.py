@@ -1,6 +1,7 @@
 """What one run hands from the cutover to the verdicts and the report: a typed record, not a dict of strings."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,8 @@ class RunContext:
     old_nodes: list[str] = field(default_factory=list)
     new_nodes: list[str] = field(default_factory=list)
     db_order_ids: list[int] | None = None
-    db_orders: dict[int, dict] | None = None  # id -> {"grand_total", "items": {sku: qty}} as stored
+    # id -> {"grand_total", "items": {sku: qty}} as stored (a StoredOrders from the DB: compact for long runs)
+    db_orders: Mapping[int, dict] | None = None
     locust_total: int | None = None
     workers: dict | None = None           # workers.json: per Locust process counts, lost workers, CPU samples
     rollback_drill: bool = False          # the run switched back on purpose: a rollback is not a breach

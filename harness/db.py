@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 import pymysql
 
+from harness.stored_orders import StoredOrders
+
 
 class DbError(RuntimeError):
     pass
@@ -64,11 +66,12 @@ class DbAccess:
         finally:
             conn.close()
 
-    def orders(self, email_like: str | None = None, ids: list[int] | None = None) -> dict[int, dict]:
+    def orders(self, email_like: str | None = None, ids: list[int] | None = None) -> StoredOrders:
         """Stored orders with what they hold: {entity_id: {"grand_total", "items": {sku: qty}}}, selected by
-        customer e-mail pattern (one run's load users) or by ids (the watch checking orders as they are told)."""
+        customer e-mail pattern (one run's load users) or by ids (the watch checking orders as they are told); a
+        compact mapping (harness/stored_orders.py): a night's orders as dicts would not fit beside its ledger."""
         if ids is not None and not ids:
-            return {}
+            return StoredOrders.from_orders([])
         conn = self.connect()
         try:
             with conn.cursor() as cur:
@@ -78,11 +81,6 @@ class DbAccess:
                     where, args = "o.customer_email LIKE %s", [email_like]
                 cur.execute(f"SELECT o.entity_id, o.grand_total, i.sku, i.qty_ordered FROM sales_order o "
                             f"LEFT JOIN sales_order_item i ON i.order_id = o.entity_id WHERE {where}", args)
-                out: dict[int, dict] = {}
-                for oid, total, sku, qty in cur.fetchall():
-                    order = out.setdefault(int(oid), {"grand_total": float(total), "items": {}})
-                    if sku is not None:
-                        order["items"][sku] = order["items"].get(sku, 0.0) + float(qty)
-                return out
+                return StoredOrders.from_rows(cur.fetchall())
         finally:
             conn.close()

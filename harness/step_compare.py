@@ -215,8 +215,11 @@ def from_ledger(led, baseline_until: float, judged_from: float, judged_until: fl
     sides = {0: ts < baseline_until, 1: (ts >= judged_from) & (ts < until)}
     journey, step = led.strs("journey"), led.strs("step")
     width = len(step.values) + 1
-    small = (len(journey.values) + 1) * width < 1 << 31
-    group = journey.codes.astype(np.int32 if small else np.int64) * width + step.codes
+    top = (len(journey.values) + 1) * width
+    # uint16 when the (journey, step) pairs fit, as they always do: numpy's stable sort of 16-bit keys is a radix
+    # sort (linear), several times faster than the merge sort it uses for wider keys.
+    gtype = np.uint16 if top <= 1 << 16 else np.int32 if top < 1 << 31 else np.int64
+    group = journey.codes.astype(gtype) * gtype(width) + step.codes.astype(gtype)
     row_type = np.int32 if n < 1 << 31 else np.int64
     for side, mask in sides.items():
         idx = np.flatnonzero(mask).astype(row_type, copy=False)

@@ -51,3 +51,45 @@ def test_told_orders_over_columns_equal_the_per_record_loop(tmp_path, seed):
     assert v.passed == (not dups and all(
         oid in db and t.get("grand_total", 10.0) == 10.0 and t.get("items", {"A": 1.0}) == {"A": 1.0}
         for oid, t in told.items()) and set(db) <= set(told))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_reconciling_over_columns_equals_order_by_order(tmp_path, seed):
+    """The columnar reconciliation (compact DB orders, arrays) says what the dict-per-order one says: same value,
+    detail and evidence, whatever the DB holds (missing, other totals or items, id-only, odd shapes, extra)."""
+    rnd = random.Random(seed)
+    recs = []
+    for i in range(rnd.randrange(5, 80)):
+        r = {"ts": 1.0 + i, "user": "u", "journey": "g", "step": "s", "method": "GET", "name": "/x",
+             "status": rnd.choice([200, 200, 200, 500]), "ms": 1.0, "bytes": 1, "served_by": "blue-1",
+             "release": "r1", "session": None, "error": None}
+        if rnd.random() < 0.7:
+            oid = rnd.randrange(40)
+            r["order_id"] = oid
+            if rnd.random() < 0.9:
+                said = {"id": oid, "grand_total": rnd.choice([10.0, 20.0, 10, True, 10.004]),
+                        "items": rnd.choice([{"A": 1.0}, {"A": 1.0, "B": 2.0}, {"B": 2.0, "A": 1.0}, {"A": 1}, None])}
+                for key in ("items", "grand_total"):
+                    if rnd.random() < 0.1:
+                        del said[key]
+                r["order"] = said if rnd.random() < 0.95 else "not an object"
+        recs.append(r)
+    (tmp_path / "requests-h-0.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in recs))
+    db = {}
+    for oid in rnd.sample(range(50), rnd.randrange(0, 50)):
+        db[oid] = rnd.choice([{"grand_total": 10.0, "items": {"A": 1.0}}, {"grand_total": 20.0, "items": {"A": 1.0,
+                              "B": 2.0}}, {"grand_total": 10.0, "items": {"A": 2.0}}, {}, {"grand_total": 10.0},
+                              {"grand_total": 10.0, "items": {}}])
+    led = load(tmp_path)
+    columns = orders._reconcile_columns(led, orders.StoredOrders.from_orders(db.items()))
+    dicts = orders._reconcile_dicts(led, db)
+    assert columns is not None
+    for f in ("placed", "problems", "unexpected", "dups", "checked"):
+        assert getattr(columns, f) == getattr(dicts, f), f
+    for oid in columns.problems:
+        assert columns.told(oid) == dicts.told(oid)
+    stored = orders.StoredOrders.from_orders(db.items())
+    assert dict(stored.items()) == db and len(stored) == len(db) and (51 in stored) is False
+    v_columns, v_dicts = orders.orders_reconciled(led, stored, 0), orders.orders_reconciled(led, db, 0)
+    assert (v_columns.passed, v_columns.value, v_columns.detail, v_columns.evidence) == \
+        (v_dicts.passed, v_dicts.value, v_dicts.detail, v_dicts.evidence)

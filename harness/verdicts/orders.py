@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 
 from harness.context import RunContext
 from harness.ledger import Ledger
+from harness.stored_orders import StoredOrders
 from harness.verdicts.registry import (
     EVIDENCE_MAX,
     Bounds,
@@ -81,11 +84,19 @@ def content_problem(told: dict, stored: dict | None) -> str | None:
     return None
 
 
-def orders_reconciled(led: Ledger, db_orders: dict[int, dict] | None, min_orders: int = 0) -> Verdict:
-    """Every confirmed order is in the DB once, with the total and items its customer was told; no other order."""
-    name = "orders_reconciled"
-    if db_orders is None:
-        return inconclusive(name, None, 0, "no database access: orders could not be reconciled", "min_orders")
+@dataclass
+class _Reconciled:
+    """What comparing the confirmed orders with the DB found (orders_reconciled's facts)."""
+    placed: int
+    problems: dict[int, str]   # order id -> why it is not what its customer was told
+    unexpected: list[int]      # in the DB, never confirmed
+    dups: set[int]             # confirmed more than once
+    checked: int               # content compared (a total on both sides)
+    told: Callable[[int], dict]  # what the customer of an order was told (for evidence)
+
+
+def _reconcile_dicts(led: Ledger, db_orders: Mapping[int, dict]) -> _Reconciled:
+    """Order by order, over dicts: any ledger and any DB answer (the columnar path's fallback and oracle)."""
     told, dups = told_orders(led)
     problems = {}
     for oid, t in told.items():
@@ -96,20 +107,118 @@ def orders_reconciled(led: Ledger, db_orders: dict[int, dict] | None, min_orders
         why = content_problem(t, stored)
         if why:
             problems[oid] = why
+    checked = sum(1 for oid, t in told.items() if "grand_total" in t and "grand_total" in (db_orders.get(oid) or {}))
+    return _Reconciled(len(told), problems, sorted(set(db_orders) - set(told)), dups, checked, told.__getitem__)
+
+
+def _int_table(values: list) -> np.ndarray | None:
+    """A dictionary of order ids as int64 per code (code 0 unused), or None when one is not a plain int."""
+    body = values[1:]
+    if not all(type(v) is int for v in body):
+        return None
+    try:
+        return np.array([0, *body], dtype=np.int64)
+    except OverflowError:
+        return None
+
+
+def _float_table(values: list) -> tuple[np.ndarray, np.ndarray]:
+    """Per code: the value as float64, and whether comparing that float is comparing the value exactly."""
+    exact = [type(v) is float or (type(v) is int and abs(v) <= 1 << 53) for v in values]
+    return (np.array([float(v) if ok else np.nan for v, ok in zip(values, exact, strict=True)], dtype=np.float64),
+            np.array(exact, dtype=bool))
+
+
+def _reconcile_columns(led: Ledger, stored: StoredOrders) -> _Reconciled | None:
+    """The same comparison over the ledger's columns and the DB's compact orders: no dict per order, so a night's
+    ledger is reconciled in bounded memory. An order whose total and items equal the DB's exactly passes here;
+    any other is rebuilt as a dict and judged by content_problem. None when an order id is not a plain int."""
+    ids, said = led.sparse_col("order_id"), led.sparse_col("order")
+    keep = np.flatnonzero(led.np("status")[ids.rows] == 200)
+    codes = ids.own.codes[keep]
+    table = _int_table(ids.own.values)
+    if table is None or (codes == ids.own.dict_code).any() or (codes == 0).any():
+        return None
+    oids = table[codes.astype(np.int64)]
+    rows = ids.rows[keep]
+    # The last confirmation of an id is what its customer was told last (as a dict built in ledger order keeps).
+    rev_ids, rev_first, counts = np.unique(oids[::-1], return_index=True, return_counts=True)
+    last = len(oids) - 1 - rev_first
+    dups = set(rev_ids[counts > 1].tolist())
+    at = said.positions(rows[last]) if len(said) else np.full(len(last), -1)
+    is_obj = (at >= 0) & (said.own.codes[np.maximum(at, 0)] == said.own.dict_code) if len(said) else at >= 0
+    gt_code = np.where(is_obj, said.codes_at("grand_total", at), 0)
+    items_code = np.where(is_obj, said.codes_at("items", at), 0)
+    pos = np.searchsorted(stored.ids, rev_ids)
+    pos[pos == len(stored.ids)] = 0
+    has_total = ~np.isnan(stored.totals)
+    for oid, order in stored.odd.items():
+        has_total[stored.position(oid)] = "grand_total" in (order or {})
+    if len(stored.ids):
+        found = stored.ids[pos] == rev_ids
+        db_total, db_items, has_total = stored.totals[pos], stored.item_codes[pos], has_total[pos]
+    else:  # an empty DB: every confirmed order is missing
+        found = has_total = np.zeros(len(rev_ids), dtype=bool)
+        db_total, db_items = np.full(len(rev_ids), np.nan), np.full(len(rev_ids), -1, dtype=np.int32)
+    gt_val, gt_exact = _float_table(said.sub("grand_total").values)
+    plain = found & (db_items >= 0)
+    same = plain & gt_exact[gt_code] & (gt_val[gt_code] == np.where(plain, db_total, np.nan))
+    # Items compared once per distinct (what the customer was told, what the DB holds) pair.
+    told_items = said.sub("items").values
+    pair = items_code.astype(np.int64) * (len(stored.item_sets) + 1) + np.where(plain, db_items, -1) + 1
+    pairs, inverse = np.unique(np.where(same, pair, -1), return_inverse=True)
+    width = len(stored.item_sets) + 1
+    equal = np.array([p >= 0 and told_items[p // width] == stored.item_sets[p % width - 1] for p in pairs.tolist()],
+                     dtype=bool)
+    same &= equal[inverse.reshape(-1)]
+    row_of = dict(zip(rev_ids.tolist(), rows[last].tolist(), strict=True))
+
+    def told(oid: int) -> dict:
+        return _told_at(led, row_of[oid])
+
+    problems = {}
+    for k in np.flatnonzero(~same).tolist():
+        oid = int(rev_ids[k])
+        why = content_problem(told(oid), stored.order_at(int(pos[k])) if found[k] else None)
+        if why:
+            problems[oid] = why
+    checked = int(((gt_code > 0) & found & has_total).sum())
+    unexpected = np.setdiff1d(stored.ids, rev_ids).tolist()
+    return _Reconciled(len(rev_ids), problems, unexpected, dups, checked, told)
+
+
+def _told_at(led: Ledger, i: int) -> dict:
+    """What the customer was told at row i (as told_orders builds it)."""
+    said = led.sparse_col("order").get(i)
+    return {"ts": led.cols["ts"][i], "node": led.cols["served_by"][i], "release": led.cols["release"][i],
+            **(said if isinstance(said, dict) else {})}
+
+
+def orders_reconciled(led: Ledger, db_orders: Mapping[int, dict] | None, min_orders: int = 0) -> Verdict:
+    """Every confirmed order is in the DB once, with the total and items its customer was told; no other order."""
+    name = "orders_reconciled"
+    if db_orders is None:
+        return inconclusive(name, None, 0, "no database access: orders could not be reconciled", "min_orders")
+    stored = db_orders
+    if not isinstance(stored, StoredOrders) and all(type(k) is int for k in db_orders):
+        stored = StoredOrders.from_orders(db_orders.items())
+    r = _reconcile_columns(led, stored) if isinstance(stored, StoredOrders) else None
+    if r is None:
+        r = _reconcile_dicts(led, db_orders)
+    problems = r.problems
     missing = sorted(oid for oid, why in problems.items() if why.startswith("missing"))
     wrong = sorted(oid for oid in problems if oid not in missing)
-    unexpected = sorted(set(db_orders) - set(told))
-    checked = sum(1 for oid, t in told.items() if "grand_total" in t and "grand_total" in (db_orders.get(oid) or {}))
-    value = {"orders_placed": len(told), "orders_in_db": len(db_orders), "missing": len(missing),
+    unexpected, dups, checked = r.unexpected, r.dups, r.checked
+    value = {"orders_placed": r.placed, "orders_in_db": len(db_orders), "missing": len(missing),
              "content_differs": len(wrong), "content_checked": checked, "unexpected": len(unexpected),
              "duplicated": len(dups)}
-    if not (missing or wrong or unexpected or dups) and len(told) < max(1, min_orders):
-        return inconclusive(name, value, min_orders, f"only {len(told)} orders were placed", "min_orders")
+    if not (missing or wrong or unexpected or dups) and r.placed < max(1, min_orders):
+        return inconclusive(name, value, min_orders, f"only {r.placed} orders were placed", "min_orders")
     passed = not (missing or wrong or unexpected or dups)
     if passed:
-        return Verdict(name, True, value, 0, f"{len(told)} orders placed, {len(db_orders)} in the DB, "
+        return Verdict(name, True, value, 0, f"{r.placed} orders placed, {len(db_orders)} in the DB, "
                                              f"{checked} matching what their customers were told")
-    evidence = [{"order_id": oid, "problem": problems[oid], "told": told[oid],
+    evidence = [{"order_id": oid, "problem": problems[oid], "told": r.told(oid),
                  "stored": db_orders.get(oid)} for oid in (wrong + missing)[:EVIDENCE_MAX]]
     evidence += [{"order_id": oid, "problem": "in the database, no customer was told of it",
                   "stored": db_orders[oid]} for oid in unexpected[:EVIDENCE_MAX]]
