@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -360,11 +360,11 @@ def load(ledger_dir: str | Path) -> Ledger:
         led.shard_rows[name] = part.rows
         led.skipped_lines += part.skipped
     # Each column is allocated once at its final size and filled shard by shard: peak memory is the columns
-    # themselves plus one shard's column, whatever the number of records.
-    for f, dt in NUMERIC.items():
-        led.cols[f] = NumCol(_numeric(parts, f, "<" + dt))
-    for f in SCHEMA.strings:
-        led.cols[f] = _strings(parts, f)
+    # themselves plus one shard's column, whatever the number of records. Read on first use: the verdicts never
+    # look at some (response sizes; session ids only in evidence), so a night's ledger never holds them.
+    loaders = {f: (lambda f=f, dt=dt: NumCol(_numeric(parts, f, "<" + dt))) for f, dt in NUMERIC.items()}
+    loaders.update({f: (lambda f=f: _strings(parts, f)) for f in SCHEMA.strings})
+    led.cols = _LazyColumns(loaders)
     sparse = SparseFields({s: {} for s in SPARSE})
     fields: dict[str, list] = {}  # field -> its object keys, in order of first appearance over the shards
     for _, part in parts:
@@ -433,18 +433,30 @@ def _merge_codes(pieces: list[tuple[list[bytes], list, np.ndarray]], dict_code: 
     return col
 
 
-class _LazyColumns(Mapping):
-    """{key: StrCol} whose columns are read and merged on first use: a verdict that never looks at a key (an
-    order's id inside its cart operation) never pays for its dictionary."""
+class _LazyColumns(MutableMapping):
+    """{name: column} whose columns are read (and merged) on first use: a verdict that never looks at a column or
+    an object key (an order's id inside its cart operation) never pays for it. A name set by hand replaces its
+    loader."""
 
     def __init__(self, loaders: dict):
-        self._loaders, self._done = loaders, {}
+        self._loaders, self._done = dict(loaders), {}
 
     def __getitem__(self, key):
         col = self._done.get(key)
         if col is None:
             col = self._done[key] = self._loaders[key]()
         return col
+
+    def __setitem__(self, key, col) -> None:
+        self._loaders.setdefault(key, None)
+        self._done[key] = col
+
+    def __delitem__(self, key) -> None:
+        del self._loaders[key]
+        self._done.pop(key, None)
+
+    def __contains__(self, key) -> bool:
+        return key in self._loaders
 
     def __iter__(self):
         return iter(self._loaders)
