@@ -93,3 +93,16 @@ def test_reconciling_over_columns_equals_order_by_order(tmp_path, seed):
     v_columns, v_dicts = orders.orders_reconciled(led, stored, 0), orders.orders_reconciled(led, db, 0)
     assert (v_columns.passed, v_columns.value, v_columns.detail, v_columns.evidence) == \
         (v_dicts.passed, v_dicts.value, v_dicts.detail, v_dicts.evidence)
+
+
+def test_stored_orders_from_db_rows_read_as_the_db_answered():
+    """The DB's rows (Decimal totals and quantities, an order without items) read back as the dicts they were."""
+    from decimal import Decimal
+    rows = [(7, Decimal("30.00"), "A", Decimal("1.0000")), (7, Decimal("30.00"), "B", Decimal("2.0000")),
+            (7, Decimal("30.00"), "A", Decimal("1.0000")), (3, Decimal("0.00"), None, None),
+            (9, Decimal("30.00"), "B", Decimal("2.0000")), (9, Decimal("30.00"), "A", Decimal("2.0000"))]
+    stored = orders.StoredOrders.from_rows(rows)
+    assert dict(stored) == {7: {"grand_total": 30.0, "items": {"A": 2.0, "B": 2.0}},
+                            3: {"grand_total": 0.0, "items": {}},
+                            9: {"grand_total": 30.0, "items": {"B": 2.0, "A": 2.0}}}
+    assert list(stored) == [3, 7, 9] and stored.get(8) is None and "7" not in stored and len(stored.item_sets) == 3
