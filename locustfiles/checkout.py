@@ -1,7 +1,8 @@
 """Checkout traffic for a Magento 2 store, as shoppers make it:
 
 - guests fill carts, leave them, come back to them later and check some of them out (REST);
-- registered customers use the store from several devices (one bearer token each) and check out (REST);
+- households of registered customers use the store from several devices (one bearer token each) and check out
+  (REST);
 - logged-in shoppers keep several browser sessions, add to cart from product pages, and check out through the
   checkout page to the success page;
 - visitors browse pages and their static assets.
@@ -299,8 +300,36 @@ class GuestCheckout(RestCheckout):
         return {"creds": {"guest_cart": cart.key}, "refused": "cart_honoured"}
 
 
+class Account:
+    """One customer of a household: their log-in, and the cart their account keeps whichever device they use."""
+
+    def __init__(self, email: str, password: str):
+        self.email, self.password = email, password
+        self.cart = Cart(f"customer:{email.split('@')[0]}")
+        self.cart.lines = None  # a customer's cart outlives devices: learn it on the first read
+        self.last_login = -TOKEN_CLOCK_S
+
+    def may_log_in(self) -> bool:
+        # Never two log-ins of one customer in one second: Magento's JWT carries only uid, type, iat and exp (no jti),
+        # so both would get the same token — one credential, not two.
+        return time.monotonic() - self.last_login >= TOKEN_CLOCK_S
+
+
+class Device:
+    """A phone, tablet or computer signed in to one account: its bearer token and when it was last used."""
+
+    def __init__(self, account: Account, token: str):
+        self.account, self.token, self.used = account, token, time.monotonic()
+
+
 class CustomerCheckout(RestCheckout):
-    """A registered customer on several devices (one bearer token each): who am I, my cart, check out."""
+    """A household of registered customers, each signed in on several of its devices (one bearer token each): a
+    customer looks at their account on the devices left alone longest, fills their cart and checks out.
+
+    Each account signs in on one more device a round until the household holds HELD_TOKENS; from then on, now and
+    then one of them signs out of the device they just used and in again (a new token). Several accounts, because
+    one customer gets at most one new token a second: the household holds all its devices within a few rounds, long
+    before a switch, so the tokens that cross it are the ones held, not those a race against the clock produced."""
 
     journey = "customer"
     weight = cfg.weight("customer", 2)
@@ -308,99 +337,100 @@ class CustomerCheckout(RestCheckout):
 
     def __init__(self, environment):
         super().__init__(environment)
-        self.accounts = itertools.count(1)
-        self.email = None
+        self.emails = itertools.count(1)
         self.password = "Gl-" + os.urandom(9).hex()  # never written anywhere
-        self.tokens: list[str] = []  # one per device, oldest first
-        self.last_login = -TOKEN_CLOCK_S
-        self.cart: Cart | None = None
-        self.token_used: dict[str, float] = {}
+        self.accounts: list[Account] = []
+        self.devices: list[Device] = []
 
     @task
     def shop(self):
-        if self.email is None:
+        while len(self.accounts) < cfg.HOUSEHOLD_ACCOUNTS:
             self.sign_up()
-        # One more device per round until the customer holds enough, then now and then. Never two log-ins in one
-        # second: Magento's JWT carries only uid, type, iat and exp (no jti), so two log-ins of one customer in the
-        # same second get the same token — one credential, not two.
-        if ((len(self.tokens) < cfg.HELD_TOKENS or random.random() < 0.2)
-                and time.monotonic() - self.last_login >= TOKEN_CLOCK_S):
-            self.log_in_on_a_device()
-        for token in self.tokens_to_revisit():
-            self.who_am_i(token)
-        if not self.tokens:
+        self.sign_in()
+        for device in self.devices_to_revisit():
+            self.who_am_i(device)
+        if not self.devices or random.random() >= cfg.CART_SHARE:
             return
-        if random.random() >= cfg.CART_SHARE:
-            return
-        token = random.choice(self.tokens)
+        device = random.choice(self.devices)
+        account = device.account
         try:
-            self.fill_cart(token)
+            self.fill_cart(device)
             if random.random() < cfg.CHECKOUT_SHARE:
-                self.check_out(self.cart, *self.mine(), **self.held(token))
-                self.cart = None
+                self.check_out(account.cart, *self.mine(), **self.held(device))
+                account.cart = Cart(account.cart.key)  # the ordered cart is closed; the next one starts empty
         except StepFailed:
-            if self.last_status == 401 and token in self.tokens:
-                self.tokens.remove(token)  # refused: that device logs in again some other time
+            self.forget_if_refused(device)
             raise
 
     def sign_up(self):
-        email = f"{cfg.RUN_ID}-{self.uid}-{next(self.accounts)}@{cfg.EMAIL_DOMAIN}"
+        email = f"{cfg.RUN_ID}-{self.uid}-{next(self.emails)}@{cfg.EMAIL_DOMAIN}"
         self.call("create account", "POST", f"{cfg.REST}/customers", check_with=lambda r, b: check.json_object(b),
                   json={"customer": {"email": email, "firstname": "Green", "lastname": "Customer"},
                         "password": self.password})
-        self.email = email  # only once created: a failed create retries with a fresh address
-        self.cart = Cart(f"customer:{email.split('@')[0]}")
-        self.cart.lines = None  # a customer's cart outlives devices: learn it on the first read
+        self.accounts.append(Account(email, self.password))  # only once created: a failed create retries afresh
 
-    def log_in_on_a_device(self):
+    def sign_in(self):
+        """One more device for each account that may log in, up to HELD_TOKENS for the household; once it holds
+        them, in RELOGIN_SHARE of the rounds the device used last is signed out of and in again."""
+        ready = sorted((a for a in self.accounts if a.may_log_in()), key=lambda a: a.last_login)
+        room = cfg.HELD_TOKENS - len(self.devices)
+        for account in ready[:max(room, 0)]:
+            token = self.log_in(account)
+            if token is not None:
+                self.devices.append(Device(account, token))
+        if room <= 0 and random.random() < cfg.RELOGIN_SHARE:
+            # The device just used (after the switch: one already seen on the new colour), never one left alone.
+            again = max((d for d in self.devices if d.account.may_log_in()), key=lambda d: d.used, default=None)
+            if again is not None:
+                token = self.log_in(again.account)
+                if token is not None:
+                    again.token, again.used = token, time.monotonic()
+
+    def log_in(self, account: Account) -> str | None:
+        """A new token for the account (None: the store handed out one the household holds, the same second)."""
         token = self.call("get token", "POST", f"{cfg.REST}/integration/customer/token",
                           check_with=lambda r, b: self._issued(r, check.json_string(b)),
-                          json={"username": self.email, "password": self.password})
-        self.last_login = time.monotonic()
-        if token in self.tokens:
-            return  # the store handed out a token this customer already holds (same second): not a new device
-        self.tokens.append(token)
-        self.token_used[token] = self.last_login
-        if len(self.tokens) > cfg.HELD_TOKENS:
-            self.token_used.pop(self.tokens.pop(0), None)  # that device is not used again
+                          json={"username": account.email, "password": account.password})
+        account.last_login = time.monotonic()
+        return None if any(d.token == token for d in self.devices) else token
 
     def _issued(self, response, token: str) -> str:
         self.session = fingerprint("tok", token)
         note(response, creds={"token": self.session})
         return token
 
-    def tokens_to_revisit(self) -> list[str]:
-        return least_recently_used(self.tokens, lambda t: self.token_used.get(t, 0.0), cfg.TOKEN_REVISITS)
+    def devices_to_revisit(self) -> list[Device]:
+        return least_recently_used(self.devices, lambda d: d.used, cfg.TOKEN_REVISITS)
 
-    def who_am_i(self, token: str):
+    def who_am_i(self, device: Device):
         """A device comes back: its token still means this customer."""
-        self.session = fingerprint("tok", token)
-        self.token_used[token] = time.monotonic()
+        self.session, device.used = fingerprint("tok", device.token), time.monotonic()
         try:
             self.call("my account", "GET", f"{cfg.REST}/customers/me",
-                      check_with=lambda r, b: check.customer_is(b, self.email), **self.held(token))
+                      check_with=lambda r, b: check.customer_is(b, device.account.email), **self.held(device))
         except StepFailed:
-            if self.last_status == 401 and token in self.tokens:
-                self.tokens.remove(token)
+            self.forget_if_refused(device)
             raise
 
-    def fill_cart(self, token: str):
-        self.session = fingerprint("tok", token)
-        if self.cart is None:
-            self.cart = Cart(f"customer:{self.email.split('@')[0]}")
+    def forget_if_refused(self, device: Device):
+        if self.last_status == 401 and device in self.devices:
+            self.devices.remove(device)  # refused: the account signs in on another device some other round
+
+    def fill_cart(self, device: Device):
+        self.session = fingerprint("tok", device.token)
         self.call("my cart", "POST", f"{cfg.REST}/carts/mine", check_with=lambda r, b: check.order_id(b),
-                  **self.held(token))
-        self.add_items(self.cart, *self.mine(), **self.held(token))
-        self.read_cart("cart", self.cart, *self.mine(), **self.held(token))
+                  **self.held(device))
+        self.add_items(device.account.cart, *self.mine(), **self.held(device))
+        self.read_cart("cart", device.account.cart, *self.mine(), **self.held(device))
 
     @staticmethod
     def mine() -> tuple[str, str]:
         return f"{cfg.REST}/carts/mine", f"{cfg.REST}/carts/mine"
 
     @staticmethod
-    def held(token: str) -> dict:
-        return {"creds": {"token": fingerprint("tok", token)}, "refused": "token_honoured",
-                "headers": {"Authorization": f"Bearer {token}"}}
+    def held(device: Device) -> dict:
+        return {"creds": {"token": fingerprint("tok", device.token)}, "refused": "token_honoured",
+                "headers": {"Authorization": f"Bearer {device.token}"}}
 
 
 class BrowserSession:

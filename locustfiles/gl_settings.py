@@ -50,11 +50,16 @@ SESSION_MAX_QTY = 10
 # Continuity: what each user holds at once and comes back to (guest carts, customer tokens = devices, browser
 # sessions), so that many credentials of each kind are issued by one colour and used again on the other.
 HELD_CARTS = int(_env("GREENLIGHT_HELD_CARTS", "16"))
-HELD_TOKENS = int(_env("GREENLIGHT_HELD_TOKENS", "20"))
+HELD_TOKENS = int(_env("GREENLIGHT_HELD_TOKENS", "20"))  # signed-in devices per household
+# Customers per household: one customer gets at most one new token a second (the JWT has no jti), so a household of
+# several fills its devices within a few rounds, before any switch (one customer alone: 29-50 tokens crossed).
+HOUSEHOLD_ACCOUNTS = int(_env("GREENLIGHT_HOUSEHOLD_ACCOUNTS", "4"))
+# Once the household holds its devices: rounds in which one customer signs out of a device and in again.
+RELOGIN_SHARE = float(_env("GREENLIGHT_RELOGIN_SHARE", "0.6"))
 HELD_SESSIONS = int(_env("GREENLIGHT_HELD_SESSIONS", "10"))
-REVISITS = int(_env("GREENLIGHT_REVISITS", "5"))  # held carts and tokens re-checked per round (least recent first)
-# A device coming back costs one GET customers/me: customers look at more of their devices per round than at
-# carts (at 5, a default run saw 29 of 67 tokens used on both sides of the switch).
+REVISITS = int(_env("GREENLIGHT_REVISITS", "5"))  # held carts re-checked per round (least recent first)
+# A device coming back costs one GET customers/me: a household looks at more of its devices per round than a guest
+# at carts, so all it holds at a switch are used again within a few rounds after it.
 TOKEN_REVISITS = int(_env("GREENLIGHT_TOKEN_REVISITS", "8"))
 SESSION_REVISITS = int(_env("GREENLIGHT_SESSION_REVISITS", "3"))  # browser sessions a shopper returns to per round
 FILL_PER_ROUND = int(_env("GREENLIGHT_FILL_PER_ROUND", "2"))  # new guest carts per round until the guest holds enough
