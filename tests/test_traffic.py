@@ -184,3 +184,34 @@ def test_other_hosts_are_refused_in_one_line(host, tmp_path):
 
 def test_an_explicit_allow_list_admits_a_named_host():
     assert check_host("http://203.0.113.10", allow_hosts=("203.0.113.10",)) == "http://203.0.113.10"
+
+
+def crossing(recs: list[dict], at: float) -> set[str]:
+    """Tokens presented (or issued) before `at` and presented again after it: what a switch at `at` would check."""
+    before = {r["creds"]["token"] for r in recs if r["ts"] < at and r.get("creds", {}).get("token")}
+    return before & {r["creds"]["token"] for r in recs if r["ts"] >= at and r.get("creds", {}).get("token")}
+
+
+def test_a_household_holds_all_its_devices_within_seconds_and_each_crosses_any_later_moment(store, tmp_path):
+    """Tokens cross a switch because they are held, not by luck of timing: the household's accounts fill its
+    devices within seconds without ever logging one customer in twice in a second (the store would hand out the
+    same token), and whatever moment after that a switch comes, every device held is used again after it."""
+    only = {f"GREENLIGHT_WEIGHT_{j}": "0" for j in ("GUEST", "SESSION", "BROWSE")}
+    run = run_load(store, tmp_path, seconds=14, users=1, extra_env={**only, "GREENLIGHT_CART_SHARE": "0.3"})
+    assert run.wait() == 0, run.log_path.read_text()
+    recs = [r for r in records(run.ledger_dir) if r["journey"] == "customer"]
+    assert all(r["status"] == 200 for r in recs), [r for r in recs if r["status"] != 200][:3]
+    by_account: dict[str, list[float]] = {}
+    for email, t, _token in store.logins:
+        by_account.setdefault(email, []).append(t)
+    assert len(by_account) == 4
+    gaps = [b - a for ts in by_account.values() for a, b in zip(ts, ts[1:], strict=False)]
+    assert gaps and min(gaps) >= 1.0  # never two log-ins of one customer in one second
+    issued = [r for r in recs if r["step"] == "get token"]
+    assert len({r["creds"]["token"] for r in issued}) == len(issued)  # every log-in a new device
+    full = issued[19]["ts"]  # the 20th device
+    assert full - issued[0]["ts"] < 8.0  # 4 accounts, a new device each a second (one customer alone: 20 s)
+    end = recs[-1]["ts"]
+    assert end - full > 4.5, (full - issued[0]["ts"], end - issued[0]["ts"])
+    for at in (full + 0.5, full + 1.5, end - 3.0):  # 3 s after each: a few rounds, 8 devices looked at in each
+        assert len(crossing(recs, at)) >= 19, at  # all 20 held (bar the one signed into again at that moment)

@@ -5,6 +5,7 @@ can lose them on purpose, and can be cut (listener closed) for a moment to produ
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -28,6 +29,8 @@ class FakeStore:
         self.carts: dict[str, dict] = {}  # masked id / "c:<email>" -> {sku: qty}
         self.customers: dict[str, dict] = {}  # email -> {password, firstname, lastname}
         self.tokens: dict[str, str] = {}  # token -> email
+        self.logins: list[tuple[str, float, str]] = []  # (email, time, token) of every customer log-in
+        self.secret = secrets.token_hex(8)
         self.sessions: dict[str, dict] = {}  # PHPSESSID -> data
         self.orders = 0
         self.seen: list[tuple[str, str]] = []  # (method, path) of every request, for the route contract tests
@@ -202,8 +205,10 @@ class _Handler(BaseHTTPRequestHandler):
             cust = store.customers.get(body["username"])
             if not cust or cust["password"] != body["password"]:
                 return self._send(401, {"message": "The account sign-in was incorrect"})
-            token = secrets.token_hex(16)
+            # As Magento's JWT (uid, type, iat, exp; no jti): one customer's log-ins in the same second get one token.
+            token = hashlib.sha256(f"{store.secret}:{body['username']}:{int(time.time())}".encode()).hexdigest()[:32]
             store.tokens[token] = body["username"]
+            store.logins.append((body["username"], time.time(), token))
             return self._send(200, token)
         session = None
         m = re.match(r"^/guest-carts/([^/]+)(/[a-z-]+)?$", path)
