@@ -32,7 +32,7 @@ class Bounds:
     freeze_ms: Annotated[float, Field(gt=0)] = 3000.0       # a request this slow (x the store's drift) is frozen
     freeze_count: Annotated[int, Field(ge=1)] = 5           # this many frozen requests hurt the live colour
     # Evidence minimums: fewer makes a verdict INCONCLUSIVE (a failure) unless lowered here on purpose.
-    min_crossings: Annotated[int, Field(ge=0)] = 20         # per kind: sessions, tokens, guest carts, cart contents (tokens at the defaults: 29–50 seen)
+    min_crossings: Annotated[int, Field(ge=0)] = 30         # per kind: sessions, tokens, guest carts, cart contents
     min_orders: Annotated[int, Field(ge=0)] = 10            # orders placed in the run
 
     def replace(self, **changes) -> Bounds:
