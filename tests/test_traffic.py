@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import time
 from pathlib import Path
@@ -205,7 +206,7 @@ def test_a_household_holds_all_its_devices_within_seconds_and_each_crosses_any_l
     for email, t, _token in store.logins:
         by_account.setdefault(email, []).append(t)
     assert len(by_account) == 4
-    gaps = [b - a for ts in by_account.values() for a, b in zip(ts, ts[1:], strict=False)]
+    gaps = [b - a for ts in by_account.values() for a, b in itertools.pairwise(ts)]
     assert gaps and min(gaps) >= 1.0  # never two log-ins of one customer in one second
     issued = [r for r in recs if r["step"] == "get token"]
     assert len({r["creds"]["token"] for r in issued}) == len(issued)  # every log-in a new device
