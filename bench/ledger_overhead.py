@@ -2,11 +2,12 @@
 
 Starts a private nginx on a free loopback port serving one small file, then runs the same headless Locust
 load (users, duration, one process) plain and with locustfiles/gl_ledger attached, alternating within this one
-run (drift on a shared machine hits both alike), and prints both rates and their ratio. Aim: overhead < 5 %.
+run: each round a plain and a ledger run back to back (drift on a shared machine hits both alike). The figure is
+the median over the rounds of each pair's overhead, printed with the pairs' spread. Aim: overhead < 5 %.
 Then the same load with the ledger on Locust's distributed mode (a master and --workers worker processes, the
 ledger shipped to the master): requests/s per worker process.
 
-    .venv/bin/python bench/ledger_overhead.py [--users 20] [--seconds 8] [--rounds 5] [--workers 2]
+    .venv/bin/python bench/ledger_overhead.py [--users 20] [--seconds 8] [--rounds 9] [--workers 2]
 """
 from __future__ import annotations
 
@@ -162,15 +163,30 @@ def listener_cost_us(workdir: Path, calls: int = 200_000) -> float:
     return cost
 
 
-def median_run(results: list[dict]) -> dict:
-    return sorted(results, key=lambda r: r["rps"])[len(results) // 2]
+def median(values: list[float]) -> float:
+    v = sorted(values)
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
+
+def paired(runs: dict, key: str) -> list[float]:
+    """Per round, the overhead in % of the ledger run against the plain run next to it: the two ran back to back,
+    so what else loaded the machine then hit both; the median of these pairs is the figure, their spread its
+    noise."""
+    return [100 * (1 - led[key] / plain[key]) if key == "rps" else 100 * (led[key] / plain[key] - 1)
+            for plain, led in zip(runs["plain"], runs["ledger"], strict=True)]
+
+
+def spread(values: list[float]) -> str:
+    v = sorted(values)
+    q1, q3 = v[len(v) // 4], v[(3 * len(v)) // 4]
+    return f"pairs {', '.join(f'{x:.1f}' for x in values)}; middle half {q1:.1f}..{q3:.1f}, all {v[0]:.1f}..{v[-1]:.1f}"
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--users", type=int, default=20)
     ap.add_argument("--seconds", type=int, default=8)
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     if shutil.which("nginx") is None:
@@ -181,7 +197,7 @@ def main() -> int:
     nginx, port = start_nginx(workdir)
     runs = {"plain": [], "ledger": []}
     try:
-        # Alternate the two configurations so drift on a shared machine hits both alike; compare medians.
+        # Alternate the two configurations (which one goes first too), so drift on a shared machine hits both alike.
         for i in range(args.rounds):
             for name in ("plain", "ledger") if i % 2 == 0 else ("ledger", "plain"):
                 result = run_locust(workdir, f"{name}{i}", name == "ledger", port, args.users, args.seconds)
@@ -194,28 +210,29 @@ def main() -> int:
         nginx.send_signal(signal.SIGQUIT)  # graceful stop of our private nginx only
         nginx.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
-    plain = median_run(runs["plain"])
-    ledger = median_run(runs["ledger"])
-    ratio = ledger["rps"] / plain["rps"]
-    print(f"users={args.users} duration={args.seconds}s rounds={args.rounds} (medians), "
-          f"target: private nginx on 127.0.0.1:{port}")
-    print(f"without ledger: {plain['rps']:8.0f} req/s ({plain['requests']} requests, {plain['failures']} failed)")
-    print(f"with ledger:    {ledger['rps']:8.0f} req/s ({ledger['requests']} requests, {ledger['failures']} failed, "
-          f"{ledger['ledger_lines']} ledger lines)")
-    overhead = 100 * (1 - ratio)
-    print(f"requests/s with/without: {ratio:.3f}: ledger overhead {overhead:.1f} %, aim < 5 %: ratio {overhead / 5:.2f} "
-          f"({'met' if overhead < 5 else 'MISSED'})")
-    cpu_plain = sorted(r["cpu_us"] for r in runs["plain"])[len(runs["plain"]) // 2]
-    cpu_ledger = sorted(r["cpu_us"] for r in runs["ledger"])[len(runs["ledger"]) // 2]
-    cpu_over = 100 * (cpu_ledger / cpu_plain - 1)
-    print(f"CPU per request with/without: {cpu_ledger:.1f} / {cpu_plain:.1f} us: ledger overhead {cpu_over:.1f} %, "
-          f"aim < 5 %: ratio {cpu_over / 5:.2f} ({'met' if cpu_over < 5 else 'MISSED'}) — the same cost in CPU, "
-          f"robust to other load on the machine")
+    rps_plain, rps_ledger = (median([r["rps"] for r in runs[k]]) for k in ("plain", "ledger"))
+    print(f"users={args.users} duration={args.seconds}s rounds={args.rounds} (each a plain and a ledger run back to "
+          f"back), target: private nginx on 127.0.0.1:{port}")
+    print(f"without ledger: {rps_plain:8.0f} req/s (median; {sum(r['requests'] for r in runs['plain'])} requests, "
+          f"{sum(r['failures'] for r in runs['plain'])} failed)")
+    print(f"with ledger:    {rps_ledger:8.0f} req/s (median; {sum(r['requests'] for r in runs['ledger'])} requests, "
+          f"{sum(r['failures'] for r in runs['ledger'])} failed, {sum(r['ledger_lines'] for r in runs['ledger'])} "
+          f"ledger lines)")
+    pairs = paired(runs, "rps")
+    overhead = median(pairs)
+    print(f"ledger overhead in requests/s: {overhead:.1f} % (median of {len(pairs)} pairs), aim < 5 %: ratio "
+          f"{overhead / 5:.2f} ({'met' if overhead < 5 else 'MISSED'}); {spread(pairs)}")
+    cpu_pairs = paired(runs, "cpu_us")
+    cpu_over = median(cpu_pairs)
+    cpu_plain = median([r["cpu_us"] for r in runs["plain"]])
+    print(f"ledger overhead in CPU per request: {cpu_over:.1f} % (median of pairs; {cpu_plain:.1f} us a request "
+          f"without), aim < 5 %: ratio {cpu_over / 5:.2f} ({'met' if cpu_over < 5 else 'MISSED'}); {spread(cpu_pairs)}"
+          f" — the same cost in CPU, robust to other load on the machine")
     share = 100 * listener_us / cpu_plain
     print(f"ledger listener alone: {listener_us:.1f} us CPU per request = {share:.1f} % of a request's CPU without the "
           f"ledger ({cpu_plain:.1f} us), aim < 5 %: ratio {share / 5:.2f} ({'met' if share < 5 else 'MISSED'}) — the "
           f"ledger's own cost, free of the run-to-run noise above")
-    print(f"requests/s per Locust process (stand-alone, with ledger): {ledger['rps']:.0f}")
+    print(f"requests/s per Locust process (stand-alone, with ledger): {rps_ledger:.0f}")
     if dist:
         per = ", ".join(f"{r:.0f}" for r in dist["per_worker"])
         print(f"distributed, master + {args.workers} workers, with ledger: {dist['rps']:.0f} req/s in all, per worker "
