@@ -120,9 +120,30 @@ class KindCount:
         return {"issued": self.issued, "checked": self.checked, "lost": self.lost}
 
 
-def _groups(keys: np.ndarray, rows: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def time_rank(led: Ledger) -> np.ndarray:
+    """Each row's place in (ts, row) order (NaN last), made once per ledger: sorting a history by key then time is
+    then one argsort of key * rows + rank, several times faster than a lexsort over three keys."""
+    cache = _arrays(led)
+    if "rank" not in cache:
+        ts = led.np("ts")
+        order = np.argsort(ts, kind="stable")  # the shards are runs of ascending time: a merge, nearly linear
+        rank = np.empty(len(ts), dtype=np.int32 if len(ts) < 1 << 31 else np.int64)
+        rank[order] = np.arange(len(ts), dtype=rank.dtype)
+        cache["rank"] = rank
+    return cache["rank"]
+
+
+def history_order(led: Ledger, keys: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The permutation that sorts (keys, rows) by key, then time, then row: np.lexsort((rows, ts[rows], keys))."""
+    n = len(led)
+    if len(keys) and int(keys.max()) < (1 << 62) // max(n, 1):
+        return np.argsort(keys.astype(np.int64) * n + time_rank(led)[rows])  # unique keys: any sort is this order
+    return np.lexsort((rows, led.np("ts")[rows], keys))
+
+
+def _groups(led: Ledger, keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows grouped by key, each group in (ts, row) order: (sorted rows, sorted keys, group start positions)."""
-    order = np.lexsort((rows, ts[rows], keys))
+    order = history_order(led, keys, rows)
     rows, keys = rows[order], keys[order]
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, dtype=np.int64)
     return rows, keys, starts
@@ -136,13 +157,12 @@ def continuity(led: Ledger, switch: Switch, evidence_max: int = 10) -> dict[str,
     out = {k: KindCount() for k in CREDENTIAL_KINDS}
     if not len(creds):
         return out
-    ts = led.np("ts")
     ok, before, on_new = acknowledged_rows(led), switch.before_rows(led), switch.on_new_rows(led)
     flags = row_flags(led)
     for kind, refusal in REFUSAL_CHECKS.items():
         col = creds.sub(kind)
         m = creds.truthy(kind)
-        rows, cids, starts = _groups(col.codes[m].astype(np.int64), creds.rows[m], ts)
+        rows, cids, starts = _groups(led, col.codes[m].astype(np.int64), creds.rows[m])
         if not len(rows):
             continue
         count = out[kind]
@@ -191,8 +211,7 @@ def cart_histories(led: Ledger, switch: Switch, evidence_max: int = 10) -> CartH
     ops = led.sparse_col("cart_op")
     pos = np.flatnonzero(ops.truthy("cart"))
     cart = ops.sub("cart")
-    ts = led.np("ts")
-    order = np.lexsort((ops.rows[pos], ts[ops.rows[pos]], cart.codes[pos]))
+    order = history_order(led, cart.codes[pos], ops.rows[pos])
     pos = pos[order]
     keys = cart.codes[pos]
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(pos) else np.zeros(0, dtype=np.int64)
