@@ -21,9 +21,9 @@ def test_shipped_plans_parse_and_cover_the_replica_catalogue():
     # `pytest -m chaos` runs the CI plan: at least 10 distinct faults, each judged by its drill's hypothesis.
     assert len({f.kind for d in ci for f in d.faults}) >= 10
     # Their 30-second cutovers lower the crossings minimum explicitly (the defaults ask 30 of each kind): the CI
-    # plan's to 25, the nightly's to 15. One exception, said in the plan: the DO 429 storm stretches the switch past
+    # plan's to 20, the nightly's to 15. One exception, said in the plan: the DO 429 storm stretches the switch past
     # every guest checkout.
-    assert {tuple(d.bounds.items()) for d in ci} == {(("min_crossings", 25),)}
+    assert {tuple(d.bounds.items()) for d in ci} == {(("min_crossings", 20),)}
     lowered = {d.name: d.bounds for d in nightly if d.bounds != {"min_crossings": 15}}
     assert lowered == {"do-api-429-and-busy-storm-during-switch": {"min_crossings": 0}}
 
