@@ -24,7 +24,7 @@ from harness.ledger_schema import EVENTS_FILE
 from harness.page_cache_purge import clean_page_cache
 from harness.release import Release
 from harness.retry import GaveUp
-from harness.static_digests import StaticProblem, learn_both
+from harness.static_digests import StaticProblem, learn_both, mark_never_live
 from harness.targets.base import Target, TargetError, other_colour
 from harness.verdicts import LiveScope
 from harness.watch import LedgerTail, Watch
@@ -134,6 +134,8 @@ def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
         except (DeployRefused, StaticProblem) as exc:
             out.refused = str(exc)
             ev("gate_fail", reasons=[out.refused], stage="deploy")
+            if isinstance(exc, StaticProblem):  # the deploy finished: the directory is this release's
+                mark_never_live(target, to_colour, plan.release.id, ev)
             return out
         gate = run_gate(target, to_colour, plan.release.id, run_id=plan.run_id, static=static.get(plan.release.id),
                         live_static=static.get(out.from_release))
@@ -141,6 +143,7 @@ def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
         if not gate.passed:
             out.refused = "; ".join(gate.reasons)
             ev("gate_fail", reasons=gate.reasons, checks=gate.checks)
+            mark_never_live(target, to_colour, plan.release.id, ev)
             if any(c["check"] == "page_cache_isolated" and not c["ok"] for c in gate.checks):
                 # The refused colour shares the live one's cache ids: the pages it rendered while gated sit in the
                 # live colour's cache and would keep being served to customers. Clean them out from the live side.
@@ -150,6 +153,7 @@ def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
         if hurt:
             out.refused = f"live traffic was hurt during the deploy: {hurt}"
             ev("gate_fail", reasons=[out.refused], stage="live traffic")
+            mark_never_live(target, to_colour, plan.release.id, ev)
             return out
         ev("gate_pass", checks=len(gate.checks))
         switched_at = switch_and_converge(target, plan, to_colour, plan.release.id, ev)

@@ -171,11 +171,36 @@ def learn_both(target: Target, live_colour: str, live_release: str, new_colour: 
     return out
 
 
+# Written into a release's directory on the nodes when the switch to it was refused: its files never reached a
+# customer, a browser or a CDN, so its static version holds no promise (a redeploy of the id replaces the directory).
+NEVER_LIVE = ".greenlight-never-live"
+
+
+def _releases_dir(root: str) -> str:
+    return root.rstrip("/").rsplit("/", 1)[0] + "/releases"
+
+
+def mark_never_live(target: Target, colour: str, release: str, event) -> None:
+    """Best effort: a node that does not answer keeps its directory unmarked (then the release counts as served,
+    the cautious side)."""
+    d = shlex.quote(f"{_releases_dir(getattr(target, 'magento_root', DEFAULT_ROOT))}/{release}")
+    marked = []
+    for n in target.nodes(colour):
+        try:
+            r = target.exec(n, ["sh", "-c", f"[ ! -d {d} ] || echo refused > {d}/{NEVER_LIVE}"], timeout=15)
+        except TargetError:
+            continue
+        if r.ok:
+            marked.append(n.name)
+    event("release_never_live", release=release, nodes=marked)
+
+
 def reused_by_earlier(target: Target, node: Node, new: ReleaseStatic, root: str = DEFAULT_ROOT) -> str | None:
-    """Earlier releases still on the node (releases/<id>/) that deployed the same static version with other files:
-    their URLs are in browsers' and CDNs' caches for a year."""
-    releases = shlex.quote(root.rstrip("/").rsplit("/", 1)[0] + "/releases")
-    script = (f"for d in {releases}/*/; do echo \"$(basename \"$d\") "
+    """Earlier releases still on the node (releases/<id>/) that deployed the same static version with other files
+    and may have been live: their URLs are in browsers' and CDNs' caches for a year. A release whose switch was
+    refused (marked NEVER_LIVE) was never served and is skipped."""
+    releases = shlex.quote(_releases_dir(root))
+    script = (f"for d in {releases}/*/; do [ -e \"$d/{NEVER_LIVE}\" ] && continue; echo \"$(basename \"$d\") "
               "$(head -n 1 \"$d/pub/static/deployed_version.txt\" 2>/dev/null)\"; done")
     r = target.exec(node, ["sh", "-c", script], timeout=30)
     if not r.ok:
