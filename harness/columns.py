@@ -293,6 +293,11 @@ class ShardIndex:
     def dict_values(self, stem: str) -> list:
         return [None, *self.dictionary(stem)[1]]
 
+    def dict_texts(self, stem: str) -> list[bytes]:
+        """A coded column's dictionary as the JSON text of codes 1, 2, ... (not decoded)."""
+        path = self.dir / f"{stem}.dict"
+        return path.read_bytes().splitlines() if path.exists() else []
+
     def dictionary(self, stem: str) -> tuple[list[bytes], list]:
         """A coded column's dictionary as (JSON text, value) of codes 1, 2, ...: the text is the value's identity
         across shards (orjson writes one text per value), so merging shards never re-encodes a value."""

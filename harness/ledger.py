@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,7 +170,7 @@ class StrCol:
         return self.codes == 0
 
     def np_values(self) -> np.ndarray:
-        return np.array(self.values, dtype=object)[self.codes]
+        return np.array(list(self.values), dtype=object)[self.codes]
 
 
 class SparseCol(Mapping):
@@ -396,26 +396,84 @@ def _numeric(parts, field: str, dtype: str) -> np.ndarray:
 
 
 def _strings(parts, field: str) -> StrCol:
-    return _merge_codes([(*part.dictionary(field), part.codes(field)) for _, part in parts])
+    return _merge_codes([(part.dict_texts(field), part.codes(field)) for _, part in parts])
 
 
-def _merge_codes(pieces: list[tuple[list[bytes], list, np.ndarray]], dict_code: bool = False) -> StrCol:
+BIG_DICTIONARY = 1 << 16  # distinct values (over all shards) from which a dictionary stays as JSON texts
+
+
+class TextValues(Sequence):
+    """A large dictionary's values (cart ids, credentials, order ids: about one per cart or order) kept as their
+    JSON texts in one numpy bytes array and decoded when read: [None, value of code 1, ...] like a StrCol's list,
+    without a Python object per value (~60 bytes each: a night's ledger has millions)."""
+
+    def __init__(self, texts: np.ndarray):
+        self.texts = texts  # code c >= 1 is texts[c - 1]
+
+    def __len__(self) -> int:
+        return len(self.texts) + 1
+
+    def __getitem__(self, c):
+        if isinstance(c, slice):
+            return [self[i] for i in range(*c.indices(len(self)))]
+        if c < 0:
+            c += len(self)
+        if c == 0:
+            return None
+        if c < 0:
+            raise IndexError(c)
+        return orjson.loads(bytes(self.texts[c - 1]))
+
+    def truthy(self) -> np.ndarray:
+        """bool(value) per code, mostly without decoding: a JSON string is truthy unless it is \"\"."""
+        quoted = np.char.startswith(self.texts, b'"')
+        out = quoted & (self.texts != b'""')
+        for j in np.flatnonzero(~quoted).tolist():
+            out[j] = bool(orjson.loads(bytes(self.texts[j])))
+        return np.r_[False, out]
+
+
+def _first_seen(pieces: list[tuple[list[bytes], np.ndarray]]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Every shard's dictionary texts coded 1, 2, ... in order of first appearance over the shards (as a dict
+    filled shard by shard would), over numpy bytes arrays: (the distinct texts in code order, each shard's codes)."""
+    sizes = [len(texts) for texts, _ in pieces]
+    texts = np.concatenate([np.array(t, dtype=bytes) for t, _ in pieces if t])
+    distinct, first, inverse = np.unique(texts, return_index=True, return_inverse=True)
+    del texts
+    order = np.argsort(first, kind="stable")
+    code = np.empty(len(distinct), dtype=np.uint32)
+    code[order] = np.arange(1, len(distinct) + 1, dtype=np.uint32)
+    codes = code[inverse.reshape(-1)]
+    return distinct[order], np.split(codes, np.cumsum(sizes)[:-1])
+
+
+def _merge_codes(pieces: list[tuple[list[bytes], np.ndarray]], dict_code: bool = False) -> StrCol:
     """One dictionary for all shards (each shard's codes go through a small remap array), and the narrowest code
     type that holds it: most columns (journeys, steps, nodes, releases, routes) need 1 or 2 bytes a record, not 4.
-    Values are matched by their JSON text. With dict_code, the shards' DICT marker becomes one global code past
-    the values (StrCol.dict_code)."""
-    values: list = [None]
-    index: dict[bytes, int] = {}
+    Values are matched by their JSON text; a dictionary of BIG_DICTIONARY texts or more stays texts (TextValues).
+    With dict_code, the shards' DICT marker becomes one global code past the values (StrCol.dict_code)."""
     remaps = []
-    for texts, shard_values, _ in pieces:
-        known = len(index)
-        setdefault = index.setdefault
-        codes = [setdefault(t, len(index) + 1) for t in texts]  # a new text gets the next code
-        values.extend(v for c, v in zip(codes, shard_values, strict=True) if c > known)
-        remap = np.empty(len(texts) + 2, dtype="<u4")  # 0 = null, then the shard's codes, last: the DICT marker
-        remap[0] = 0
-        remap[1:-1] = codes
-        remaps.append(remap)
+    if sum(len(texts) for texts, _ in pieces) >= BIG_DICTIONARY:
+        distinct, shard_codes = _first_seen(pieces)
+        values = TextValues(distinct)
+        for codes in shard_codes:
+            remap = np.empty(len(codes) + 2, dtype="<u4")  # 0 = null, then the shard's codes, last: the DICT marker
+            remap[0] = 0
+            remap[1:-1] = codes
+            remaps.append(remap)
+    else:
+        index: dict[bytes, int] = {}
+        new: list[bytes] = []
+        for texts, _ in pieces:
+            setdefault = index.setdefault
+            known = len(index)
+            codes = [setdefault(t, len(index) + 1) for t in texts]  # a new text gets the next code
+            new += [t for c, t in zip(codes, texts, strict=True) if c > known]
+            remap = np.empty(len(texts) + 2, dtype="<u4")
+            remap[0] = 0
+            remap[1:-1] = codes
+            remaps.append(remap)
+        values = [None, *(orjson.loads(b"[" + b",".join(new) + b"]") if new else [])]
     marker = len(values)
     for remap in remaps:
         remap[-1] = marker
@@ -423,7 +481,7 @@ def _merge_codes(pieces: list[tuple[list[bytes], list, np.ndarray]], dict_code: 
     dtype = np.uint8 if top < 1 << 8 else np.uint16 if top < 1 << 16 else np.uint32
     out = np.empty(sum(len(codes) for *_, codes in pieces), dtype=dtype)
     start = 0
-    for (texts, _, shard_codes), remap in zip(pieces, remaps, strict=True):
+    for (texts, shard_codes), remap in zip(pieces, remaps, strict=True):
         codes = np.where(shard_codes == DICT, len(texts) + 1, shard_codes) if dict_code else shard_codes
         if len(codes):
             out[start:start + len(codes)] = remap.astype(dtype)[codes]
@@ -474,7 +532,7 @@ def _sparse(parts, field: str, keys: list[str]) -> SparseCol:
         sp = part.sparse_fields().get(field)
         if sp is not None and sp["rows"]:
             rows.append(part.sparse_rows(field).astype(row_type) + row_type(base))
-            own.append((*part.dictionary(sp["stem"]), part.sparse_codes(sp["stem"], sp["rows"])))
+            own.append((part.dict_texts(sp["stem"]), part.sparse_codes(sp["stem"], sp["rows"])))
             shards.append((part, sp))
         base += part.rows
 
@@ -484,9 +542,9 @@ def _sparse(parts, field: str, keys: list[str]) -> SparseCol:
             n = sp["rows"]
             if key in sp["keys"]:
                 stem = f"{sp['stem']}.{sp['keys'].index(key)}"
-                pieces.append((*part.dictionary(stem), part.sparse_codes(stem, n)))
+                pieces.append((part.dict_texts(stem), part.sparse_codes(stem, n)))
             else:
-                pieces.append(([], [], np.zeros(n, dtype="<u4")))
+                pieces.append(([], np.zeros(n, dtype="<u4")))
         return _merge_codes(pieces)
 
     all_rows = np.concatenate(rows) if rows else np.zeros(0, dtype=row_type)
@@ -509,6 +567,8 @@ _ABSENT = object()
 
 def _truthy_codes(col: StrCol) -> np.ndarray:
     """Per code of a StrCol: is its value truthy (code 0, null or absent, is not)."""
+    if isinstance(col.values, TextValues):
+        return col.values.truthy()
     return np.array([bool(v) for v in col.values] or [False], dtype=bool)
 
 

@@ -109,9 +109,9 @@ class StepComparison:
         ratios = []
         for before, after in self.steps.values():
             if len(before.ms) >= DRIFT_MIN_SAMPLES and len(after.ms) >= DRIFT_MIN_SAMPLES:
-                b = percentile(sorted(before.ms), 50)
+                b = percentile(sorted_ms(before.ms), 50)
                 if b > 0:
-                    ratios.append(percentile(sorted(after.ms), 50) / b)
+                    ratios.append(percentile(sorted_ms(after.ms), 50) / b)
         if len(ratios) < 3:
             return 1.0
         return max(1.0, percentile(sorted(ratios), 50))
@@ -157,7 +157,7 @@ class StepComparison:
             else:
                 if a50 - g * b50 < rule.floor_ms:
                     continue
-                base = sorted(before, reverse=True)
+                base = sorted_ms(before)[::-1]
                 m = int(TAIL_SHARE * len(base))  # the (m+1)-th slowest baseline sample: its p75
                 above = sum(1 for v in after if v > g * base[m])
                 p = exceedance_greater(len(after), len(base), m, above)
@@ -181,8 +181,16 @@ class StepComparison:
         return out
 
 
+def sorted_ms(values: list) -> list:
+    """sorted(values): through numpy for a long list of floats (a step's thousands of latency samples, sorted again
+    by each statistic: several times faster than Python's sort, the same floats in the same order)."""
+    if len(values) > 64 and all(type(v) is float and v == v for v in values):
+        return np.sort(np.array(values, dtype=np.float64)).tolist()
+    return sorted(values)
+
+
 def latency_stats(before: list[float], after: list[float]) -> dict:
-    b, a = sorted(before), sorted(after)
+    b, a = sorted_ms(before), sorted_ms(after)
     return {"before": {"p50": round(percentile(b, 50), 1), "p95": round(percentile(b, 95), 1)},
             "after": {"p50": round(percentile(a, 50), 1), "p95": round(percentile(a, 95), 1)}}
 

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 import tests.history_reference as ref
-from harness import history
+from harness import history, ledger
 from harness.ledger import load
 
 T0 = 1_800_000_000.0
@@ -101,3 +101,24 @@ def test_the_random_runs_hold_what_the_comparison_is_about(tmp_path, monkeypatch
         fast = history.cart_histories(load(d), history.Switch(at, "r1", "r2", end))
         settled += fast.carts - (len(replayed) - before)
     assert lost > 5 and checked > 5 and anomalies > 5 and len(replayed) > 20 and settled > 20
+
+
+@pytest.mark.parametrize("seed", range(0, 60, 6))
+def test_large_dictionaries_kept_as_texts_judge_the_same(tmp_path, monkeypatch, seed):
+    """A night's cart ids and credentials stay JSON texts (ledger.TextValues, from BIG_DICTIONARY distinct values):
+    forced on for every dictionary here, the histories say exactly what the old per-record judgement says."""
+    shards, at, end = random_run(seed)
+    for k, recs in enumerate(shards):
+        (tmp_path / f"requests-h-{k}.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in recs))
+    old_leds = load(tmp_path), load(tmp_path)  # values as Python objects (few distinct values)
+    assert not isinstance(old_leds[0].sparse_col("cart_op").sub("cart").values, ledger.TextValues)
+    monkeypatch.setattr(ledger, "BIG_DICTIONARY", 1)
+    led = load(tmp_path)
+    assert isinstance(led.sparse_col("cart_op").sub("cart").values, ledger.TextValues)
+    sw = history.Switch(at, "r1", "r2", end)
+    new, old = history.continuity(led, sw), ref.continuity(old_leds[0], ref.Switch(at, "r1", "r2", end))
+    assert {k: (c.to_dict(), c.evidence) for k, c in new.items()} == \
+        {k: (c.to_dict(), c.evidence) for k, c in old.items()}
+    new_carts = history.cart_histories(led, sw)
+    old_carts = ref.cart_histories(old_leds[1], ref.Switch(at, "r1", "r2", end))
+    assert (new_carts.to_dict(), new_carts.anomalies) == (old_carts.to_dict(), old_carts.anomalies)
