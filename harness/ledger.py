@@ -447,13 +447,21 @@ def _first_seen(pieces: list[tuple[list[bytes], np.ndarray]]) -> tuple[np.ndarra
     return distinct[order], np.split(codes, np.cumsum(sizes)[:-1])
 
 
+def _even_widths(pieces: list[tuple[list[bytes], np.ndarray]]) -> bool:
+    """Whether the texts fit a fixed-width bytes array without padding it to much more than their size (ids do;
+    a few long objects among short values would not)."""
+    widest = max((max(map(len, texts)) for texts, _ in pieces if texts), default=0)
+    size = sum(sum(map(len, texts)) for texts, _ in pieces)
+    return widest * sum(len(texts) for texts, _ in pieces) <= 2 * size + (1 << 20)
+
+
 def _merge_codes(pieces: list[tuple[list[bytes], np.ndarray]], dict_code: bool = False) -> StrCol:
     """One dictionary for all shards (each shard's codes go through a small remap array), and the narrowest code
     type that holds it: most columns (journeys, steps, nodes, releases, routes) need 1 or 2 bytes a record, not 4.
     Values are matched by their JSON text; a dictionary of BIG_DICTIONARY texts or more stays texts (TextValues).
     With dict_code, the shards' DICT marker becomes one global code past the values (StrCol.dict_code)."""
     remaps = []
-    if sum(len(texts) for texts, _ in pieces) >= BIG_DICTIONARY:
+    if sum(len(texts) for texts, _ in pieces) >= BIG_DICTIONARY and _even_widths(pieces):
         distinct, shard_codes = _first_seen(pieces)
         values = TextValues(distinct)
         for codes in shard_codes:
