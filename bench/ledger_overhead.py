@@ -1,15 +1,13 @@
 """Cost of the request ledger: Locust requests/s with and without the ledger listener, same static URL.
 
-Starts a private nginx on a free loopback port serving one small file. The aimed figure comes from ONE headless
-Locust run (one process) with locustfiles/gl_ledger attached and switched on and off every second: each on-phase's
-requests/s against the off-phases either side of it, the median over the run with its spread — the same process,
-connections and seconds of the machine, so other load hits both alike. Aim: overhead < 5 %. For context, the same
-load as separate plain and ledger runs, back to back in alternating order (median of the pairs, spread), and then
-on Locust's distributed mode (a master and --workers worker processes, the ledger shipped to the master):
-requests/s per worker process.
+Starts a private nginx on a free loopback port serving one small file, then runs the same headless Locust
+load (users, duration, one process) plain and with locustfiles/gl_ledger attached, alternating within this one
+run: each round a plain and a ledger run back to back (drift on a shared machine hits both alike). The figure is
+the median over the rounds of each pair's overhead, printed with the pairs' spread. Aim: overhead < 5 %.
+Then the same load with the ledger on Locust's distributed mode (a master and --workers worker processes, the
+ledger shipped to the master): requests/s per worker process.
 
     .venv/bin/python bench/ledger_overhead.py [--users 20] [--seconds 8] [--rounds 9] [--workers 2]
-                                              [--toggle-seconds 60]
 """
 from __future__ import annotations
 
@@ -54,60 +52,6 @@ class Static(FastHttpUser):
     def small(self):
         self.client.get("/small.txt", context={{"step": "static"}})
 """
-
-# One Locust process, the ledger switched on and off every PHASE_S seconds (a greenlet flips it): requests/s with
-# and without are measured over the same seconds of the same machine, so other load hits both phases alike.
-TOGGLE_CODE = """
-import json, os, time
-import gevent
-from locust import events
-import gl_ledger
-_ledger = gl_ledger.attach(events)
-events.request.remove_listener(_ledger.on_request)
-_state = {{"on": False, "n": 0, "t": 0.0, "phases": []}}
-
-def _gate(**kw):
-    _state["n"] += 1
-    if _state["on"]:
-        _ledger.on_request(**kw)
-
-events.request.add_listener(_gate)
-
-def _close_phase():
-    now = time.perf_counter()
-    if _state["on"]:
-        _ledger.flush()  # the ledger's writes belong to the phase that made them
-        now = time.perf_counter()
-    _state["phases"].append([_state["on"], _state["n"], now - _state["t"]])
-    _state["n"], _state["t"] = 0, now
-
-def _toggle():
-    gevent.sleep({warmup})
-    _state["n"], _state["t"] = 0, time.perf_counter()
-    while True:
-        gevent.sleep({phase})
-        _close_phase()
-        _state["on"] = not _state["on"]
-
-@events.test_start.add_listener
-def _start(**_kw):
-    gevent.spawn(_toggle)
-
-@events.test_stop.add_listener
-def _stop(**_kw):
-    with open(os.environ["GL_BENCH_PHASES"], "w") as fh:
-        json.dump(_state["phases"], fh)
-
-from locust import FastHttpUser, constant, task
-
-class Static(FastHttpUser):
-    wait_time = constant(0)
-
-    @task
-    def small(self):
-        self.client.get("/small.txt", context={{"step": "static"}})
-"""
-PHASE_S = 1.0
 
 NGINX_CONF = """
 daemon off;
@@ -178,32 +122,6 @@ def run_locust(workdir: Path, name: str, with_ledger: bool, port: int, users: in
             "ledger_lines": lines, "cpu_us": cpu / max(total, 1) * 1e6}
 
 
-def run_toggled(workdir: Path, port: int, users: int, seconds: int) -> list[float]:
-    """One Locust run with the ledger on and off in turns (TOGGLE_CODE): per pair of neighbouring phases (off, on),
-    the overhead in % of requests/s. The first two seconds (users starting) are left out."""
-    locustfile = workdir / "toggled.py"
-    locustfile.write_text(TOGGLE_CODE.format(warmup=2.0, phase=PHASE_S))
-    phases_file = workdir / "toggled.phases"
-    env = dict(os.environ, PYTHONPATH=str(LOCUSTFILES), GREENLIGHT_LEDGER_DIR=str(workdir / "ledger-toggled"),
-               GL_BENCH_PHASES=str(phases_file))
-    cmd = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--only-summary",
-           "-H", f"http://127.0.0.1:{port}", "-u", str(users), "-r", str(users), "-t", f"{seconds}s",
-           "--loglevel", "WARNING", "--exit-code-on-error", "0"]
-    done = subprocess.run(cmd, check=False, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                          timeout=seconds + 60)
-    if done.returncode != 0:
-        raise RuntimeError(f"locust (toggled) failed: {done.stderr[-2000:]}")
-    phases = json.loads(phases_file.read_text())
-    rates = [(on, n / dt) for on, n, dt in phases if dt > 0]
-    # Each "on" phase against the mean of the "off" phases either side of it: a drift during the run cancels.
-    out = []
-    for k, (on, rate) in enumerate(rates):
-        if on and 0 < k < len(rates) - 1:
-            off = (rates[k - 1][1] + rates[k + 1][1]) / 2
-            out.append(100 * (1 - rate / off))
-    return out
-
-
 def run_distributed(workdir: Path, port: int, users: int, seconds: int, workers: int) -> dict:
     """The ledger locustfile on master + workers (harness.traffic.LoadRun): total and per-worker requests/s."""
     sys.path.insert(0, str(ROOT))
@@ -261,8 +179,7 @@ def paired(runs: dict, key: str) -> list[float]:
 def spread(values: list[float]) -> str:
     v = sorted(values)
     q1, q3 = v[len(v) // 4], v[(3 * len(v)) // 4]
-    listed = f"pairs {', '.join(f'{x:.1f}' for x in values)}; " if len(values) <= 12 else ""
-    return f"{listed}middle half {q1:.1f}..{q3:.1f}, all {v[0]:.1f}..{v[-1]:.1f}"
+    return f"pairs {', '.join(f'{x:.1f}' for x in values)}; middle half {q1:.1f}..{q3:.1f}, all {v[0]:.1f}..{v[-1]:.1f}"
 
 
 def main() -> int:
@@ -271,7 +188,6 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--toggle-seconds", type=int, default=60, help="the one run with the ledger on and off in turns")
     args = ap.parse_args()
     if shutil.which("nginx") is None:
         print("nginx not installed: cannot run this benchmark")
@@ -288,7 +204,6 @@ def main() -> int:
                 runs[name].append(result)
                 print(f"  round {i + 1} {name:6s}: {result['rps']:8.0f} req/s, {result['cpu_us']:6.1f} us CPU per request",
                       flush=True)
-        toggled = run_toggled(workdir, port, args.users, args.toggle_seconds)
         dist = run_distributed(workdir, port, args.users, args.seconds, args.workers) if args.workers else None
         listener_us = listener_cost_us(workdir)
     finally:
@@ -303,16 +218,10 @@ def main() -> int:
     print(f"with ledger:    {rps_ledger:8.0f} req/s (median; {sum(r['requests'] for r in runs['ledger'])} requests, "
           f"{sum(r['failures'] for r in runs['ledger'])} failed, {sum(r['ledger_lines'] for r in runs['ledger'])} "
           f"ledger lines)")
-    over = median(toggled)
-    print(f"ledger overhead in requests/s, one Locust run with the ledger on and off every {PHASE_S:g} s "
-          f"({args.toggle_seconds} s): {over:.1f} % (median of {len(toggled)} on-phases against the off-phases either "
-          f"side), aim < 5 %: ratio {over / 5:.2f} ({'met' if over < 5 else 'MISSED'}); "
-          f"{spread(toggled).replace('pairs ', 'phases ')}")
     pairs = paired(runs, "rps")
     overhead = median(pairs)
-    print(f"ledger overhead in requests/s, separate runs: {overhead:.1f} % (median of {len(pairs)} pairs of runs back "
-          f"to back; each process starts anew, so the other load of the machine differs more between them): "
-          f"{spread(pairs)}")
+    print(f"ledger overhead in requests/s: {overhead:.1f} % (median of {len(pairs)} pairs), aim < 5 %: ratio "
+          f"{overhead / 5:.2f} ({'met' if overhead < 5 else 'MISSED'}); {spread(pairs)}")
     cpu_pairs = paired(runs, "cpu_us")
     cpu_over = median(cpu_pairs)
     cpu_plain = median([r["cpu_us"] for r in runs["plain"]])
