@@ -19,8 +19,17 @@ def cron_installed(target: Target, node: Node) -> bool:
     return target.exec(node, ["sh", "-c", CRON_PROBE], timeout=30).ok
 
 
-def installed_on(target: Target, colour: str) -> list[str]:
-    return [n.name for n in target.nodes(colour) if cron_installed(target, n)]
+def installed_on(target: Target, colour: str) -> tuple[list[str], list[str]]:
+    """(nodes whose crontab runs Magento's cron, "node: why" for nodes that could not be read). A node that does
+    not answer (paused, stopped, unreachable) is the caller's reason to refuse, not an exception mid-gate."""
+    running, unreadable = [], []
+    for n in target.nodes(colour):
+        try:
+            if cron_installed(target, n):
+                running.append(n.name)
+        except TargetError as exc:
+            unreadable.append(str(exc)[:200])
+    return running, unreadable
 
 
 REPLICA_COMMANDS = ("greenlight-node cron off && greenlight-node consumers stop", "greenlight-node cron on")

@@ -95,10 +95,11 @@ def run_gate(target: Target, new_colour: str, new_release: str, *, run_id: str, 
             res.add("session_portable", f"{a.name}->{b.name}", ok, why)
         _page_cache_isolated(res, old_nodes[0], live_static, new_nodes[0], static, cat.product_ids[0])
     if commands(target) is not None:
-        early = installed_on(target, new_colour)
-        res.add("cron_one_colour", new_colour, not early,
-                f"{', '.join(early)} already run(s) Magento's cron before the switch: both colours would run every "
-                f"job (and spawn consumers)" if early else "")
+        early, unreadable = installed_on(target, new_colour)
+        why = "; ".join([f"cannot read the crontab of {u}" for u in unreadable] +
+                        ([f"{', '.join(early)} already run(s) Magento's cron before the switch: both colours would "
+                          "run every job (and spawn consumers)"] if early else []))
+        res.add("cron_one_colour", new_colour, not why, why)
     why_not = target.lacks(Capability.LB_READY)
     if why_not:
         res.skip("lb_sees_healthy", "lb", why_not)

@@ -3,7 +3,7 @@ must not fail the cutover's read-only steps on the live colour: they run on the 
 one skipped. The idle colour is different: a new node that cannot be read is a reason to refuse."""
 import pytest
 
-from harness.background_jobs import hand_over
+from harness.background_jobs import hand_over, installed_on
 from harness.deploy import ExecDeployer
 from harness.static_digests import StaticProblem, learn_both
 from harness.targets.base import ExecResult, Fleet, Node, Target, TargetError
@@ -120,3 +120,12 @@ def test_a_switch_while_the_lb_restarts_lands_on_the_new_colour_and_stays_there(
     router.switch("green")
     assert lb.file == "bk_green" and lb.live == "bk_green"
     assert lb.calls == ["persist", "persist", "persist", "set", "set", "set"]  # the file first, then the LB
+
+
+def test_a_new_node_whose_crontab_cannot_be_read_is_named_not_raised():
+    """The gate asks which new nodes already run cron; a paused one must become a refusal reason (the cutover state
+    machine saw the TargetError escape run_gate)."""
+    running, unreadable = installed_on(_target(down=["green-1"]), "green")
+    assert running == ["green-2"]
+    assert len(unreadable) == 1 and unreadable[0].startswith("green-1: cannot run sh") and "paused" in unreadable[0]
+    assert installed_on(_target(), "green") == (["green-1", "green-2"], [])
