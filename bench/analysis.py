@@ -3,7 +3,7 @@
 Generates a realistic ledger (4 shards, a switch in the middle, probes, orders, assets) in a temporary directory,
 then measures, each in a fresh subprocess (so peak RSS is that step alone):
   read   the JSON lines' bytes, nothing else: what "the disk's speed" means on this machine right now
-  index  the columnar index the harness builds WHILE the load runs (harness/columns.py): its rate must stay far
+  index  the columnar index the harness builds WHILE the load runs (harness/ledger/columns.py): its rate must stay far
          above any request rate, since it runs beside the load
   judge  load (from the index) + every verdict: what happens after the run; the aimed figure
 Prints each figure with its aim and as a ratio to it, and judge/read (how far from the disk's speed), from this run.
@@ -183,14 +183,14 @@ if step == "read":
                 total += chunk.count(b"\n")
     out["records"] = total
 elif step == "index":  # one shard: the harness indexes each writer's shard as it grows
-    from harness.columns import ColumnIndex
-    from harness.ledger import SCHEMA
+    from harness.ledger.columns import ColumnIndex
+    from harness.ledger.records import SCHEMA
     out["records"] = ColumnIndex(d, SCHEMA, sys.argv[4]).update()
 else:
     # Imports once per process (the harness has them loaded long before a run ends): timed apart.
-    from harness.context import RunContext
-    from harness.ledger import load
-    from harness.stored_orders import StoredOrders
+    from harness.verdicts.context import RunContext
+    from harness.ledger.records import load
+    from harness.targets.stored_orders import StoredOrders
     from harness.verdicts import Bounds, evaluate
     from pathlib import Path
     # What the shop's DB holds, as the harness holds it (compact), read before the clock starts (a real run asks

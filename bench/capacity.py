@@ -27,7 +27,7 @@ DEFAULT_USERS = 12  # greenlight certify's default
 
 
 def step(lb_url: str, users: int, seconds: float, workers: int) -> dict:
-    from harness.traffic import LoadRun
+    from harness.load.traffic import LoadRun
 
     with tempfile.TemporaryDirectory(prefix="gl-capacity-") as tmp:
         run = LoadRun(lb_url, Path(tmp) / "ledger", users=users, spawn_rate=users, run_time_s=seconds,
@@ -42,7 +42,7 @@ def step(lb_url: str, users: int, seconds: float, workers: int) -> dict:
 
 
 def certification(target, users: int, load_seconds: float) -> dict:
-    from harness.certify import certify, default_release
+    from harness.run.certify import certify, default_release
 
     with tempfile.TemporaryDirectory(prefix="gl-capacity-cert-") as tmp:
         t0 = time.monotonic()
@@ -62,8 +62,8 @@ def main() -> int:
     ap.add_argument("--load-seconds", type=float, default=40)
     ap.add_argument("--workers", type=int, default=0, help="Locust worker processes for the rate steps")
     args = ap.parse_args()
-    from harness import stack
-    from harness.targets.compose import replica_target
+    from harness.targets.replica import stack
+    from harness.targets.replica.target import replica_target
 
     stack.up()
     target = replica_target()

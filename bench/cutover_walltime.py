@@ -14,7 +14,7 @@ LOAD_S = 60
 
 
 def main() -> int:
-    from harness import stack
+    from harness.targets.replica import stack
 
     stack.up()  # images built and the replica running: measure the cutover, not the build
     t0 = time.monotonic()

@@ -123,9 +123,9 @@ def run_locust(workdir: Path, name: str, with_ledger: bool, port: int, users: in
 
 
 def run_distributed(workdir: Path, port: int, users: int, seconds: int, workers: int) -> dict:
-    """The ledger locustfile on master + workers (harness.traffic.LoadRun): total and per-worker requests/s."""
+    """The ledger locustfile on master + workers (harness.load.traffic.LoadRun): total and per-worker requests/s."""
     sys.path.insert(0, str(ROOT))
-    from harness.traffic import LoadRun
+    from harness.load.traffic import LoadRun
 
     locustfile = workdir / "distributed.py"
     locustfile.write_text(USER_CODE.format(ledger="import gl_ledger\ngl_ledger.attach(events)"))

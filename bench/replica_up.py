@@ -12,7 +12,7 @@ import time
 
 
 def _mem_mib() -> float:
-    from harness import stack
+    from harness.targets.replica import stack
 
     ids = subprocess.run([*stack.compose_cmd(), "ps", "-q"], env=stack.env(), capture_output=True, text=True,
                          check=True).stdout.split()  # this replica's containers (its lane's project), no other
@@ -33,7 +33,7 @@ def _mem_mib() -> float:
 
 
 def main() -> int:
-    from harness import stack
+    from harness.targets.replica import stack
 
     if stack.is_up() and "--force" not in sys.argv:
         print("replica_up: the replica is running; this benchmark takes it down: rerun with --force")

@@ -24,11 +24,11 @@ def main() -> int:
     sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
     from analysis import generate, index_shards
 
-    from harness.context import RunContext
-    from harness.ledger import load
+    from harness.ledger.records import load
     from harness.report import build_report, write_files
-    from harness.stored_orders import StoredOrders
+    from harness.targets.stored_orders import StoredOrders
     from harness.verdicts import Bounds, evaluate
+    from harness.verdicts.context import RunContext
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=1_000_000)

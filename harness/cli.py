@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from harness.run_numbers import argparse_type as number
+from harness.config.run_numbers import argparse_type as number
 from harness.targets.base import TargetError
 
 # Exit codes (documented in the README and in `greenlight --help`); a release pipeline branches on them.
@@ -39,11 +39,11 @@ def _fail(msg: str) -> int:
 
 
 def cmd_up(args) -> int:
-    from harness import stack
+    from harness.targets.replica import stack
 
     secs = stack.up(timeout=args.timeout)  # builds what changed (cached layers) first
-    from harness.background_jobs import background_jobs_follow_traffic
-    from harness.targets.compose import replica_target
+    from harness.checks.background_jobs import background_jobs_follow_traffic
+    from harness.targets.replica.target import replica_target
 
     background_jobs_follow_traffic(replica_target())   # cron and consumers on the live colour only
     print(f"replica healthy in {secs:.1f} s; load balancer at http://127.0.0.1:{stack.lb_port()}")
@@ -51,7 +51,7 @@ def cmd_up(args) -> int:
 
 
 def cmd_down(args) -> int:
-    from harness import stack
+    from harness.targets.replica import stack
 
     stack.down(keep_data=args.keep_data)
     print("replica removed" + (" (DB and Redis data kept)" if args.keep_data else ""))
@@ -59,7 +59,7 @@ def cmd_down(args) -> int:
 
 
 def _node_state(node, target) -> dict:
-    from harness import health
+    from harness.targets import health
 
     h = health.probe(node.url)
     return {"url": node.url, "healthy": h.ok, "release": h.header(target.release_header),
@@ -67,14 +67,14 @@ def _node_state(node, target) -> dict:
 
 
 def cmd_status(args) -> int:
-    from harness.recovery import describe_leftovers, leftovers
+    from harness.run.recovery import describe_leftovers, leftovers
     from harness.targets.factory import open_target
 
     left = leftovers()
     if not args.json:
         print("faults and load:\n" + "\n".join(describe_leftovers(left)))
     if args.target == "local":
-        from harness import stack
+        from harness.targets.replica import stack
 
         if not stack.engine_ok():
             return _fail("no Docker engine answers: run `make setup` (or scripts/bootstrap-engine.sh as root)")
@@ -100,7 +100,7 @@ def cmd_status(args) -> int:
 
 def cmd_heal(args) -> int:
     """After a crash: heal every journaled fault, end load left by a dead harness, leave one healthy colour live."""
-    from harness.recovery import heal_everything
+    from harness.run.recovery import heal_everything
     from harness.targets.factory import open_target
 
     with contextlib.ExitStack() as held:
@@ -123,7 +123,7 @@ def cmd_heal(args) -> int:
 
 def cmd_drill(args) -> int:
     """Run a drill plan: one report per drill, a JUnit file, a line per drill in the history; 1 when a hypothesis failed."""
-    from harness.drills import PlanError, load_plan, run_plan
+    from harness.run.drills import PlanError, load_plan, run_plan
     from harness.targets.factory import open_target
 
     try:
@@ -134,7 +134,7 @@ def cmd_drill(args) -> int:
     if unknown:
         return _fail(f"no drill named {', '.join(sorted(unknown))} in {args.plan}")
     if not _replica_up_healthy():
-        from harness import stack
+        from harness.targets.replica import stack
 
         stack.up()
     _sigterm_unwinds()
@@ -158,13 +158,13 @@ def _sigterm_unwinds() -> None:
 
 
 def _replica_up_healthy() -> bool:
-    from harness import stack
+    from harness.targets.replica import stack
 
     return stack.is_up()
 
 
 def _replica_up() -> bool:
-    from harness import stack
+    from harness.targets.replica import stack
 
     return stack.engine_ok() and stack.service_states()["lb"]["status"] == "running"
 
@@ -172,10 +172,10 @@ def _replica_up() -> bool:
 def cmd_certify(args) -> int:
     if args.dry_run:
         return cmd_plan(args)
-    from harness.certify import certify, default_release
     from harness.config import bounds_for
-    from harness.progress import Progress
     from harness.report.junit import write_junit
+    from harness.report.progress import Progress
+    from harness.run.certify import certify, default_release
     from harness.targets.factory import open_target
 
     bounds = with_overrides(bounds_for(args.target), args.bound)
@@ -228,7 +228,7 @@ def cmd_worker(args) -> int:
     It takes its run id, headers and allow-list from the master, and ships its ledger to it."""
     import subprocess
 
-    from harness.traffic import DEFAULT_LOCUSTFILE, parse_master
+    from harness.load.traffic import DEFAULT_LOCUSTFILE, parse_master
 
     try:
         host, port = parse_master(args.master)
@@ -262,10 +262,10 @@ def with_overrides(bounds, items: list[str]):
 
 def cmd_rollback(args) -> int:
     """Switch back to the other colour, after checking it is healthy, and wait until traffic converged."""
-    from harness.background_jobs import hand_over
-    from harness.converge import wait_converged
-    from harness.gate import run_gate
-    from harness.page_cache_purge import clean_page_cache
+    from harness.checks.background_jobs import hand_over
+    from harness.checks.gate import run_gate
+    from harness.run.converge import wait_converged
+    from harness.run.page_cache_purge import clean_page_cache
     from harness.targets.base import other_colour
     from harness.targets.factory import open_target
 
@@ -291,8 +291,8 @@ def cmd_rollback(args) -> int:
 
 def cmd_deploy(args) -> int:
     """Deploy a release to one colour of the local replica (what a deploy hook does on real droplets)."""
-    from harness.deploy import DeployRefused
-    from harness.release import find_release
+    from harness.config.release import find_release
+    from harness.run.deploy import DeployRefused
     from harness.targets.factory import open_target
 
     release = find_release(args.release_dir)
@@ -306,8 +306,8 @@ def cmd_deploy(args) -> int:
 
 def cmd_plan(args) -> int:
     """Dry run: every step and every API write call a cutover would make, without making any."""
-    from harness.certify import default_release
-    from harness.release import find_release
+    from harness.config.release import find_release
+    from harness.run.certify import default_release
     from harness.targets.base import other_colour
     from harness.targets.factory import open_target
 
@@ -435,9 +435,9 @@ def _check_paths(args) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from harness.config import ConfigError
-    from harness.release import ReleaseError
-    from harness.run_numbers import BadNumber
-    from harness.stack import StackError
+    from harness.config.release import ReleaseError
+    from harness.config.run_numbers import BadNumber
+    from harness.targets.replica.stack import StackError
 
     bad_path = _check_paths(args)
     if bad_path:
@@ -445,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if (args.cmd == "certify" and args.target == "local" and not args.dry_run):
-            from harness import stack
+            from harness.targets.replica import stack
 
             if not stack.is_up():
                 stack.up()

@@ -56,7 +56,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from harness.run_numbers import BadNumber, check
+    from harness.config.run_numbers import BadNumber, check
 
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
@@ -90,7 +90,7 @@ def gl_options(pytestconfig: pytest.Config) -> dict:
 
 def _progress(pytestconfig: pytest.Config):
     """Plain progress lines through pytest's terminal (captured output would hide them until the end)."""
-    from harness.progress import Progress
+    from harness.report.progress import Progress
 
     tr = pytestconfig.pluginmanager.get_plugin("terminalreporter")
     capman = pytestconfig.pluginmanager.get_plugin("capturemanager")
@@ -105,7 +105,7 @@ def _progress(pytestconfig: pytest.Config):
 
 
 def _certify(pytestconfig, gl_target, gl_options, name: str, **kw):
-    from harness.certify import certify, default_release
+    from harness.run.certify import certify, default_release
 
     release = gl_options["release"] or default_release(gl_target)
     cert = certify(gl_target, release=release, users=gl_options["users"], load_seconds=gl_options["load_seconds"],

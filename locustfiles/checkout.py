@@ -36,7 +36,7 @@ import gl_distributed
 import gl_lease  # noqa: F401  (quits when the harness that started it is gone)
 import gl_ledger
 import gl_settings as cfg
-from harness.page_scripts import on_load_requests
+from harness.checks.page_scripts import on_load_requests
 
 LEDGER = gl_ledger.attach(events, served_by_header=cfg.SERVED_BY_HEADER, release_header=cfg.RELEASE_HEADER)
 HOST = socket.gethostname()

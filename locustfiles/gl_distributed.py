@@ -26,7 +26,7 @@ import psutil
 from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
 import gl_settings as cfg
-from harness.ledger_schema import shard_name
+from harness.ledger.schema import shard_name
 
 log = logging.getLogger("greenlight")
 WORKERS_FILE = "workers.json"
@@ -64,7 +64,7 @@ def _write_json(directory: str, doc: dict) -> None:
 
 def guard(environment) -> str | None:
     """The allow-list, checked in every Locust process before its users start. A reason when refused."""
-    from harness.hosts import HostRefused, check_host
+    from harness.load.hosts import HostRefused, check_host
 
     try:
         check_host(environment.host or "", cfg.ALLOW_HOSTS)

@@ -16,7 +16,7 @@ import threading
 import gevent
 import orjson
 
-from harness.ledger_schema import SPARSE, shard_name
+from harness.ledger.schema import SPARSE, shard_name
 
 FLUSH_S = 0.5
 MAX_BUFFER = 2000  # lines; bounds memory between timed flushes under heavy load

@@ -1,10 +1,10 @@
-"""The per-record history judgement as it was before the columnar rewrite (harness/history.py at 48f2ff3), kept as
+"""The per-record history judgement as it was before the columnar rewrite (harness/verdicts/history.py at 48f2ff3), kept as
 the oracle the array version must agree with (tests/test_history_equivalence.py). Not used by the harness."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from harness.ledger import Ledger
+from harness.ledger.records import Ledger
 
 CREDENTIAL_KINDS = ("session", "token", "guest_cart")
 # The check a journey fails when the store no longer honours a credential it issued.

@@ -1,4 +1,4 @@
-"""The page-cache isolation probe (harness/cache_check.py) against two tiny HTTP "nodes" with a page cache each, or
+"""The page-cache isolation probe (harness/checks/page_cache.py) against two tiny HTTP "nodes" with a page cache each, or
 one shared between them (what one id_prefix in a shared Redis, or one Varnish in front of both colours, does)."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from harness.cache_check import page_cache_isolated, page_static_version
+from harness.checks.page_cache import page_cache_isolated, page_static_version
 from harness.targets.base import Node
 
 

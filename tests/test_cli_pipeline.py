@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from harness import cli
-from harness.certify import Certification, certify
-from harness.run_numbers import BadNumber, check
+from harness.config.run_numbers import BadNumber, check
+from harness.run.certify import Certification, certify
 from tests.synthetic_run import make_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +28,7 @@ BAD = [(["certify", "--users", "0"], "--users"), (["certify", "--users", "-3"], 
 @pytest.mark.parametrize("argv, option", BAD)
 def test_bad_numbers_are_one_line_and_exit_2(argv, option, capsys, monkeypatch):
     started = []
-    monkeypatch.setattr("harness.stack.is_up", lambda: started.append("stack") or True)
+    monkeypatch.setattr("harness.targets.replica.stack.is_up", lambda: started.append("stack") or True)
     with pytest.raises(SystemExit) as exc:
         cli.main(argv)
     assert exc.value.code == 2 and not started  # refused before anything started
@@ -89,8 +89,8 @@ def test_certify_exit_code_and_junit(status, code, reports, tmp_path, monkeypatc
     def fake_target(*a, **k):
         yield object()
 
-    monkeypatch.setattr("harness.stack.is_up", lambda: True)
-    monkeypatch.setattr("harness.certify.certify", fake_certify)
+    monkeypatch.setattr("harness.targets.replica.stack.is_up", lambda: True)
+    monkeypatch.setattr("harness.run.certify.certify", fake_certify)
     monkeypatch.setattr("harness.targets.factory.open_target", fake_target)
     junit = tmp_path / "ci" / "greenlight.xml"
     rc = cli.main(["certify", "--release", "r2", "--users", "3", "--load-seconds", "20", "--watch-seconds", "0",

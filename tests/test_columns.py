@@ -5,7 +5,7 @@ import random
 
 import orjson
 
-from harness.ledger import COLUMNS, column_index, load
+from harness.ledger.records import COLUMNS, column_index, load
 
 BASE = {"ts": 1.0, "user": "u1", "journey": "guest", "step": "s", "method": "GET", "name": "/x", "status": 200,
         "ms": 1.25, "bytes": 10, "served_by": "blue-1", "release": "r1", "session": "abc", "error": None}

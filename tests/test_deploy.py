@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from harness.deploy import DeployRefused, ExecDeployer, deploy
-from harness.release import Release
+from harness.config.release import Release
+from harness.run.deploy import DeployRefused, ExecDeployer, deploy
 from harness.targets.base import ExecResult, Fleet, Node, Router, Target, TargetError
 
 
@@ -110,7 +110,7 @@ def test_failing_rehearsal_refuses_before_the_real_migration(tmp_path):
 
 def test_static_content_is_never_copied_between_colours(tmp_path):
     """As with Magento's nginx rule, each node serves its own pub/static: the deploy writes to the idle colour only
-    (the harness judges assets by the digests it reads from each colour, harness/static_digests.py)."""
+    (the harness judges assets by the digests it reads from each colour, harness/checks/static_digests.py)."""
     t = FakeTarget({"Greenlight_Checkout": "1.0.0"})
     events = []
     deploy(t, _release(tmp_path, {"Greenlight_Checkout": "1.0.0"}), "green", lambda e, **k: events.append((e, k)))

@@ -12,8 +12,8 @@ import time
 import pytest
 from test_traffic_fakestore import FakeStore
 
-from harness import ledger as ledger_mod
-from harness.traffic import LoadRun, count_requests, free_port, read_workers, wait_until_requests
+from harness.ledger import records as ledger_mod
+from harness.load.traffic import LoadRun, count_requests, free_port, read_workers, wait_until_requests
 from harness.verdicts import ledger_complete, load_generator_headroom
 
 FAST = {"GREENLIGHT_WAIT_MIN_S": "0.05", "GREENLIGHT_WAIT_MAX_S": "0.2", "GREENLIGHT_SESSION_ADD_SHARE": "0.3"}
@@ -150,7 +150,7 @@ def test_a_worker_joining_with_greenlight_worker_ships_its_ledger_to_the_master(
 
 
 def test_master_addresses_parse_and_refuse_nonsense():
-    from harness.traffic import parse_master
+    from harness.load.traffic import parse_master
 
     assert parse_master("10.0.0.5:6000") == ("10.0.0.5", 6000)
     assert parse_master("greenlight-master")[0] == "greenlight-master"

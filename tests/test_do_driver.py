@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from harness.config import load_config
-from harness.retry import GaveUp
 from harness.targets.base import TargetError
-from harness.targets.digitalocean import DigitalOceanTarget
+from harness.targets.digitalocean.driver import DigitalOceanTarget
+from harness.targets.retry import GaveUp
 from simulator.doapi.state import LB_ID
 from simulator.doapi.testing import running
 

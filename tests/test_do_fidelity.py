@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from harness.config import load_config
-from harness.targets.digitalocean import DigitalOceanTarget
+from harness.targets.digitalocean.driver import DigitalOceanTarget
 from simulator.doapi.server import RateLimiter
 from simulator.doapi.state import LB_DEFAULTS, LB_ID, LB_IMMUTABLE
 from simulator.doapi.testing import FakeClock, running

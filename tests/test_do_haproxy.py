@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from harness.config import load_config
-from harness.haproxy import RuntimeAPI
-from harness.retry import retry
 from harness.targets.base import TargetError
-from harness.targets.digitalocean import DigitalOceanTarget
+from harness.targets.digitalocean.driver import DigitalOceanTarget
+from harness.targets.replica.haproxy import RuntimeAPI
+from harness.targets.retry import retry
 from simulator.doapi.backends import HAProxyBackend
 from simulator.doapi.server import serve
 from simulator.doapi.state import LB_ID, Account

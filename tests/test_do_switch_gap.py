@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from harness.config import load_config
-from harness.targets.digitalocean import DigitalOceanTarget
+from harness.targets.digitalocean.driver import DigitalOceanTarget
 from simulator.doapi.state import LB_ID
 from simulator.doapi.testing import running
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from harness.drills import PLANS, PlanError, load_plan, parse_plan
-from harness.drills.hypothesis import judge
-from harness.drills.plan import Drill, FaultStep
-from harness.drills.scheduler import Applied
 from harness.faults import FAULTS
+from harness.run.drills import PLANS, PlanError, load_plan, parse_plan
+from harness.run.drills.hypothesis import judge
+from harness.run.drills.plan import Drill, FaultStep
+from harness.run.drills.scheduler import Applied
 
 
 def test_shipped_plans_parse_and_cover_the_replica_catalogue():

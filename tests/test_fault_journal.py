@@ -131,7 +131,7 @@ def test_registry_and_parameters():
 
 
 def test_doapi_faults_only_talk_to_loopback():
-    from harness.traffic import HostRefused
+    from harness.load.traffic import HostRefused
 
     with pytest.raises(HostRefused):
         make_fault("do-api-storm", api="http://api.digitalocean.com", storm="429").inject()

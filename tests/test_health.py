@@ -1,7 +1,7 @@
 """The one /healthz probe: it says who answered, and never raises for a node that is down."""
 import socket
 
-from harness import health
+from harness.targets import health
 
 
 def test_probe_of_a_closed_port_reports_the_transport_error():

@@ -1,4 +1,4 @@
-"""Customer histories (harness/history.py): credentials crossing the switch, and carts judged as histories.
+"""Customer histories (harness/verdicts/history.py): credentials crossing the switch, and carts judged as histories.
 Each anomaly class is injected into an otherwise clean history and must be found, with the offending history."""
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.history import Switch, cart_histories, continuity
-from harness.ledger import load
+from harness.ledger.records import load
+from harness.verdicts.history import Switch, cart_histories, continuity
 
 T0 = 1_800_000_000.0
 SWITCH = T0 + 50

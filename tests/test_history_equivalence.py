@@ -1,4 +1,4 @@
-"""The array judgement of histories (harness/history.py) must say exactly what the per-record one said
+"""The array judgement of histories (harness/verdicts/history.py) must say exactly what the per-record one said
 (tests/history_reference.py): same counts, same anomalies, same evidence, on random runs full of what goes wrong —
 refused credentials, adds and orders without a clear answer, reads that lose or double a line, other customers'
 carts, fractional and zero quantities, missing release headers, a rollback, two writer processes."""
@@ -10,8 +10,9 @@ import orjson
 import pytest
 
 import tests.history_reference as ref
-from harness import history, ledger
-from harness.ledger import load
+from harness.ledger import records as ledger
+from harness.ledger.records import load
+from harness.verdicts import history
 
 T0 = 1_800_000_000.0
 SKUS = ["A", "B", "C", "D"]

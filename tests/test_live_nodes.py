@@ -3,9 +3,9 @@ must not fail the cutover's read-only steps on the live colour: they run on the 
 one skipped. The idle colour is different: a new node that cannot be read is a reason to refuse."""
 import pytest
 
-from harness.background_jobs import hand_over, installed_on
-from harness.deploy import ExecDeployer
-from harness.static_digests import StaticProblem, learn_both
+from harness.checks.background_jobs import hand_over, installed_on
+from harness.checks.static_digests import StaticProblem, learn_both
+from harness.run.deploy import ExecDeployer
 from harness.targets.base import ExecResult, Fleet, Node, Target, TargetError
 from tests.test_deploy import NoRouter
 
@@ -90,8 +90,8 @@ def test_the_rehearsal_verdict_names_the_live_nodes_that_were_skipped():
 def test_a_switch_while_the_lb_restarts_lands_on_the_new_colour_and_stays_there():
     """lb-restart at the switch (a chaos drill): the map file is written first, so a restarted HAProxy reads the new
     colour; the running map is set once the runtime API answers again; both are retried through the restart."""
-    from harness.haproxy import HAProxyError
-    from harness.targets.compose import HAProxyRouter
+    from harness.targets.replica.haproxy import HAProxyError
+    from harness.targets.replica.target import HAProxyRouter
 
     class RestartingLb:
         def __init__(self):

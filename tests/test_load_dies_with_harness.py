@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from test_traffic_fakestore import FakeStore
 
-from harness import lease
-from harness.traffic import count_requests
+from harness.load import lease
+from harness.load.traffic import count_requests
 
 ROOT = Path(__file__).resolve().parents[1]
 
 HARNESS = textwrap.dedent("""
     import sys, threading, time
-    from harness.traffic import LoadRun, wait_until_requests
+    from harness.load.traffic import LoadRun, wait_until_requests
     url, ledger, mode, workers = sys.argv[1:5]
     run = LoadRun(url, ledger, users=4, spawn_rate=4, run_time_s=600, run_id="kill", workers=int(workers),
                   extra_env={"GREENLIGHT_WAIT_MIN_S": "0.05", "GREENLIGHT_WAIT_MAX_S": "0.2"})

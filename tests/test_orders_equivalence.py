@@ -7,7 +7,7 @@ import random
 import orjson
 import pytest
 
-from harness.ledger import load
+from harness.ledger.records import load
 from harness.verdicts import orders
 
 

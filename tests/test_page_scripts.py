@@ -1,7 +1,7 @@
-"""The requests a page's scripts fire on load, read from its x-magento-init config (harness/page_scripts.py)."""
+"""The requests a page's scripts fire on load, read from its x-magento-init config (harness/checks/page_scripts.py)."""
 import json
 
-from harness.page_scripts import on_load_requests
+from harness.checks.page_scripts import on_load_requests
 
 
 def _page(cfg: dict) -> str:

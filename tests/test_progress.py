@@ -2,7 +2,7 @@
 redrawn line on a TTY, plain periodic lines (and one per phase change) otherwise."""
 import orjson
 
-from harness.progress import Progress
+from harness.report.progress import Progress
 
 T0 = 1_800_000_000.0
 

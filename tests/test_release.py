@@ -5,7 +5,7 @@ import tarfile
 
 import pytest
 
-from harness.release import ReleaseError, load_release
+from harness.config.release import ReleaseError, load_release
 
 
 def _write(tmp_path, manifest, files=None):

@@ -246,7 +246,7 @@ def test_a_run_that_died_before_its_report_is_judged_from_its_ledger(runs, tmp_p
 def test_a_run_judged_with_its_dictionaries_as_texts_reports_the_same(tmp_path, monkeypatch):
     """Every verdict and the report's facts say the same when every dictionary stays JSON texts (as a night's
     large ones do: ledger.BIG_DICTIONARY) as when each value is a Python object."""
-    from harness import ledger
+    from harness.ledger import records as ledger
     plain = make_run(tmp_path / "objects", "rolled_back", fault=True)
     monkeypatch.setattr(ledger, "BIG_DICTIONARY", 1)
     texts = make_run(tmp_path / "texts", "rolled_back", fault=True)

@@ -1,14 +1,14 @@
 """Every REST route and storefront URL the smoke checks call is one a stock Magento 2.4 store has (the table in
-harness/data/magento24_routes.toml); the traffic's routes are held to the same table in test_traffic.py."""
+harness/load/data/magento24_routes.toml); the traffic's routes are held to the same table in test_traffic.py."""
 import pytest
 from test_traffic_fakestore import FakeStore
 
-from harness.catalogue import Catalogue, CatalogueError
-from harness.routes import match, routes
-from harness.session_check import page_cache_private, session_portable
-from harness.smoke import smoke_checkout, smoke_storefront
+from harness.checks.sessions import page_cache_private, session_portable
+from harness.checks.smoke import smoke_checkout, smoke_storefront
+from harness.checks.tokens import token_portable
+from harness.config.catalogue import Catalogue, CatalogueError
+from harness.load.routes import match, routes
 from harness.targets.base import Node
-from harness.token_check import token_portable
 
 
 @pytest.fixture

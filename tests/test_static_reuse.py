@@ -3,8 +3,8 @@
 never reached a customer. The node's shell scripts run for real against a directory tree laid out like a node's."""
 import subprocess
 
-from harness.deploy import ExecDeployer
-from harness.static_digests import NEVER_LIVE, ReleaseStatic, mark_never_live, read_node, reused_by_earlier
+from harness.checks.static_digests import NEVER_LIVE, ReleaseStatic, mark_never_live, read_node, reused_by_earlier
+from harness.run.deploy import ExecDeployer
 from harness.targets.base import ExecResult, Fleet, Node, Target
 from tests.test_deploy import NoRouter
 

@@ -1,11 +1,11 @@
-"""harness.stats against reference values computed with SciPy 1.17 (fisher_exact / mannwhitneyu, one-sided)."""
+"""harness.verdicts.stats against reference values computed with SciPy 1.17 (fisher_exact / mannwhitneyu, one-sided)."""
 import itertools
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.stats import exceedance_greater, fisher_greater, mann_whitney_greater, percentile
+from harness.verdicts.stats import exceedance_greater, fisher_greater, mann_whitney_greater, percentile
 
 
 @pytest.mark.parametrize("table, expected", [

@@ -5,9 +5,8 @@ import contextlib
 import pytest
 from pydantic import BaseModel
 
-from harness.config import ConfigError, Strict, config_model, load_config
-from harness.gate import run_gate
-from harness.targets import kinds
+from harness.checks.gate import run_gate
+from harness.config import ConfigError, Strict, config_model, kinds, load_config
 from harness.targets.base import Capability, Deployer, Fleet, Router, Target, TargetError, Unsupported
 from harness.targets.factory import open_target
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from test_traffic_fakestore import RELEASE, FakeStore
 
-from harness.routes import match
-from harness.traffic import HostRefused, LoadRun, check_host, count_requests, wait_until_requests
+from harness.load.routes import match
+from harness.load.traffic import HostRefused, LoadRun, check_host, count_requests, wait_until_requests
 
 FAST = {"GREENLIGHT_WAIT_MIN_S": "0.05", "GREENLIGHT_WAIT_MAX_S": "0.2", "GREENLIGHT_SESSION_ADD_SHARE": "0.3"}
 
@@ -59,7 +59,7 @@ def test_every_request_is_on_the_ledger_and_journeys_complete(store, tmp_path):
     assert assets and all(r["page_release"] == RELEASE and r["asset"]["url"].startswith("/static/")
                           and r["asset"]["sha256"] == body for r in assets)
     assert not any(r["name"].endswith("favicon.ico") for r in assets)  # only /static/ assets
-    # Contract: every route the traffic called is a stock Magento 2.4 route (harness/data/magento24_routes.toml).
+    # Contract: every route the traffic called is a stock Magento 2.4 route (harness/load/data/magento24_routes.toml).
     unknown = sorted({(r["method"], r["name"]) for r in recs if match(r["method"], r["name"]) is None})
     assert not unknown, f"the traffic calls routes a real Magento 2.4 store does not have: {unknown}"
     # Sessions are identified, bearer tokens never written.

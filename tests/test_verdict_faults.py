@@ -8,9 +8,9 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.context import RunContext
-from harness.ledger import load
+from harness.ledger.records import load
 from harness.verdicts import REGISTRY, Bounds, evaluate
+from harness.verdicts.context import RunContext
 from harness.verdicts.registry import judge_one
 
 T0 = 1_800_000_000.0
@@ -252,7 +252,7 @@ def test_slow_after_switch_fails_latency(tmp_path, run, factor):
 
 
 def test_small_slowdowns_under_the_floor_are_not_regressions(tmp_path):
-    from harness.ledger import Ledger
+    from harness.ledger.records import Ledger
     from harness.verdicts import latency_by_phase
 
     n = 200

@@ -3,11 +3,11 @@ reported with its reason and never fails a run."""
 import pytest
 
 from harness import verdicts
-from harness.bounds import Bounds
-from harness.context import RunContext
-from harness.ledger import Ledger
+from harness.config.bounds import Bounds
+from harness.ledger.records import Ledger
+from harness.run.watch import breach_of
 from harness.verdicts import NotJudged, Verdict, evaluate, registry
-from harness.watch import breach_of
+from harness.verdicts.context import RunContext
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_a_name_registers_once_and_a_judge_returns_its_own_name(tmp_path, scratc
 
 
 def test_window_rules_reach_the_watch(tmp_path, scratch_verdict):
-    from harness.watch import LedgerTail, Watch
+    from harness.run.watch import LedgerTail, Watch
 
     scratch_verdict("few_requests", live_window=lambda recs: "burst" if len(recs) >= 3 else None)
     shard = tmp_path / "requests-h-1.jsonl"

@@ -1,7 +1,7 @@
 """The post-switch watch reads the growing ledger and names the first breach."""
 import orjson
 
-from harness.watch import LedgerTail, breach_of
+from harness.run.watch import LedgerTail, breach_of
 
 
 def _append(path, *recs, partial=b""):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import copy
 
-from harness.workers import headroom, reconcile
+from harness.ledger.workers import headroom, reconcile
 
 
 def worker(name, n, cpu=(10.0,) * 20, **kw):

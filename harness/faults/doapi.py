@@ -8,7 +8,7 @@ import httpx
 
 from harness.faults.base import Fault, FaultError
 from harness.faults.node import NodeKill
-from harness.traffic import check_host
+from harness.load.traffic import check_host
 
 # Storm name → the simulator's fault counter it sets.
 STORMS = {"429": "rate_limited", "403-busy": "busy", "5xx": "errors_500", "5xx-writes": "write_errors_500"}

@@ -13,7 +13,9 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from harness import PROJECT_ROOT
+
+ROOT = PROJECT_ROOT
 
 
 def journal_dir() -> Path:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import subprocess
 import time
 
-from harness import stack
 from harness.targets.base import TargetError
+from harness.targets.replica import stack
 
 
 class Replica:

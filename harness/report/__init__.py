@@ -8,11 +8,11 @@ import dataclasses
 import json
 from pathlib import Path
 
-from harness.bounds import Bounds
-from harness.context import RunContext
-from harness.ledger import Ledger
+from harness.config.bounds import Bounds
+from harness.ledger.records import Ledger
 from harness.report import facts as facts_mod
 from harness.verdicts import REGISTRY, Verdict
+from harness.verdicts.context import RunContext
 
 STATUSES = ("passed", "failed", "inconclusive", "skipped")
 _SHORT = {"pass": "passed", "fail": "failed", "skip": "skipped", "inconclusive": "inconclusive"}
@@ -175,7 +175,7 @@ def load_report(run_dir: str | Path) -> dict:
 
 def context_of(old: dict) -> RunContext:
     """The RunContext a report.json recorded (older reports: rebuilt from their switch section)."""
-    from harness.cutover import Outcome
+    from harness.run.cutover import Outcome
 
     sw = old.get("switch", {})
     ctx = dict(old.get("context") or {})
@@ -222,7 +222,7 @@ def rerender(run_dir: str | Path, out_dir: str | Path | None = None) -> dict:
     """Re-render a run's report from its ledger (run_dir/ledger) and the verdicts its report.json recorded; a run
     that died before writing report.json is judged again from its ledger alone (the engine's own verdicts are
     then not judged: its observations died with it)."""
-    from harness import ledger as ledger_mod
+    from harness.ledger import records as ledger_mod
     from harness.verdicts import Bounds, evaluate
 
     run_dir = Path(run_dir)

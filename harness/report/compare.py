@@ -17,7 +17,7 @@ def load_run(run_dir: str | Path) -> dict:
         raise FileNotFoundError(f"{d}: no report.json here (give the --report-dir of a finished run)")
     rep = load_report(d)
     if "facts" not in rep:
-        from harness import ledger as ledger_mod
+        from harness.ledger import records as ledger_mod
         from harness.report import facts as facts_mod
 
         rep["facts"] = facts_mod.all_facts(ledger_mod.load(d / "ledger"), context_of(rep))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.ledger import Ledger
+from harness.ledger.records import Ledger
 
 # Shaded spans of a run: (phase, start event, end events). The first end event that follows the start closes it.
 PHASES = (

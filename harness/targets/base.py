@@ -21,8 +21,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from harness.db import DbAccess
-    from harness.release import Release
+    from harness.config.release import Release
+    from harness.targets.db import DbAccess
 
 COLOURS = ("blue", "green")
 
@@ -119,12 +119,12 @@ class Deployer(ABC):
 
     @abstractmethod
     def deploy(self, target: Target, release: Release, colour: str, event: Callable[..., None]) -> None:
-        """Put `release` live on the `colour` nodes; DeployRefused (harness.deploy) when it must not go ahead."""
+        """Put `release` live on the `colour` nodes; DeployRefused (harness.run.deploy) when it must not go ahead."""
 
 
 @dataclass
 class Target:
-    """One system under test, as roles. Built by its kind (harness/targets/kinds.py)."""
+    """One system under test, as roles. Built by its kind (harness/config/kinds.py)."""
 
     kind: str
     router: Router
@@ -140,7 +140,7 @@ class Target:
     closers: list[Callable[[], None]] = field(default_factory=list)
     # Magento facts the harness needs on nodes: where the live code is (static digests are read there), the
     # (stop, start) shell commands that move cron and consumers at a switch (None: not moved by Greenlight),
-    # and the store's catalogue (harness/catalogue.py; None: the replica's).
+    # and the store's catalogue (harness/config/catalogue.py; None: the replica's).
     magento_root: str = "/srv/storefront/current"
     background_job_commands: tuple[str, str] | None = None
     catalogue: object | None = None

@@ -5,8 +5,8 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from harness.config.kinds import OpenOptions, get
 from harness.targets.base import Target, TargetError
-from harness.targets.kinds import OpenOptions, get
 
 LOCAL = "compose"   # the kind 'local' names
 

@@ -1,9 +1,9 @@
-"""Cron and queue consumers: exactly one colour runs them, the live one, from the switch on (harness/background_jobs.py
+"""Cron and queue consumers: exactly one colour runs them, the live one, from the switch on (harness/checks/background_jobs.py
 reads who did the work from the shop DB)."""
 from __future__ import annotations
 
-from harness.context import RunContext
-from harness.ledger import Ledger
+from harness.ledger.records import Ledger
+from harness.verdicts.context import RunContext
 from harness.verdicts.registry import EVIDENCE_MAX, Bounds, NotJudged, Verdict, verdict
 
 

@@ -2,10 +2,10 @@
 Locust process when the run says what each process counted (workers.json), so a lost worker is named."""
 from __future__ import annotations
 
-from harness.context import RunContext
-from harness.ledger import Ledger
+from harness.ledger.records import Ledger
+from harness.ledger.workers import reconcile
+from harness.verdicts.context import RunContext
 from harness.verdicts.registry import EVIDENCE_MAX, Bounds, Verdict, verdict
-from harness.workers import reconcile
 
 
 def ledger_complete(led: Ledger, locust_total: int | None, workers: dict | None = None) -> Verdict:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.context import RunContext
-from harness.ledger import Ledger
-from harness.step_compare import LiveComparison, StepComparison, from_ledger
+from harness.ledger.records import Ledger
+from harness.verdicts.context import RunContext
 from harness.verdicts.journeys import failure_verdict, latency_rule, latency_verdict, offending
 from harness.verdicts.registry import Bounds, LiveJudge, LiveScope, NotJudged, Verdict, verdict
+from harness.verdicts.step_compare import LiveComparison, StepComparison, from_ledger
 
 DEPLOY_END_EVENTS = ("switch_start", "gate_fail", "error", "load_stop")
 NOT_DEPLOY_STEPS = {"deploy_start", "load_start", "gate_pass", "gate_fail", "switch_start", "error", "load_stop"}

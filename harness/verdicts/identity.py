@@ -1,8 +1,8 @@
 """Response identity: every response says which node and release served it (what convergence is judged by)."""
 from __future__ import annotations
 
-from harness.context import RunContext
-from harness.ledger import Ledger
+from harness.ledger.records import Ledger
+from harness.verdicts.context import RunContext
 from harness.verdicts.registry import Bounds, Verdict, verdict
 
 

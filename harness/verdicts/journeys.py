@@ -17,9 +17,8 @@ live, so a breach rolls the switch back.
 """
 from __future__ import annotations
 
-from harness.context import RunContext
-from harness.ledger import Ledger
-from harness.step_compare import LatencyRule, LiveComparison, StepComparison, StepRule, from_ledger
+from harness.ledger.records import Ledger
+from harness.verdicts.context import RunContext
 from harness.verdicts.registry import (
     EVIDENCE_MAX,
     Bounds,
@@ -31,6 +30,7 @@ from harness.verdicts.registry import (
     inconclusive,
     verdict,
 )
+from harness.verdicts.step_compare import LatencyRule, LiveComparison, StepComparison, StepRule, from_ledger
 
 
 def _steps(n: int) -> str:

@@ -6,10 +6,10 @@ on the generator, not the store. A verdict rather than a warning: no evidence is
 flag (`--workers N`)."""
 from __future__ import annotations
 
-from harness.context import RunContext
-from harness.ledger import Ledger
+from harness.ledger.records import Ledger
+from harness.ledger.workers import CPU_SATURATED, headroom
+from harness.verdicts.context import RunContext
 from harness.verdicts.registry import Bounds, NotJudged, Verdict, verdict
-from harness.workers import CPU_SATURATED, headroom
 
 
 def load_generator_headroom(workers: dict | None) -> Verdict:

@@ -11,9 +11,9 @@ from functools import partial
 
 import numpy as np
 
-from harness.context import RunContext
-from harness.ledger import Ledger
-from harness.stored_orders import StoredOrders
+from harness.ledger.records import Ledger
+from harness.targets.stored_orders import StoredOrders
+from harness.verdicts.context import RunContext
 from harness.verdicts.registry import (
     EVIDENCE_MAX,
     Bounds,

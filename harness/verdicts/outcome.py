@@ -1,8 +1,8 @@
 """What the engine itself observed during the cutover: the gate's decision, the watch window, engine errors."""
 from __future__ import annotations
 
-from harness.context import RunContext
-from harness.ledger import Ledger
+from harness.ledger.records import Ledger
+from harness.verdicts.context import RunContext
 from harness.verdicts.registry import Bounds, NotJudged, Verdict, verdict
 
 

@@ -25,9 +25,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
-from harness.bounds import Bounds
-from harness.context import RunContext
-from harness.ledger import Ledger
+from harness.config.bounds import Bounds
+from harness.ledger.records import Ledger
+from harness.verdicts.context import RunContext
 
 __all__ = ["Bounds", "LiveJudge", "LiveScope", "NotJudged", "Verdict", "VerdictSpec", "evaluate", "inconclusive",
            "live_breach", "live_judges", "verdict"]

@@ -1,10 +1,10 @@
 """Old code on the new schema: was the live release's checkout rehearsed against a migrated copy of the DB before
-the real migration? On the replica the deploy does it (harness/deploy.py); a target that deploys through the
+the real migration? On the replica the deploy does it (harness/run/deploy.py); a target that deploys through the
 user's hook (DigitalOcean) migrates in the hook, so the rehearsal is not done there and the report says so."""
 from __future__ import annotations
 
-from harness.context import RunContext
-from harness.ledger import Ledger
+from harness.ledger.records import Ledger
+from harness.verdicts.context import RunContext
 from harness.verdicts.registry import Bounds, NotJudged, Verdict, verdict
 
 

@@ -1,7 +1,7 @@
 """Sessions and everything else one colour hands out that the other must honour: storefront sessions (PHPSESSID
 with their form_key), customer bearer tokens, guest cart ids, and the contents of carts.
 
-Each kind is counted per credential (harness/history.py): `checked` = honoured before the switch and used again on
+Each kind is counted per credential (harness/verdicts/history.py): `checked` = honoured before the switch and used again on
 the new colour, `lost` = refused after having been honoured (anywhere in the run: a deploy that flushes sessions
 loses them before the switch). Carts are judged as histories: a read after a write must reflect it, nothing
 acknowledged may vanish, nothing may appear twice. Too few crossings of any kind (bounds.min_crossings) is
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.context import RunContext
-from harness.history import CART_CONTENT_CHECKS, REFUSAL_CHECKS, Switch, cart_histories, continuity
-from harness.ledger import Ledger
+from harness.ledger.records import Ledger
+from harness.verdicts.context import RunContext
+from harness.verdicts.history import CART_CONTENT_CHECKS, REFUSAL_CHECKS, Switch, cart_histories, continuity
 from harness.verdicts.registry import (
     EVIDENCE_MAX,
     Bounds,

@@ -1,13 +1,13 @@
 """Static assets: a page's CSS/JS are its own release's files, across the switch. Judged by the digests and static
-version learnt from each release's nodes at deploy time (harness/static_digests.py), never by a marker inside the
+version learnt from each release's nodes at deploy time (harness/checks/static_digests.py), never by a marker inside the
 asset: real Magento assets carry none."""
 from __future__ import annotations
 
 import numpy as np
 
-from harness.context import RunContext
-from harness.ledger import Ledger
-from harness.static_digests import from_events, judge_asset
+from harness.checks.static_digests import from_events, judge_asset
+from harness.ledger.records import Ledger
+from harness.verdicts.context import RunContext
 from harness.verdicts.registry import (
     EVIDENCE_MAX,
     Bounds,

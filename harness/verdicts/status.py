@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.context import RunContext
-from harness.ledger import Ledger
+from harness.ledger.records import Ledger
+from harness.verdicts.context import RunContext
 from harness.verdicts.registry import EVIDENCE_MAX, Bounds, Verdict, evidence_row, verdict
 
 

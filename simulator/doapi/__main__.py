@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 
-from harness.haproxy import RuntimeAPI
+from harness.targets.replica.haproxy import RuntimeAPI
 from simulator.doapi.backends import HAProxyBackend, MemoryBackend
 from simulator.doapi.server import serve
 from simulator.doapi.state import Account
@@ -33,7 +33,7 @@ def parser() -> argparse.ArgumentParser:
 
 def persist_in_lb_container(map_file: str):
     """The replica's LB keeps its map file inside its container: write the live backend there."""
-    from harness import stack
+    from harness.targets.replica import stack
 
     def persist(backend: str) -> None:
         subprocess.run(["docker", "exec", stack.container("lb"), "sh", "-c", f"echo 'live {backend}' > {map_file}"],

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from harness.haproxy import RuntimeAPI
+from harness.targets.replica.haproxy import RuntimeAPI
 from simulator.doapi.health import HealthChecker
 from simulator.doapi.state import DROPLETS
 

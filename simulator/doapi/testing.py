@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from harness.lane import lane_config  # noqa: F401 - lives in the harness (lane ports); importable from here too
+from harness.targets.replica.lane import lane_config  # noqa: F401 - lives in the harness (lane ports); importable from here too
 from simulator.doapi.backends import MemoryBackend
 from simulator.doapi.front import Front, serve_front
 from simulator.doapi.server import Sim, serve

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.drills import PLANS, load_plan, run_drill_on
-from harness.drills.output import append_history
+from harness.run.drills import PLANS, load_plan, run_drill_on
+from harness.run.drills.output import append_history
 
 # Long (a cutover each): selected by `pytest -m chaos` and by `make test` (--gl-chaos); skipped in a plain `pytest`
 # (see the nightly marker).

@@ -18,14 +18,14 @@ def _target_nodes(spec: str) -> list:
 
         cfg = load_config(Path(spec))
         if cfg.target.kind == "digitalocean":
-            from harness.targets.digitalocean import DigitalOceanTarget
+            from harness.targets.digitalocean.driver import DigitalOceanTarget
 
             t = DigitalOceanTarget.from_config(cfg)
             try:
                 return [n for c in COLOURS for n in t.nodes(c)]
             finally:
                 t.close()
-    from harness.targets.compose import DockerFleet  # the replica's fleet: its node list needs nothing running
+    from harness.targets.replica.target import DockerFleet  # the replica's fleet: its node list needs nothing running
 
     fleet = DockerFleet()
     return [n for c in COLOURS for n in fleet.nodes(c)]

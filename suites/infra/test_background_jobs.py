@@ -3,9 +3,9 @@
 Two colours running cron run every job twice; consumers left on the old colour keep consuming on old code."""
 import pytest
 
-from harness.background_jobs import CRON_PROBE
-from harness.retry import GaveUp, retry
+from harness.checks.background_jobs import CRON_PROBE
 from harness.targets.base import other_colour
+from harness.targets.retry import GaveUp, retry
 
 pytestmark = pytest.mark.infra
 

@@ -28,16 +28,16 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from harness import health
-from harness.background_jobs import hand_over
-from harness.catalogue import catalogue
-from harness.certify import good_releases
-from harness.converge import wait_converged
-from harness.cutover import ensure_healthy_live
-from harness.deploy import DeployRefused, deploy
+from harness.checks.background_jobs import hand_over
+from harness.checks.gate import run_gate
+from harness.checks.smoke import smoke_checkout
+from harness.config.catalogue import catalogue
 from harness.faults import Injection, Journal, make_fault
-from harness.gate import run_gate
-from harness.smoke import smoke_checkout
+from harness.run.certify import good_releases
+from harness.run.converge import wait_converged
+from harness.run.cutover import ensure_healthy_live
+from harness.run.deploy import DeployRefused, deploy
+from harness.targets import health
 from harness.targets.base import other_colour
 
 pytestmark = [pytest.mark.replica, pytest.mark.chaos]
@@ -232,6 +232,6 @@ def _serving(target, colour: str) -> str:
 
 
 def _release(rid: str):
-    from harness.release import find_release
+    from harness.config.release import find_release
 
     return find_release(rid)

@@ -13,7 +13,7 @@ def test_rollback_verdict(rollback_drill, name):
 
 
 def test_old_release_serves_again(rollback_drill, gl_target):
-    from harness.cutover import live_release
+    from harness.run.cutover import live_release
 
     out = rollback_drill.outcome
     assert out.switched and out.rolled_back == "rollback drill", out.refused or out.error or out.rolled_back

@@ -3,8 +3,8 @@
 Each case runs a real certification on the replica (load, deploy, gate, switch, watch) with that release."""
 import pytest
 
-from harness.certify import certify
-from harness.cutover import live_release
+from harness.run.certify import certify
+from harness.run.cutover import live_release
 
 pytestmark = [pytest.mark.replica, pytest.mark.badrelease]
 

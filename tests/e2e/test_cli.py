@@ -28,7 +28,7 @@ def _idle_gets(gl_target, release):
 
 
 def test_manual_rollback_refuses_an_unhealthy_colour(gl_target):
-    from harness.cutover import live_release
+    from harness.run.cutover import live_release
 
     _idle_gets(gl_target, "bad-healthz-lies")
     start = gl_target.live_colour()
@@ -39,7 +39,7 @@ def test_manual_rollback_refuses_an_unhealthy_colour(gl_target):
 
 
 def test_manual_rollback_switches_and_verifies_then_back(gl_target):
-    from harness.cutover import live_release
+    from harness.run.cutover import live_release
 
     _idle_gets(gl_target, live_release(gl_target))  # whatever an earlier test left on the idle colour
     start = gl_target.live_colour()

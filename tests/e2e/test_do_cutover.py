@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness import stack
-from harness.bounds import Bounds
-from harness.certify import certify, default_release
+from harness.config.bounds import Bounds
+from harness.run.certify import certify, default_release
 from harness.targets.factory import open_target
+from harness.targets.replica import stack
 from simulator.doapi.testing import lane_config
 
 pytestmark = [pytest.mark.replica, pytest.mark.cutover]
@@ -67,7 +67,7 @@ def do_env(simulator, tmp_path):
 
 def _switch_seconds(cert) -> float:
     """switch_start -> switch_done, from the run's ledger events."""
-    from harness.ledger import load
+    from harness.ledger.records import load
 
     led = load(cert.outcome.ledger_dir)
     return led.event_ts("switch_done") - led.event_ts("switch_start")

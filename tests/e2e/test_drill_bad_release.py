@@ -2,7 +2,7 @@
 watch trips and the automatic rollback leaves the good colour live and healthy, every fault healed."""
 import pytest
 
-from harness.drills import Drill, FaultStep, run_drill
+from harness.run.drills import Drill, FaultStep, run_drill
 
 pytestmark = [pytest.mark.chaos, pytest.mark.replica, pytest.mark.badrelease, pytest.mark.nightly]
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import health, lease
-from harness.bounds import Bounds
+from harness.config.bounds import Bounds
 from harness.faults import Journal
+from harness.load import lease
+from harness.targets import health
 
 pytestmark = [pytest.mark.replica, pytest.mark.chaos]
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +67,7 @@ def _live_is_healthy(target) -> bool:
 # on a saturated shared machine a slow smoke step would refuse the switch before the phase under test is reached.
 CERTIFY = """
 import sys
-import harness.cutover as cutover
+import harness.run.cutover as cutover
 from harness.cli import main
 real_gate = cutover.run_gate
 cutover.run_gate = lambda *a, **k: real_gate(*a, **{**k, "max_step_ms": 30000})
@@ -97,7 +98,7 @@ def test_sigkill_in_each_phase_leaves_no_load_and_a_healthy_live_colour(phase, g
 
 
 def test_heal_after_a_drill_was_sigkilled_with_a_fault_in_effect(gl_target, tmp_path):
-    from harness.certify import certify, default_release
+    from harness.run.certify import certify, default_release
 
     plan = tmp_path / "plan.toml"
     plan.write_text('[[drill]]\nname = "killed"\nusers = 6\nload_seconds = 40\n'

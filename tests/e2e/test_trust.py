@@ -3,8 +3,8 @@ import os
 
 import pytest
 
-from harness.bounds import Bounds
-from harness.certify import certify, default_release
+from harness.config.bounds import Bounds
+from harness.run.certify import certify, default_release
 
 pytestmark = [pytest.mark.replica, pytest.mark.trust]
 

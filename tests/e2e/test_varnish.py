@@ -10,11 +10,11 @@ import os
 import httpx
 import pytest
 
-from harness import stack
-from harness.certify import certify, default_release
 from harness.cli import main as cli
-from harness.cutover import live_release
+from harness.run.certify import certify, default_release
+from harness.run.cutover import live_release
 from harness.targets.factory import open_target
+from harness.targets.replica import stack
 
 pytestmark = [pytest.mark.replica, pytest.mark.varnish]
 

@@ -68,7 +68,7 @@ def test_exec_on_a_frozen_node_is_bounded_and_a_paused_one_is_one_line(journal, 
     import threading
 
     from harness.targets.base import TargetError
-    from harness.targets.compose import HOST_GRACE_S, KILL_GRACE_S
+    from harness.targets.replica.target import HOST_GRACE_S, KILL_GRACE_S
 
     node = next(n for n in gl_target.nodes("green") if n.name == "green-1")
     fault = make_fault("node-pause", node="green-1")

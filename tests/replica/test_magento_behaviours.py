@@ -12,8 +12,8 @@ import docker
 import httpx
 import pytest
 
-from harness import stack
 from harness.targets.base import other_colour
+from harness.targets.replica import stack
 
 pytestmark = pytest.mark.replica
 

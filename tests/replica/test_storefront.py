@@ -6,8 +6,8 @@ import docker
 import httpx
 import pytest
 
-from harness import stack
-from harness.health import wait_healthy
+from harness.targets.health import wait_healthy
+from harness.targets.replica import stack
 
 pytestmark = pytest.mark.replica
 ADDRESS = {"firstname": "Ann", "lastname": "Lee", "street": ["1 Main St"], "city": "Austin", "postcode": "78701",

@@ -1,0 +1,35 @@
+"""Wait until traffic through the load balancer is observed converged on one release."""
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from harness.targets import health
+from harness.targets.base import Target
+from harness.targets.retry import GaveUp
+
+
+def wait_converged(target: Target, release: str, *, quiet_s: float = 2.0, timeout: float = 60,
+                   interval: float = 0.05) -> float:
+    """Probe the LB until only `release` has answered for `quiet_s` seconds. Returns the wall-clock time of the
+    first probe of that quiet streak (the moment traffic converged, as observed). GaveUp after `timeout`."""
+    deadline = time.monotonic() + timeout
+    streak_start: float | None = None
+    streak_wall = 0.0
+    last = ""
+    with httpx.Client(timeout=2) as client:
+        while time.monotonic() < deadline:
+            h = health.probe(target.lb_url, client=client)
+            got = h.header(target.release_header)
+            last = h.error if h.status is None else f"{got or '?'} from {h.header(target.served_by_header) or '?'}"
+            now = time.monotonic()
+            if got == release:
+                if streak_start is None:
+                    streak_start, streak_wall = now, time.time()
+                elif now - streak_start >= quiet_s:
+                    return streak_wall
+            else:
+                streak_start = None
+            time.sleep(interval)
+    raise GaveUp(f"traffic converging on {release}", f"last answer: {last}")

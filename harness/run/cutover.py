@@ -1,0 +1,232 @@
+"""One blue-green cutover under load: deploy → gate → switch → converge → watch (→ rollback).
+
+The engine never leaves the store worse than it found it: whatever happens, the `finally` path puts traffic on
+a healthy colour and stops the load.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import orjson
+
+from harness.checks.background_jobs import hand_over
+from harness.checks.gate import run_gate
+from harness.checks.static_digests import StaticProblem, learn_both, mark_never_live
+from harness.config.bounds import Bounds
+from harness.config.release import Release
+from harness.ledger.schema import EVENTS_FILE
+from harness.run.converge import wait_converged
+from harness.run.deploy import DeployRefused
+from harness.run.page_cache_purge import clean_page_cache
+from harness.run.watch import LedgerTail, Watch
+from harness.targets import health
+from harness.targets.base import Target, TargetError, other_colour
+from harness.targets.retry import GaveUp
+from harness.verdicts import LiveScope
+
+
+@dataclass
+class Plan:
+    release: Release
+    report_dir: Path
+    users: int = 12
+    spawn_rate: float = 6
+    load_seconds: float = 60          # total load; the switch happens after `baseline_s` of it
+    baseline_s: float = 10
+    watch_s: float = 10               # post-switch watch window (auto rollback on breach)
+    quiet_s: float = 2.0              # convergence: only the new release answers for this long
+    converge_timeout_s: float = 60
+    auto_rollback: bool = True
+    rollback_after: bool = False      # the rollback drill: switch back to the previous colour under load
+    workers: int = 0                  # local Locust worker processes (0: one stand-alone Locust process)
+    remote_workers: int = 0           # more workers the master waits for (`greenlight worker --master ...`)
+    run_id: str = field(default_factory=lambda: "gl" + uuid.uuid4().hex[:8])
+    bounds: Bounds = field(default_factory=Bounds)   # the live rules (watch, deploy window) judge by these
+
+
+@dataclass
+class Outcome:
+    run_id: str
+    ledger_dir: Path
+    from_colour: str
+    to_colour: str
+    from_release: str
+    to_release: str
+    switched: bool = False
+    refused: str = ""                 # why the gate/deploy refused, when it did
+    rolled_back: str = ""             # why traffic went back, when it did ("rollback drill" for the drill)
+    breach: str = ""                  # the watch window's breach, when there was one
+    drill: bool = False               # traffic went back because the plan asked for it (the rollback drill)
+    error: str = ""                   # an engine error (target unreachable, …)
+    gate: list[dict] = field(default_factory=list)
+    started_at: float = 0.0
+    locust_total: int | None = None
+    final_colour: str = ""
+
+
+def live_release(target: Target) -> str:
+    """The release answering at the load balancer now (by its identity header)."""
+    h = health.probe(target.lb_url, timeout=5)
+    if h.status is None:
+        raise TargetError(f"the load balancer at {target.lb_url} does not answer ({h.error})")
+    return h.header(target.release_header)
+
+
+def ensure_healthy_live(target: Target, prefer: str, event: Callable[..., None]) -> str:
+    """Leave one healthy colour live: `prefer` when it is healthy, else the other one when it is."""
+    def healthy(colour: str) -> bool:
+        return all(health.probe(n.url, timeout=3).ok for n in target.nodes(colour))
+
+    try:
+        live = target.live_colour()
+    except TargetError:
+        live = ""
+    for colour in (prefer, other_colour(prefer)):
+        if healthy(colour):
+            if live != colour:
+                target.switch(colour)
+                event("safety_switch", to=colour, reason=f"left {live or 'no colour'} live; {colour} is healthy")
+            # Whatever a deploy did to crontabs (a refused one may have installed cron on the idle colour), cron
+            # and consumers end on the live colour only.
+            _hand_over_quietly(target, colour, event)
+            return colour
+    event("safety_switch_impossible", reason="no colour is healthy")
+    return live
+
+
+def switch_and_converge(target: Target, plan: Plan, to_colour: str, to_release: str,
+                        event: Callable[..., None], kind: str = "switch") -> float:
+    """Returns the wall-clock time the switch started."""
+    started = time.time()
+    event(f"{kind}_start", to=to_colour, release=to_release)
+    target.switch(to_colour)
+    # Cron and consumers follow the traffic: exactly one colour runs them from here on.
+    hand_over(target, other_colour(to_colour), to_colour, event)
+    event(f"{kind}_done", to=to_colour)
+    t = wait_converged(target, to_release, quiet_s=plan.quiet_s, timeout=plan.converge_timeout_s)
+    # Traffic has left the old colour: pages it rendered into a shared page cache (Varnish) go now.
+    clean_page_cache(target, to_colour, event)
+    event("converged" if kind == "switch" else f"{kind}_converged", at=t, release=to_release)
+    return started
+
+
+def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
+    """Drive one cutover while `load` (a started traffic.LoadRun) runs. `events` is a ledger event writer."""
+    ev = events.event
+    from_colour = target.live_colour()
+    to_colour = other_colour(from_colour)
+    out = Outcome(run_id=plan.run_id, ledger_dir=Path(load.ledger_dir), from_colour=from_colour,
+                  to_colour=to_colour, from_release=live_release(target), to_release=plan.release.id,
+                  started_at=time.time())
+    t_load = time.monotonic()
+    try:
+        _sleep_until(t_load + plan.baseline_s)
+        deploy_started = time.time()
+        try:
+            # Each kind deploys its own way (the replica over exec, DigitalOcean through the user's hook).
+            target.deployer.deploy(target, plan.release, to_colour, ev)
+            static = learn_both(target, from_colour, out.from_release, to_colour, plan.release.id, ev)
+        except (DeployRefused, StaticProblem) as exc:
+            out.refused = str(exc)
+            ev("gate_fail", reasons=[out.refused], stage="deploy")
+            if isinstance(exc, StaticProblem):  # the deploy finished: the directory is this release's
+                mark_never_live(target, to_colour, plan.release.id, ev)
+            return out
+        gate = run_gate(target, to_colour, plan.release.id, run_id=plan.run_id, static=static.get(plan.release.id),
+                        live_static=static.get(out.from_release))
+        out.gate = gate.checks
+        if not gate.passed:
+            out.refused = "; ".join(gate.reasons)
+            ev("gate_fail", reasons=gate.reasons, checks=gate.checks)
+            mark_never_live(target, to_colour, plan.release.id, ev)
+            if any(c["check"] == "page_cache_isolated" and not c["ok"] for c in gate.checks):
+                # The refused colour shares the live one's cache ids: the pages it rendered while gated sit in the
+                # live colour's cache and would keep being served to customers. Clean them out from the live side.
+                clean_page_cache(target, from_colour, ev)
+            return out
+        hurt = _live_hurt_since(target, plan, from_colour, load, deploy_started)
+        if hurt:
+            out.refused = f"live traffic was hurt during the deploy: {hurt}"
+            ev("gate_fail", reasons=[out.refused], stage="live traffic")
+            mark_never_live(target, to_colour, plan.release.id, ev)
+            return out
+        ev("gate_pass", checks=len(gate.checks))
+        switched_at = switch_and_converge(target, plan, to_colour, plan.release.id, ev)
+        out.switched = True
+        breach = _watch(target, plan, to_colour, load, since=switched_at)
+        ev("watch_done", window_s=plan.watch_s, breach=breach or "")
+        out.breach = breach or ""
+        if breach and plan.auto_rollback:
+            out.rolled_back = breach
+            switch_and_converge(target, plan, from_colour, out.from_release, ev, kind="rollback")
+        elif plan.rollback_after:
+            out.rolled_back, out.drill = "rollback drill", True
+            switch_and_converge(target, plan, from_colour, out.from_release, ev, kind="rollback")
+        _sleep_until(t_load + plan.load_seconds)
+        return out
+    except (TargetError, GaveUp, OSError, httpx.HTTPError) as exc:
+        out.error = f"{type(exc).__name__}: {exc}"
+        ev("error", error=out.error)
+        return out
+    finally:
+        load.stop()
+        ev("load_stop")
+        out.locust_total = load.locust_total()
+        prefer = to_colour if (out.switched and not out.rolled_back) else from_colour
+        out.final_colour = ensure_healthy_live(target, prefer, ev)
+
+
+def _scope(target: Target, plan: Plan, load, baseline_until: float, judged_from: float, phase: str) -> LiveScope:
+    """What the stateful live rules compare: the load before the deploy began against the window judged now."""
+    events = []
+    path = Path(load.ledger_dir) / EVENTS_FILE
+    if path.exists():
+        for line in path.read_bytes().splitlines():
+            try:
+                events.append(orjson.loads(line))
+            except orjson.JSONDecodeError:
+                continue
+    db = target.db  # the target's optional db role (None: no live order lookup)
+    return LiveScope(baseline_until=baseline_until, judged_from=judged_from, bounds=plan.bounds, phase=phase,
+                     deploy_steps=events, orders=(lambda ids: db.orders(ids=ids)) if db is not None else None)
+
+
+def _watch(target: Target, plan: Plan, colour: str, load, since: float) -> str | None:
+    """Breaches from the moment of the switch on (not only after convergence), by the verdicts' live rules
+    (stateful ones compare with everything before the switch, as the verdicts do)."""
+    w = Watch(target=target, colour=colour, tail=LedgerTail(load.ledger_dir), since_ts=since,
+              scope=_scope(target, plan, load, since, since, "after the switch"))
+    end = time.monotonic() + plan.watch_s
+    while time.monotonic() < end:
+        why = w.check()
+        if why:
+            return why
+        time.sleep(0.25)
+    return None
+
+
+def _live_hurt_since(target: Target, plan: Plan, colour: str, load, since: float) -> str | None:
+    """A deploy must not touch what customers use: a breach of the same live rules in the load since it began
+    (errors, failed checks, steps failing or slower than before, frozen requests, lost sessions) refuses the switch
+    (e.g. a deploy step that flushed the sessions' Redis database, a migration holding a lock)."""
+    time.sleep(1.0)  # the load's ledger shards flush every 0.5 s
+    return Watch(target=target, colour=colour, tail=LedgerTail(load.ledger_dir), since_ts=since,
+                 scope=_scope(target, plan, load, since, since, "during the deploy")).check()
+
+
+def _hand_over_quietly(target: Target, to_colour: str, event: Callable[..., None]) -> None:
+    try:
+        hand_over(target, other_colour(to_colour), to_colour, event)
+    except (RuntimeError, TargetError, OSError) as exc:
+        event("background_jobs_handover_failed", error=str(exc)[:200])
+
+
+def _sleep_until(t: float) -> None:
+    d = t - time.monotonic()
+    if d > 0:
+        time.sleep(d)
