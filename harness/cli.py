@@ -42,10 +42,9 @@ def cmd_up(args) -> int:
     from harness.targets.replica import stack
 
     secs = stack.up(timeout=args.timeout)  # builds what changed (cached layers) first
-    from harness.checks.background_jobs import background_jobs_follow_traffic
-    from harness.targets.replica.target import replica_target
+    from harness.targets.replica.target import cron_on_live_colour_only, replica_target
 
-    background_jobs_follow_traffic(replica_target())   # cron and consumers on the live colour only
+    cron_on_live_colour_only(replica_target())   # cron and consumers on the live colour only
     print(f"replica healthy in {secs:.1f} s; load balancer at http://127.0.0.1:{stack.lb_port()}")
     return 0
 
@@ -262,10 +261,7 @@ def with_overrides(bounds, items: list[str]):
 
 def cmd_rollback(args) -> int:
     """Switch back to the other colour, after checking it is healthy, and wait until traffic converged."""
-    from harness.checks.background_jobs import hand_over
-    from harness.checks.gate import run_gate
-    from harness.run.converge import wait_converged
-    from harness.run.page_cache_purge import clean_page_cache
+    from harness.run.switch import switch_to
     from harness.targets.base import other_colour
     from harness.targets.factory import open_target
 
@@ -278,13 +274,10 @@ def cmd_rollback(args) -> int:
         if not all(s["healthy"] for s in states) or len(releases) != 1:
             return _fail(f"{back} is not a healthy single release ({states}); not switching")
         release = releases.pop()
-        gate = run_gate(t, back, release, run_id="rollback")
-        if not gate.passed and not args.force:
-            return _fail(f"{back} failed its gate: {'; '.join(gate.reasons)} (use --force to switch anyway)")
-        t.switch(back)
-        hand_over(t, live, back, lambda name, **kw: None)   # cron and consumers follow the traffic
-        wait_converged(t, release, timeout=args.timeout)
-        clean_page_cache(t, back, lambda name, **kw: None)  # the rolled-back release's pages out of a shared cache
+        sw = switch_to(t, back, release, lambda name, **kw: None, gate=dict(run_id="rollback"), force=args.force,
+                       kind="rollback", timeout=args.timeout)
+        if sw.refused:
+            return _fail(f"{back} failed its gate: {sw.refused} (use --force to switch anyway)")
         print(f"rolled back: {live} -> {back} (release {release}), traffic converged")
     return 0
 
@@ -292,13 +285,13 @@ def cmd_rollback(args) -> int:
 def cmd_deploy(args) -> int:
     """Deploy a release to one colour of the local replica (what a deploy hook does on real droplets)."""
     from harness.config.release import find_release
-    from harness.run.deploy import DeployRefused
+    from harness.run.deploy import DeployRefused, deploy_release
     from harness.targets.factory import open_target
 
     release = find_release(args.release_dir)
     with open_target("local", manage_stack=False) as t:
         try:
-            t.deployer.deploy(t, release, args.colour, lambda name, **kw: print(f"{name} {kw}", flush=True))
+            deploy_release(t, release, args.colour, lambda name, **kw: print(f"{name} {kw}", flush=True))
         except DeployRefused as exc:
             return _fail(f"deploy refused: {exc}")
     return 0
@@ -308,6 +301,8 @@ def cmd_plan(args) -> int:
     """Dry run: every step and every API write call a cutover would make, without making any."""
     from harness.config.release import find_release
     from harness.run.certify import default_release
+    from harness.run.deploy import deploy_release
+    from harness.run.switch import switch_to
     from harness.targets.base import other_colour
     from harness.targets.factory import open_target
 
@@ -315,12 +310,16 @@ def cmd_plan(args) -> int:
         live = t.live_colour()
         idle = other_colour(live)
         release = find_release(args.release) if args.release else default_release(t)
-        t.deployer.deploy(t, release, idle, lambda *a, **k: None)
-        t.switch(idle)
+        deploy_release(t, release, idle, lambda *a, **k: None)
+        sw = switch_to(t, idle, release.id, lambda *a, **k: None, gate={}, dry_run=True)
         print(f"plan: {live} -> {idle}, release {release.id}, {t.details.get('router', t.lb_url)}")
+        print("  writes (none sent):")
         for step in t.plan_log or []:
-            print(f"  {step}")
-        print("  then: wait until only the new release answers at " + t.lb_url + " (nothing above was sent)")
+            print(f"    {step}")
+        print("  the switch sequence:")
+        for n, step in enumerate(sw.planned, 1):
+            print(f"    {n}. {step}")
+        print("  nothing above was sent")
     return 0
 
 

@@ -10,9 +10,8 @@ import orjson
 from harness.config.bounds import Bounds
 from harness.ledger.records import load
 from harness.report import build_report, write_files
-from harness.run.cutover import Outcome
 from harness.verdicts import evaluate
-from harness.verdicts.context import RunContext
+from harness.verdicts.context import Outcome, RunContext
 
 T0 = 1_800_000_000.0
 STEPS = {"guest": ["create cart", "add item", "totals", "place order"],

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from harness.config import load_config
+from harness.run.converge import wait_converged
 from harness.targets.base import TargetError
 from harness.targets.digitalocean.driver import DigitalOceanTarget
 from harness.targets.retry import GaveUp
@@ -158,11 +159,11 @@ def test_wait_converged_is_observed_in_traffic(do, cfg_file):
     t = target(cfg_file)
     t0 = time.time()
     t.switch("green")
-    started = t.wait_converged("r2", quiet_s=0.5, timeout=10)     # the front answers green with release r2
+    started = wait_converged(t, "r2", quiet_s=0.5, timeout=10)     # the front answers green with release r2
     # The quiet streak began after the switch started and lasted at least quiet_s before the call returned.
     assert t0 <= started <= time.time() - 0.5
     with pytest.raises(GaveUp):
-        t.wait_converged("r9", quiet_s=0.2, timeout=1)
+        wait_converged(t, "r9", quiet_s=0.2, timeout=1)
 
 
 @pytest.mark.parametrize("mode, expected", [

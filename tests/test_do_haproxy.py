@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from harness.config import load_config
+from harness.run.converge import wait_converged
 from harness.targets.base import TargetError
 from harness.targets.digitalocean.driver import DigitalOceanTarget
 from harness.targets.replica.haproxy import RuntimeAPI
@@ -123,7 +124,7 @@ def test_a_do_switch_moves_real_traffic(private_lb, driver, mode):
     t0 = time.time()
     t.switch("green")
     assert served(private_lb["fe"]) == {"green-1", "green-2"}
-    assert t0 <= t.wait_converged("r2", quiet_s=0.5, timeout=10) <= time.time() - 0.5
+    assert t0 <= wait_converged(t, "r2", quiet_s=0.5, timeout=10) <= time.time() - 0.5
     t.switch("blue")
     assert served(private_lb["fe"]) == {"blue-1", "blue-2"}
 

@@ -32,9 +32,6 @@ def installed_on(target: Target, colour: str) -> tuple[list[str], list[str]]:
     return running, unreadable
 
 
-REPLICA_COMMANDS = ("greenlight-node cron off && greenlight-node consumers stop", "greenlight-node cron on")
-
-
 def commands(target: Target) -> tuple[str, str] | None:
     """(stop, start) shell commands run on each node, or None when the target does not hand cron over."""
     return target.background_job_commands
@@ -110,12 +107,3 @@ def colours_since(rows: list[dict], since: float) -> dict[str, int]:
         if r["ts"] >= since:
             counts[r["colour"]] = counts.get(r["colour"], 0) + 1
     return counts
-
-
-def background_jobs_follow_traffic(target: Target) -> None:
-    """A node starts with a crontab only on the first live colour (blue); containers recreated later do not know
-    which colour is live. Cron and consumers go where the load balancer sends traffic."""
-    from harness.targets.base import other_colour
-
-    live = target.live_colour()
-    hand_over(target, other_colour(live), live, lambda *a, **k: None)

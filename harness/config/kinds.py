@@ -9,14 +9,10 @@ import contextlib
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-from harness.targets.base import Target, TargetError
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
-
-    from harness.config import Config
 
 # One line per kind: the module whose import registers it.
 BUILTIN = (
@@ -34,10 +30,16 @@ class OpenOptions:
 @dataclass(frozen=True)
 class TargetKind:
     name: str                                                   # target.kind in greenlight.toml
-    open: Callable[[Config | None, OpenOptions], contextlib.AbstractContextManager[Target]]
+    # (the loaded Config or None, OpenOptions) -> a context manager yielding the Target; typed loosely so the
+    # registry sits below both the config file and the targets (a kind module imports it, never the reverse)
+    open: Callable[[Any, OpenOptions], contextlib.AbstractContextManager[Any]]
     section: type[BaseModel] | None = None                      # its [<name>] section; None: it needs none
     can_dry_run: bool = False
     doc: str = ""
+
+
+class UnknownKind(ValueError):
+    """target.kind names no registered kind (one line: the kinds there are)."""
 
 
 _KINDS: dict[str, TargetKind] = {}
@@ -65,4 +67,4 @@ def get(name: str) -> TargetKind:
     try:
         return kinds()[name]
     except KeyError:
-        raise TargetError(f"unknown target kind {name!r}: use one of {', '.join(sorted(kinds()))}") from None
+        raise UnknownKind(f"unknown target kind {name!r}: use one of {', '.join(sorted(kinds()))}") from None

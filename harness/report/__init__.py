@@ -175,7 +175,7 @@ def load_report(run_dir: str | Path) -> dict:
 
 def context_of(old: dict) -> RunContext:
     """The RunContext a report.json recorded (older reports: rebuilt from their switch section)."""
-    from harness.run.cutover import Outcome
+    from harness.verdicts.context import Outcome
 
     sw = old.get("switch", {})
     ctx = dict(old.get("context") or {})

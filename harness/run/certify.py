@@ -8,9 +8,9 @@ from pathlib import Path
 
 from harness.config.catalogue import catalogue
 from harness.config.release import Release, find_release, load_release, releases_dir
-from harness.run.cutover import Outcome, Plan, live_release, run_cutover
+from harness.run.cutover import Plan, live_release, run_cutover
 from harness.targets.base import Target, TargetError
-from harness.verdicts.context import RunContext
+from harness.verdicts.context import Outcome, RunContext
 from harness.verdicts.registry import Bounds
 
 

@@ -15,19 +15,19 @@ import httpx
 import orjson
 
 from harness.checks.background_jobs import hand_over
-from harness.checks.gate import run_gate
 from harness.checks.static_digests import StaticProblem, learn_both, mark_never_live
 from harness.config.bounds import Bounds
 from harness.config.release import Release
 from harness.ledger.schema import EVENTS_FILE
-from harness.run.converge import wait_converged
-from harness.run.deploy import DeployRefused
+from harness.run.deploy import DeployRefused, deploy_release
 from harness.run.page_cache_purge import clean_page_cache
+from harness.run.switch import switch_to
 from harness.run.watch import LedgerTail, Watch
 from harness.targets import health
 from harness.targets.base import Target, TargetError, other_colour
 from harness.targets.retry import GaveUp
 from harness.verdicts import LiveScope
+from harness.verdicts.context import Outcome
 
 
 @dataclass
@@ -47,26 +47,6 @@ class Plan:
     remote_workers: int = 0           # more workers the master waits for (`greenlight worker --master ...`)
     run_id: str = field(default_factory=lambda: "gl" + uuid.uuid4().hex[:8])
     bounds: Bounds = field(default_factory=Bounds)   # the live rules (watch, deploy window) judge by these
-
-
-@dataclass
-class Outcome:
-    run_id: str
-    ledger_dir: Path
-    from_colour: str
-    to_colour: str
-    from_release: str
-    to_release: str
-    switched: bool = False
-    refused: str = ""                 # why the gate/deploy refused, when it did
-    rolled_back: str = ""             # why traffic went back, when it did ("rollback drill" for the drill)
-    breach: str = ""                  # the watch window's breach, when there was one
-    drill: bool = False               # traffic went back because the plan asked for it (the rollback drill)
-    error: str = ""                   # an engine error (target unreachable, …)
-    gate: list[dict] = field(default_factory=list)
-    started_at: float = 0.0
-    locust_total: int | None = None
-    final_colour: str = ""
 
 
 def live_release(target: Target) -> str:
@@ -99,22 +79,6 @@ def ensure_healthy_live(target: Target, prefer: str, event: Callable[..., None])
     return live
 
 
-def switch_and_converge(target: Target, plan: Plan, to_colour: str, to_release: str,
-                        event: Callable[..., None], kind: str = "switch") -> float:
-    """Returns the wall-clock time the switch started."""
-    started = time.time()
-    event(f"{kind}_start", to=to_colour, release=to_release)
-    target.switch(to_colour)
-    # Cron and consumers follow the traffic: exactly one colour runs them from here on.
-    hand_over(target, other_colour(to_colour), to_colour, event)
-    event(f"{kind}_done", to=to_colour)
-    t = wait_converged(target, to_release, quiet_s=plan.quiet_s, timeout=plan.converge_timeout_s)
-    # Traffic has left the old colour: pages it rendered into a shared page cache (Varnish) go now.
-    clean_page_cache(target, to_colour, event)
-    event("converged" if kind == "switch" else f"{kind}_converged", at=t, release=to_release)
-    return started
-
-
 def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
     """Drive one cutover while `load` (a started traffic.LoadRun) runs. `events` is a ledger event writer."""
     ev = events.event
@@ -128,8 +92,7 @@ def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
         _sleep_until(t_load + plan.baseline_s)
         deploy_started = time.time()
         try:
-            # Each kind deploys its own way (the replica over exec, DigitalOcean through the user's hook).
-            target.deployer.deploy(target, plan.release, to_colour, ev)
+            deploy_release(target, plan.release, to_colour, ev)
             static = learn_both(target, from_colour, out.from_release, to_colour, plan.release.id, ev)
         except (DeployRefused, StaticProblem) as exc:
             out.refused = str(exc)
@@ -137,36 +100,31 @@ def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
             if isinstance(exc, StaticProblem):  # the deploy finished: the directory is this release's
                 mark_never_live(target, to_colour, plan.release.id, ev)
             return out
-        gate = run_gate(target, to_colour, plan.release.id, run_id=plan.run_id, static=static.get(plan.release.id),
-                        live_static=static.get(out.from_release))
-        out.gate = gate.checks
-        if not gate.passed:
-            out.refused = "; ".join(gate.reasons)
-            ev("gate_fail", reasons=gate.reasons, checks=gate.checks)
+        sw = switch_to(target, to_colour, plan.release.id, ev,
+                       gate=dict(run_id=plan.run_id, static=static.get(plan.release.id),
+                                 live_static=static.get(out.from_release)),
+                       before_switch=lambda: _hurt_by_deploy(target, plan, from_colour, load, deploy_started),
+                       quiet_s=plan.quiet_s, timeout=plan.converge_timeout_s)
+        out.gate = sw.gate.checks if sw.gate else []
+        if sw.refused:
+            out.refused = sw.refused
             mark_never_live(target, to_colour, plan.release.id, ev)
-            if any(c["check"] == "page_cache_isolated" and not c["ok"] for c in gate.checks):
+            if any(c["check"] == "page_cache_isolated" and not c["ok"] for c in out.gate):
                 # The refused colour shares the live one's cache ids: the pages it rendered while gated sit in the
                 # live colour's cache and would keep being served to customers. Clean them out from the live side.
                 clean_page_cache(target, from_colour, ev)
             return out
-        hurt = _live_hurt_since(target, plan, from_colour, load, deploy_started)
-        if hurt:
-            out.refused = f"live traffic was hurt during the deploy: {hurt}"
-            ev("gate_fail", reasons=[out.refused], stage="live traffic")
-            mark_never_live(target, to_colour, plan.release.id, ev)
-            return out
-        ev("gate_pass", checks=len(gate.checks))
-        switched_at = switch_and_converge(target, plan, to_colour, plan.release.id, ev)
+        switched_at = sw.started
         out.switched = True
         breach = _watch(target, plan, to_colour, load, since=switched_at)
         ev("watch_done", window_s=plan.watch_s, breach=breach or "")
         out.breach = breach or ""
         if breach and plan.auto_rollback:
             out.rolled_back = breach
-            switch_and_converge(target, plan, from_colour, out.from_release, ev, kind="rollback")
+            _switch_back(target, plan, from_colour, out.from_release, ev)
         elif plan.rollback_after:
             out.rolled_back, out.drill = "rollback drill", True
-            switch_and_converge(target, plan, from_colour, out.from_release, ev, kind="rollback")
+            _switch_back(target, plan, from_colour, out.from_release, ev)
         _sleep_until(t_load + plan.load_seconds)
         return out
     except (TargetError, GaveUp, OSError, httpx.HTTPError) as exc:
@@ -179,6 +137,11 @@ def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
         out.locust_total = load.locust_total()
         prefer = to_colour if (out.switched and not out.rolled_back) else from_colour
         out.final_colour = ensure_healthy_live(target, prefer, ev)
+
+
+def _switch_back(target: Target, plan: Plan, colour: str, release: str, ev) -> None:
+    """Back to the colour that served until the switch: no gate (it served moments ago; seconds cost customers)."""
+    switch_to(target, colour, release, ev, kind="rollback", quiet_s=plan.quiet_s, timeout=plan.converge_timeout_s)
 
 
 def _scope(target: Target, plan: Plan, load, baseline_until: float, judged_from: float, phase: str) -> LiveScope:
@@ -208,6 +171,11 @@ def _watch(target: Target, plan: Plan, colour: str, load, since: float) -> str |
             return why
         time.sleep(0.25)
     return None
+
+
+def _hurt_by_deploy(target: Target, plan: Plan, colour: str, load, since: float) -> str | None:
+    hurt = _live_hurt_since(target, plan, colour, load, since)
+    return f"live traffic was hurt during the deploy: {hurt}" if hurt else None
 
 
 def _live_hurt_since(target: Target, plan: Plan, colour: str, load, since: float) -> str | None:

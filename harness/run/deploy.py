@@ -172,3 +172,9 @@ class ExecDeployer(Deployer):
 
     def deploy(self, target: Target, release: Release, colour: str, event: EventFn) -> None:
         deploy(target, release, colour, event)
+
+
+def deploy_release(target: Target, release: Release, colour: str, event: EventFn) -> None:
+    """Each kind deploys its own way: its declared deployer (the user's hook on DigitalOcean), else Greenlight's own
+    exec deployer above (the replica)."""
+    (target.deployer or ExecDeployer()).deploy(target, release, colour, event)

@@ -4,7 +4,7 @@
   sees a colour healthy;
 - a **fleet**: the web nodes — list them, run a command with a real timeout, put files on them, and (capability
   `get_files`) copy files off them;
-- a **deployer**: how a release gets onto the idle colour (the replica's exec-based Magento deployer, the user's
+- a **deployer**: how a release gets onto the idle colour (None: Greenlight's own exec-based Magento deployer, as on the replica; the user's
   deploy hook on DigitalOcean);
 - optionally a **db**: read access to the shop DB (capability `db`).
 
@@ -129,7 +129,9 @@ class Target:
     kind: str
     router: Router
     fleet: Fleet
-    deployer: Deployer
+    # None: Greenlight deploys over the fleet's exec itself (harness/run/deploy.py: rehearsed migrations, static
+    # content, atomic switch of the release symlink), as on the replica; a kind with its own way names it here.
+    deployer: Deployer | None = None
     db: DbAccess | None = None
     capabilities: frozenset[Capability] = frozenset()
     served_by_header: str = "X-Served-By"       # response identity headers

@@ -3,10 +3,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-if TYPE_CHECKING:
-    from harness.run.cutover import Outcome
+
+@dataclass
+class Outcome:
+    """What the engine itself saw in one cutover (gate, switch, watch, rollback): the run writes it, the verdicts and
+    the report read it."""
+
+    run_id: str
+    ledger_dir: Path
+    from_colour: str
+    to_colour: str
+    from_release: str
+    to_release: str
+    switched: bool = False
+    refused: str = ""                 # why the gate/deploy refused, when it did
+    rolled_back: str = ""             # why traffic went back, when it did ("rollback drill" for the drill)
+    breach: str = ""                  # the watch window's breach, when there was one
+    drill: bool = False               # traffic went back because the plan asked for it (the rollback drill)
+    error: str = ""                   # an engine error (target unreachable, …)
+    gate: list[dict] = field(default_factory=list)
+    started_at: float = 0.0
+    locust_total: int | None = None
+    final_colour: str = ""
 
 
 @dataclass

@@ -28,15 +28,13 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from harness.checks.background_jobs import hand_over
-from harness.checks.gate import run_gate
 from harness.checks.smoke import smoke_checkout
 from harness.config.catalogue import catalogue
 from harness.faults import Injection, Journal, make_fault
 from harness.run.certify import good_releases
-from harness.run.converge import wait_converged
 from harness.run.cutover import ensure_healthy_live
 from harness.run.deploy import DeployRefused, deploy
+from harness.run.switch import switch_to
 from harness.targets import health
 from harness.targets.base import other_colour
 
@@ -133,18 +131,14 @@ def test_cutover_state_machine(gl_target, pytestconfig, tmp_path):
         @rule()
         def switch(self):
             steps.append(f"switch to {self.idle}")
-            gate = run_gate(target, self.idle, self.release[self.idle], run_id=self.run, health_timeout=8,
-                            max_step_ms=SLOW_MACHINE_MS)
+            # The engine's one switch sequence: gate, switch, cron hand-over, converged, page cache cleaned.
+            sw = switch_to(target, self.idle, self.release[self.idle], lambda *a, **k: None, timeout=60,
+                           gate=dict(run_id=self.run, health_timeout=8, max_step_ms=SLOW_MACHINE_MS))
             breaking = [f.fault.describe() for f in self.faults if f.fault.kind in BREAKING]
             if breaking:
-                assert not gate.passed, f"the gate passed a colour with {breaking} in effect"
+                assert not sw.switched, f"the gate passed a colour with {breaking} in effect"
                 return  # refused: nothing moves
-            assert gate.passed, gate.reasons
-            target.switch(self.idle)
-            # What the engine does at every switch: cron and consumers follow the traffic (without it the next
-            # switch back finds cron on its colour and the gate rightly refuses).
-            hand_over(target, self.live, self.idle, lambda *a, **k: None)
-            wait_converged(target, self.release[self.idle], timeout=60)
+            assert sw.switched, sw.refused
             self.live = self.idle
 
         @precondition(lambda self: bool(self.release[other_colour(self.live)]))

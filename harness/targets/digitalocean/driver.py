@@ -352,14 +352,6 @@ class DigitalOceanTarget(Router, Fleet):
             self._settled()
             self._call("DELETE", path, {"droplet_ids": old})
 
-    def wait_converged(self, new_release: str, quiet_s: float | None = None, timeout: float | None = None) -> float:
-        """Probe the LB URL until only new_release answered for quiet_s seconds (the identity header); returns when
-        the quiet streak began (epoch s). GaveUp after `timeout`. Defaults: bounds.quiet_s, bounds.converged_s."""
-        from harness.run.converge import wait_converged
-
-        b = self.cfg.bounds
-        return wait_converged(self, new_release, quiet_s=quiet_s or b.quiet_s, timeout=timeout or b.converged_s)
-
     # -- nodes: deploy hook, SSH --------------------------------------------------------------------
     def deploy_release(self, release, colour: str, event: Callable[..., None]) -> None:
         """The user's own deploy (Ansible, deployer, a script) for the idle colour."""

@@ -9,10 +9,18 @@ import threading
 import time
 from collections.abc import Iterator
 
-from harness.checks.background_jobs import REPLICA_COMMANDS, background_jobs_follow_traffic
 from harness.config.kinds import OpenOptions, TargetKind, register
-from harness.run.deploy import ExecDeployer
-from harness.targets.base import COLOURS, Capability, ExecResult, Fleet, Node, Router, Target, TargetError
+from harness.targets.base import (
+    COLOURS,
+    Capability,
+    ExecResult,
+    Fleet,
+    Node,
+    Router,
+    Target,
+    TargetError,
+    other_colour,
+)
 from harness.targets.db import DbAccess
 from harness.targets.replica import ssh as replica_ssh
 from harness.targets.replica import stack
@@ -172,10 +180,32 @@ def replica_db() -> DbAccess:
                     password=stack.db_password())
 
 
+# (stop, start) on a node: its crontab off and its consumers stopped / its crontab on (images/node/greenlight-node).
+REPLICA_COMMANDS = ("greenlight-node cron off && greenlight-node consumers stop", "greenlight-node cron on")
+
+
+def cron_on_live_colour_only(t: Target) -> None:
+    """A node starts with a crontab only on the first live colour (blue); containers recreated later do not know
+    which colour is live. An idle node that does not answer runs nothing now (the gate's cron_one_colour judges it
+    before any switch); a live node that cannot start cron is an error."""
+    live = t.live_colour()
+    stop, start = REPLICA_COMMANDS
+    for colour, cmd in ((other_colour(live), stop), (live, start)):
+        for n in t.nodes(colour):
+            try:
+                r = t.exec(n, ["sh", "-c", cmd], timeout=60)
+            except TargetError:
+                if colour == live:
+                    raise
+                continue
+            if not r.ok and (colour == live or not (r.timed_out or r.unreachable)):
+                raise TargetError(f"{n.name}: {cmd!r} failed: {(r.stderr or r.stdout).strip()[:160] or r.rc}")
+
+
 def replica_target() -> Target:
     """The running replica as a Target (it must be up)."""
     fleet = DockerFleet()
-    return Target(kind="compose", router=HAProxyRouter(fleet), fleet=fleet, deployer=ExecDeployer(),
+    return Target(kind="compose", router=HAProxyRouter(fleet), fleet=fleet,
                   db=replica_db(), capabilities=frozenset({Capability.LB_READY, Capability.GET_FILES}),
                   background_job_commands=REPLICA_COMMANDS,
                   details={"project": stack.project(),
@@ -191,7 +221,7 @@ def open_replica(cfg, opts: OpenOptions) -> Iterator[Target]:
         stack.up()
     try:
         t = replica_target()
-        background_jobs_follow_traffic(t)
+        cron_on_live_colour_only(t)
         yield t
     finally:
         if opts.manage_stack and not was_up:
