@@ -171,7 +171,7 @@ def _replica_up() -> bool:
 def cmd_certify(args) -> int:
     if args.dry_run:
         return cmd_plan(args)
-    from harness.config import bounds_for
+    from harness.config import bounds_for, with_overrides
     from harness.report.junit import write_junit
     from harness.report.progress import Progress
     from harness.run.certify import certify, default_release
@@ -241,22 +241,6 @@ def cmd_worker(args) -> int:
         return subprocess.call(cmd)
     except KeyboardInterrupt:
         return 130
-
-
-def with_overrides(bounds, items: list[str]):
-    """Bounds with NAME=VALUE overrides applied; a malformed or unknown one is a one-line ConfigError."""
-    from harness.config import ConfigError
-
-    changes = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise ConfigError(f"--bound {item}: expected NAME=VALUE, e.g. min_crossings=10")
-        changes[name.strip()] = value.strip()
-    try:
-        return bounds.replace(**changes) if changes else bounds
-    except ValueError as exc:
-        raise ConfigError(f"--bound: {exc}") from None
 
 
 def cmd_rollback(args) -> int:

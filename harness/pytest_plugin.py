@@ -124,18 +124,12 @@ def _certify(pytestconfig, gl_target, gl_options, name: str, **kw):
 def gl_bounds(gl_options, pytestconfig: pytest.Config):
     """The bounds every certification in the session is held to: [bounds] of the target file (defaults for the
     local replica), then each --gl-bound NAME=VALUE."""
-    from harness.config import bounds_for
+    from harness.config import ConfigError, bounds_for, with_overrides
 
-    overrides = {}
-    for item in pytestconfig.option.gl_bound:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise pytest.UsageError(f"--gl-bound {item}: expected NAME=VALUE, e.g. converged_s=10")
-        overrides[name.strip()] = value.strip()
     try:
-        return bounds_for(gl_options["target"]).replace(**overrides)
-    except (TypeError, ValueError) as exc:
-        raise pytest.UsageError(f"--gl-bound: {exc}") from None
+        return with_overrides(bounds_for(gl_options["target"]), pytestconfig.option.gl_bound, flag="--gl-bound")
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 @pytest.fixture(scope="session")

@@ -10,20 +10,12 @@ import sys
 import time
 
 import pytest
-from test_traffic_fakestore import FakeStore
 
 from harness.ledger import records as ledger_mod
 from harness.load.traffic import LoadRun, count_requests, free_port, read_workers, wait_until_requests
 from harness.verdicts import ledger_complete, load_generator_headroom
 
 FAST = {"GREENLIGHT_WAIT_MIN_S": "0.05", "GREENLIGHT_WAIT_MAX_S": "0.2", "GREENLIGHT_SESSION_ADD_SHARE": "0.3"}
-
-
-@pytest.fixture
-def store():
-    s = FakeStore().start()
-    yield s
-    s.stop()
 
 
 def distributed(store, tmp_path, workers=3, users=9) -> LoadRun:

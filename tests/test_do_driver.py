@@ -1,7 +1,6 @@
 """The DigitalOcean driver against the DO API simulator (memory backend + stand-in LB front): reading the live
 colour, the three switch modes, DO's retry rules under control-plane faults, clean aborts that say which colour is
 live, bad configuration refused before any write, dry runs, and the token kept out of every message."""
-import secrets
 import time
 from pathlib import Path
 
@@ -14,15 +13,7 @@ from harness.targets.base import TargetError
 from harness.targets.digitalocean.driver import DigitalOceanTarget
 from harness.targets.retry import GaveUp
 from simulator.doapi.state import LB_ID
-from simulator.doapi.testing import running
-
-TOKEN = "dop_v1_" + secrets.token_hex(32)
-
-
-@pytest.fixture
-def do():
-    with running(TOKEN) as r:
-        yield r
+from tests.shared_fixtures import TOKEN
 
 
 @pytest.fixture

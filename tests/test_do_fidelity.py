@@ -2,7 +2,6 @@
 every writable field GET returns survives a switch; a PUT that leaves one out resets it (so a dropped field is
 caught); validation, paging bounds, rate limits and droplet objects as DO has them."""
 import copy
-import secrets
 
 import httpx
 import pytest
@@ -12,9 +11,8 @@ from harness.targets.digitalocean.driver import DigitalOceanTarget
 from simulator.doapi.server import RateLimiter
 from simulator.doapi.state import LB_DEFAULTS, LB_ID, LB_IMMUTABLE
 from simulator.doapi.testing import FakeClock, running
+from tests.shared_fixtures import TOKEN, H
 
-TOKEN = "dop_v1_" + secrets.token_hex(32)
-H = {"Authorization": f"Bearer {TOKEN}"}
 LB = f"/v2/load_balancers/{LB_ID}"
 RULES = [{"entry_protocol": "http", "entry_port": 80, "target_protocol": "http", "target_port": 80}]
 # An LB carrying every field DO returns, each writable one away from its default.
@@ -38,12 +36,6 @@ RICH = {
     "target_load_balancer_ids": ["7dbf91fe-cbdb-48dc-8290-c3a181554905"],
 }
 WRITABLE = sorted(set(RICH) - {"size"})
-
-
-@pytest.fixture
-def do():
-    with running(TOKEN) as r:
-        yield r
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """The DO API simulator speaks DigitalOcean's v2 shapes, codes and quirks, and the official client pydo works
 against it."""
-import secrets
 import time
 
 import httpx
@@ -8,16 +7,9 @@ import pytest
 
 from simulator.doapi.state import LB_ID
 from simulator.doapi.testing import FakeClock, running
+from tests.shared_fixtures import TOKEN, H
 
-TOKEN = "dop_v1_" + secrets.token_hex(32)
-H = {"Authorization": f"Bearer {TOKEN}"}
 RULES = [{"entry_protocol": "http", "entry_port": 80, "target_protocol": "http", "target_port": 80}]
-
-
-@pytest.fixture
-def do():
-    with running(TOKEN) as r:
-        yield r
 
 
 def test_auth_is_required_and_rate_limit_headers_are_on_every_response(do):

@@ -1,22 +1,12 @@
 """DO API faults through the simulator's control plane (in-process simulator, no replica): each storm makes the
 API answer the DO way, and heal puts it back."""
-import secrets
 
 import httpx
 import pytest
 
 from harness.faults import Journal, injected, make_fault
 from simulator.doapi.state import LB_ID
-from simulator.doapi.testing import running
-
-TOKEN = "dop_v1_" + secrets.token_hex(32)
-H = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture
-def do():
-    with running(TOKEN) as r:
-        yield r
+from tests.shared_fixtures import H
 
 
 def _add(do) -> int:

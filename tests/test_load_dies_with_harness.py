@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-from test_traffic_fakestore import FakeStore
 
 from harness.load import lease
 from harness.load.traffic import count_requests
@@ -32,13 +31,6 @@ HARNESS = textwrap.dedent("""
     print("loading", flush=True)
     time.sleep(600)
 """)
-
-
-@pytest.fixture
-def store():
-    s = FakeStore().start()
-    yield s
-    s.stop()
 
 
 def _gone(pid: int) -> bool:

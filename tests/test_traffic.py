@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_traffic_fakestore import RELEASE, FakeStore
+from test_traffic_fakestore import RELEASE
 
 from harness.load.routes import match
 from harness.load.traffic import HostRefused, LoadRun, check_host, count_requests, wait_until_requests
@@ -18,13 +18,6 @@ FAST = {"GREENLIGHT_WAIT_MIN_S": "0.05", "GREENLIGHT_WAIT_MAX_S": "0.2", "GREENL
 
 def records(ledger_dir: Path) -> list[dict]:
     return [json.loads(line) for shard in sorted(ledger_dir.glob("requests-*.jsonl")) for line in shard.open()]
-
-
-@pytest.fixture
-def store():
-    s = FakeStore().start()
-    yield s
-    s.stop()
 
 
 def run_load(store, tmp_path, seconds=3, users=6, **kw) -> LoadRun:

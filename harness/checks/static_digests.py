@@ -151,7 +151,7 @@ def learn_both(target: Target, live_colour: str, live_release: str, new_colour: 
                event) -> dict[str, ReleaseStatic]:
     """Digests of the live and the new release, one event each; refuses (StaticProblem) when the new release's
     nodes disagree or it changes files under the live release's static version."""
-    root = getattr(target, "magento_root", DEFAULT_ROOT)
+    root = target.magento_root
     out = {}
     for colour, release in ((live_colour, live_release), (new_colour, new_release)):
         if not release or not target.nodes(colour):
@@ -183,7 +183,7 @@ def _releases_dir(root: str) -> str:
 def mark_never_live(target: Target, colour: str, release: str, event) -> None:
     """Best effort: a node that does not answer keeps its directory unmarked (then the release counts as served,
     the cautious side)."""
-    d = shlex.quote(f"{_releases_dir(getattr(target, 'magento_root', DEFAULT_ROOT))}/{release}")
+    d = shlex.quote(f"{_releases_dir(target.magento_root)}/{release}")
     marked = []
     for n in target.nodes(colour):
         try:

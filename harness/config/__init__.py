@@ -158,3 +158,18 @@ def bounds_for(spec: str | None) -> Bounds:
     if spec in (None, "", "local") or not Path(spec).is_file():
         return Bounds()
     return load_config(spec).bounds
+
+
+def with_overrides(bounds: Bounds, items: list[str], flag: str = "--bound") -> Bounds:
+    """Bounds with NAME=VALUE overrides applied (`greenlight --bound`, pytest's --gl-bound); a malformed or unknown
+    one is a one-line ConfigError naming the flag."""
+    changes = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"{flag} {item}: expected NAME=VALUE, e.g. min_crossings=10")
+        changes[name.strip()] = value.strip()
+    try:
+        return bounds.replace(**changes) if changes else bounds
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{flag}: {exc}") from None

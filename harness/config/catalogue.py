@@ -51,7 +51,9 @@ def _env_list(name: str) -> list[str]:
 
 
 def catalogue(target=None) -> Catalogue:
-    cfg = getattr(target, "catalogue", None)
+    """The target's own [catalogue] when it has one (Target.catalogue), else the one the environment names (the
+    Locust processes get it that way), else the replica's."""
+    cfg = target.catalogue if target is not None else None
     if cfg is not None:
         return Catalogue(skus=tuple(cfg.skus), product_ids=tuple(cfg.product_ids), email_domain=cfg.email_domain)
     skus = _env_list("GREENLIGHT_SKUS")

@@ -28,11 +28,6 @@ NO_NODE = "no node"   # a response no node signed (the LB's own error, no identi
 STEP_PERCENTILES = (50, 95, 99)
 
 
-def is_failure(status, error) -> bool:
-    """A request the customer would see fail: no HTTP response, a 5xx, or a failed check recorded by the journey."""
-    return status == 0 or (status is not None and status >= 500) or bool(error)
-
-
 class Columns:
     """The ledger's columns this module needs, as numpy arrays, computed once."""
 
@@ -47,7 +42,7 @@ class Columns:
         err = led.strs("error")
         falsy = np.array([not v for v in err.values], dtype=bool)  # null and "" are not errors
         self.http_5xx = status >= 500                   # a missing status is INT_NULL: never >= 500, never 0
-        self.failed = (status == 0) | self.http_5xx | ~falsy[err.codes]
+        self.failed = (status == 0) | self.http_5xx | ~falsy[err.codes]   # schema.customer_error, per column
         self.no_response = status == 0
         ms = led.np("ms")
         self.timed = (status > 0) & ~np.isnan(ms)       # transport errors' "latency" is a timeout, not a latency

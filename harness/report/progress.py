@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from harness.ledger.records import EVENTS_FILE, LedgerTail, LineTail
-from harness.report.facts import is_failure
+from harness.ledger.schema import customer_error
 
 # The phase a run is in after each event (events not listed leave the phase as it was).
 PHASE_AFTER = {"load_start": "baseline", "deploy_start": "deploy", "deploy_done": "gate", "gate_pass": "switch",
@@ -57,7 +57,7 @@ class RunState:
 
     def on_record(self, rec: dict, now: float) -> None:
         self.requests += 1
-        self.errors += is_failure(rec.get("status"), rec.get("error"))
+        self.errors += customer_error(rec.get("status"), rec.get("error"))
         self.recent.append(now)
         sess = rec.get("session")
         if sess:

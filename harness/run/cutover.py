@@ -96,7 +96,7 @@ def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
             static = learn_both(target, from_colour, out.from_release, to_colour, plan.release.id, ev)
         except (DeployRefused, StaticProblem) as exc:
             out.refused = str(exc)
-            ev("gate_fail", reasons=[out.refused], stage="deploy")
+            ev("gate_fail", reasons=[out.refused], stage="deploy", check=exc.check if isinstance(exc, DeployRefused) else "static")
             if isinstance(exc, StaticProblem):  # the deploy finished: the directory is this release's
                 mark_never_live(target, to_colour, plan.release.id, ev)
             return out

@@ -37,7 +37,12 @@ EventFn = Callable[..., None]
 
 
 class DeployRefused(RuntimeError):
-    """The deploy stopped before it could hurt the live colour; the message says why, in one line."""
+    """The deploy stopped before it could hurt the live colour; the message says why, in one line. `check` names the
+    step that refused ("rehearsal": the migrations on a copy of the DB; "" otherwise), written into gate_fail."""
+
+    def __init__(self, message: str, check: str = ""):
+        super().__init__(message)
+        self.check = check
 
 
 @dataclass
@@ -113,11 +118,11 @@ def rehearse(target: Target, release: Release, idle: Node, live_nodes: list[Node
     r = _magento(target, idle, root, "setup:upgrade", f"--db-name={REHEARSAL_DB}")
     if not r.ok:
         raise DeployRefused(f"release {release.id}: its migrations fail on a copy of the shop DB: "
-                            f"{(r.stderr or r.stdout).strip()[:200]}")
+                            f"{(r.stderr or r.stdout).strip()[:200]}", check="rehearsal")
 
     def live_smoke(node: Node) -> tuple[Node, ExecResult]:
         r = _magento(target, node, CURRENT, "greenlight:smoke", f"--db-name={REHEARSAL_DB}",
-                     f"--sku={catalogue().skus[0]}", timeout=LIVE_SMOKE_S)
+                     f"--sku={catalogue(target).skus[0]}", timeout=LIVE_SMOKE_S)
         return node, on_live.answered(r, node, "greenlight:smoke")
 
     live, r = on_live.first_answering(live_nodes, "live release's smoke checkout", live_smoke, event)
@@ -125,7 +130,8 @@ def rehearse(target: Target, release: Release, idle: Node, live_nodes: list[Node
     if not r.ok:
         raise DeployRefused(f"release {release.id}: its migrations break the live release's checkout "
                             f"(old code / new schema rehearsal on {live.name}): "
-                            f"{(r.stdout or r.stderr).strip().splitlines()[-1][:200] if (r.stdout or r.stderr).strip() else 'exit ' + str(r.rc)}")
+                            f"{(r.stdout or r.stderr).strip().splitlines()[-1][:200] if (r.stdout or r.stderr).strip() else 'exit ' + str(r.rc)}",
+                            check="rehearsal")
 
 
 def deploy(target: Target, release: Release, colour: str, event: EventFn) -> None:

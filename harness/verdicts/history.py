@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness.ledger.records import Ledger
+from harness.ledger.schema import CREDENTIAL_KINDS
 
-CREDENTIAL_KINDS = ("session", "token", "guest_cart")
 # The check a journey fails when the store no longer honours a credential it issued.
 REFUSAL_CHECKS = {"session": "session_kept", "token": "token_honoured", "guest_cart": "cart_honoured"}
 # A write whose answer failed only because the cart it shows is wrong was still acknowledged by the store.

@@ -23,7 +23,7 @@ def _rehearsal(led: Ledger, ctx: RunContext, bounds: Bounds) -> Verdict:
                         if e.get("live_smoke_ok") else "the live release's checkout failed on the migrated copy")
                        + also)
     refused = [e for e in led.events if e.get("event") == "gate_fail" and e.get("stage") == "deploy"
-               and "old code / new schema" in " ".join(e.get("reasons", []))]
+               and e.get("check") == "rehearsal"]
     if refused:
         return Verdict("old_code_new_schema_rehearsal", False, None, None, refused[-1]["reasons"][0][:300])
     if not_done:

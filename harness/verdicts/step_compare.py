@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from harness.ledger.schema import step_failed
 from harness.verdicts.stats import exceedance_greater, fisher_greater, mann_whitney_greater, percentile
 
 SAMPLE_CAP = 5000  # latencies kept per step and side: plenty for the tests, bounded memory on a night's ledger
@@ -19,10 +20,6 @@ ANY_JOURNEY = "any journey"  # latency of a step several journeys take, judged o
 # The exceedance rule counts judged samples above the baseline's upper quartile (its p75): a p95 of a rare step is
 # its one or two slowest samples, often a busy second of the host, which would take all power from the test.
 TAIL_SHARE = 0.25
-
-
-def is_failure(status: int | None, failed_checks) -> bool:
-    return not status or status >= 400 or bool(failed_checks)
 
 
 @dataclass
@@ -274,6 +271,6 @@ class LiveComparison:
             after = True
         else:
             return None
-        failed = is_failure(rec.get("status"), rec.get("failed_checks"))
+        failed = step_failed(rec.get("status"), rec.get("failed_checks"))
         self.comp.add(rec.get("journey"), rec.get("step"), after, failed, None if failed else rec.get("ms"), rec)
         return after
