@@ -44,9 +44,9 @@ def _rec(ts, k=0, journey="guest", **extra):
 
 
 @st.composite
-def clean_runs(draw):
-    """(records, events, db_order_ids) for a clean blue→green switch."""
-    n = draw(st.integers(60, 300))
+def clean_runs(draw, min_n: int = 60):
+    """(records, events, db_order_ids) for a clean blue→green switch, of min_n to 300 requests."""
+    n = draw(st.integers(min_n, 300))
     # Traffic all through the run (as a load generator makes it), each request at a random point of its slot.
     jitter = draw(st.lists(st.floats(0, 0.999), min_size=n, max_size=n))
     times = [T0 + (k + jitter[k]) * (END - T0) / n for k in range(n)]

@@ -80,7 +80,7 @@ def test_too_few_requests_after_the_switch_is_inconclusive(tmp_path, run):
 
 # -- latency per step -----------------------------------------------------------------------------------------------
 @SETTINGS
-@given(run=clean_runs(), factor=st.floats(3, 10))
+@given(run=clean_runs(min_n=200), factor=st.floats(3, 10))   # enough of the step a side for the test to reach alpha
 def test_one_step_three_times_slower_after_the_switch_fails_latency_by_step(tmp_path, run, factor):
     def fault(records, orders):
         for r in records:
@@ -315,3 +315,15 @@ def test_live_freeze_rule_and_the_registry_builds_every_live_judge():
     kinds = {type(j).__name__ for j in live_judges(scope(orders=lambda ids: {}))}
     assert {"StepsLive", "LatencyLive", "FreezeLive", "OrdersLive"} <= kinds
     assert "OrdersLive" not in {type(j).__name__ for j in live_judges(scope())}  # no DB, no live order rule
+
+
+def test_a_step_too_rare_for_its_test_to_reach_alpha_is_not_called_compared():
+    """With 5 samples a side the smallest Mann-Whitney p is 1/C(10,5) = 0.004: at alpha 0.001 no slow-down could
+    ever breach, so the step is not judged by it (it was once "compared" and passed whatever happened)."""
+    from harness.verdicts.step_compare import LatencyRule
+
+    strict = LatencyRule(alpha=0.001, min_samples=5, min_few=5)
+    assert strict.judged_by(5, 5) is None
+    assert strict.judged_by(8, 8) == "mann-whitney"          # 1/C(16,8) = 0.00008
+    assert LatencyRule(alpha=0.01, min_samples=5, min_few=5).judged_by(5, 5) == "mann-whitney"
+    assert LatencyRule(alpha=0.01).judged_by(8, 8) == "exceedance"

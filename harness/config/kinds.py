@@ -35,6 +35,9 @@ class TargetKind:
     open: Callable[[Any, OpenOptions], contextlib.AbstractContextManager[Any]]
     section: type[BaseModel] | None = None                      # its [<name>] section; None: it needs none
     can_dry_run: bool = False
+    # (the loaded Config or None) -> the kind's nodes, read without opening the target (nothing started): testinfra
+    # suites parametrise by them at collection. None: the kind cannot say before it is opened.
+    list_nodes: Callable[[Any], list] | None = None
     doc: str = ""
 
 

@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import orjson
 
+from harness.ledger import jsonl
+
 VERSION = 3
 INDEX_DIR = ".columns"
 CHUNK = 8 << 20  # bytes of JSON parsed per step: bounds memory while indexing a large backlog (~100 MiB)
@@ -326,16 +328,7 @@ def _valid(r) -> bool:
 def _parse(lines: list[bytes]) -> list[dict]:
     """The records among these lines: one orjson call for the whole batch when every line is valid JSON, else
     line by line (a malformed or truncated line is skipped, never fatal)."""
-    try:
-        recs = orjson.loads(b"[" + b",".join(lines) + b"]")
-    except orjson.JSONDecodeError:
-        recs = []
-        for line in lines:
-            try:
-                recs.append(orjson.loads(line))
-            except orjson.JSONDecodeError:
-                continue
-    return [r for r in recs if _valid(r)]
+    return [r for r in jsonl.parse(lines)[0] if _valid(r)]
 
 
 def _key(v):

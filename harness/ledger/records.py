@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
+from harness.ledger import jsonl
 from harness.ledger.columns import DICT, ColumnIndex, Indexer, Schema, int_null
 from harness.ledger.schema import COLUMNS, EVENTS_FILE, NUMERIC, SHARD_GLOB, SPARSE, shards
 
@@ -75,13 +76,7 @@ class LineTail:
         if end < 0:  # only a partial line so far
             return []
         self.pos += end + 1
-        out = []
-        for line in chunk[: end + 1].splitlines():
-            try:
-                out.append(orjson.loads(line))
-            except orjson.JSONDecodeError:
-                continue
-        return out
+        return jsonl.parse(chunk[: end + 1].splitlines())[0]
 
 
 class LedgerTail:
@@ -375,13 +370,9 @@ def load(ledger_dir: str | Path) -> Ledger:
         if f not in led.cols:  # a dense field has its column
             sparse[f] = _sparse(parts, f, keys)
     led.sparse = sparse
-    ev = d / EVENTS_FILE
-    if ev.exists():
-        for line in ev.read_bytes().splitlines():
-            try:
-                led.events.append(orjson.loads(line))
-            except orjson.JSONDecodeError:
-                led.skipped_lines += 1
+    events, torn = jsonl.read(d / EVENTS_FILE)
+    led.events.extend(events)
+    led.skipped_lines += torn
     led.events.sort(key=lambda e: e.get("ts", 0))
     return led
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import orjson
 
 from harness.checks.background_jobs import hand_over
 from harness.checks.static_digests import StaticProblem, learn_both, mark_never_live
 from harness.config.bounds import Bounds
 from harness.config.release import Release
+from harness.ledger import jsonl
 from harness.ledger.schema import EVENTS_FILE
 from harness.run.deploy import DeployRefused, deploy_release
 from harness.run.page_cache_purge import clean_page_cache
@@ -146,14 +146,7 @@ def _switch_back(target: Target, plan: Plan, colour: str, release: str, ev) -> N
 
 def _scope(target: Target, plan: Plan, load, baseline_until: float, judged_from: float, phase: str) -> LiveScope:
     """What the stateful live rules compare: the load before the deploy began against the window judged now."""
-    events = []
-    path = Path(load.ledger_dir) / EVENTS_FILE
-    if path.exists():
-        for line in path.read_bytes().splitlines():
-            try:
-                events.append(orjson.loads(line))
-            except orjson.JSONDecodeError:
-                continue
+    events = jsonl.read(Path(load.ledger_dir) / EVENTS_FILE)[0]
     db = target.db  # the target's optional db role (None: no live order lookup)
     return LiveScope(baseline_until=baseline_until, judged_from=judged_from, bounds=plan.bounds, phase=phase,
                      deploy_steps=events, orders=(lambda ids: db.orders(ids=ids)) if db is not None else None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from harness.ledger.records import Ledger
 from harness.verdicts.context import RunContext
-from harness.verdicts.registry import EVIDENCE_MAX, Bounds, NotJudged, Verdict, verdict
+from harness.verdicts.registry import EVIDENCE_MAX, Bounds, NotJudged, Verdict, no_evidence, verdict
 
 
 def background_jobs_one_colour(led: Ledger, activity: list[dict] | None, from_colour: str, to_colour: str,
@@ -13,7 +13,8 @@ def background_jobs_one_colour(led: Ledger, activity: list[dict] | None, from_co
     from exactly one colour: the live one. Evidence: the shop DB's cron_schedule and queue_message rows."""
     name = "background_jobs_one_colour"
     if activity is None:
-        return Verdict(name, False, None, 1, "no database access: who ran cron and consumers could not be read")
+        raise NotJudged("no read access to the shop DB: who ran cron and consumers (cron_schedule, queue "
+                        "messages) could not be read; give the target a database section to judge it")
     marks = [e for e in led.events if e.get("event") in ("switch_done", "rollback_done")] if switched else []
     since = marks[-1]["ts"] if marks else (led.events[0]["ts"] if led.events else 0.0)
     live = (marks[-1].get("to") if marks else from_colour) or from_colour
@@ -31,7 +32,7 @@ def background_jobs_one_colour(led: Ledger, activity: list[dict] | None, from_co
                        f"while {live} was live (e.g. {others[0]['kind']} on {others[0]['node']}, release "
                        f"{others[0]['release']})", ev)
     if not rows:
-        return Verdict(name, False, value, 1, f"no cron run or consumed message {where}: nothing was checked")
+        return no_evidence(name, f"no cron run or consumed message {where}: nothing was checked", value, 1)
     return Verdict(name, True, value, 1, f"only {live} ran cron and consumers {where} ({len(rows)} runs/messages)")
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from harness.ledger.records import Ledger
 from harness.ledger.workers import reconcile
 from harness.verdicts.context import RunContext
-from harness.verdicts.registry import EVIDENCE_MAX, Bounds, Verdict, verdict
+from harness.verdicts.registry import EVIDENCE_MAX, Bounds, Verdict, no_evidence, verdict
 
 
 def ledger_complete(led: Ledger, locust_total: int | None, workers: dict | None = None) -> Verdict:
     if locust_total is None:
-        return Verdict("ledger_complete", False, len(led), None, "Locust's own total is unknown (no locust.json)")
+        return no_evidence("ledger_complete", "Locust's own total is unknown (no locust.json): the ledger could not be "
+                           "reconciled", len(led))
     ok = len(led) == locust_total and led.skipped_lines == 0
     detail = f"{len(led)} ledger records, Locust counted {locust_total}, {led.skipped_lines} unreadable lines"
     if workers is None:

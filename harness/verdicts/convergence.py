@@ -5,7 +5,7 @@ import numpy as np
 
 from harness.ledger.records import Ledger
 from harness.verdicts.context import RunContext
-from harness.verdicts.registry import Bounds, NotJudged, Verdict, verdict
+from harness.verdicts.registry import Bounds, NotJudged, Verdict, no_evidence, not_switched, verdict
 
 
 def _span_ts(led: Ledger, release: str, start: float, end: float | None, pick) -> float | None:
@@ -53,10 +53,10 @@ def converged(led: Ledger, old_release: str, new_release: str, bound_s: float,
     the load balancer converged (a shared cache in front) fail it whatever the bound."""
     start = led.event_ts(start_event)
     if start is None:
-        return Verdict(name, False, None, bound_s, f"no {start_event} event: no switch happened")
+        return no_evidence(name, f"no {start_event} event in the ledger: no switch to judge", None, bound_s)
     if len(led) == 0 or led.strs("release").isnull().all():
-        return Verdict(name, False, None, bound_s,
-                       "responses carry no release header: convergence cannot be observed (see README: response identity)")
+        return no_evidence(name, "responses carry no release header: convergence cannot be observed (see "
+                           "docs/architecture.md: identity of a response)", None, bound_s)
     end = led.event_ts(end_event) if end_event else None
     last_old = _span_ts(led, old_release, start, end, np.max)
     first_new = _span_ts(led, new_release, start, end, np.min)
@@ -85,6 +85,9 @@ def _facts(v: Verdict) -> dict:
 @verdict("converged", family="convergence", facts=_facts)
 def _converged(led: Ledger, ctx: RunContext, bounds: Bounds) -> Verdict:
     """The old release stopped answering within bounds.converged_s of the switch."""
+    why = not_switched(ctx)
+    if why:
+        raise NotJudged(why)
     return converged(led, ctx.old_release, ctx.new_release, bounds.converged_s)
 
 

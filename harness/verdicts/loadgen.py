@@ -9,15 +9,14 @@ from __future__ import annotations
 from harness.ledger.records import Ledger
 from harness.ledger.workers import CPU_SATURATED, headroom
 from harness.verdicts.context import RunContext
-from harness.verdicts.registry import Bounds, NotJudged, Verdict, verdict
+from harness.verdicts.registry import Bounds, NotJudged, Verdict, no_evidence, verdict
 
 
 def load_generator_headroom(workers: dict | None) -> Verdict:
     h = headroom(workers)
     if h["ok"] is None:
-        return Verdict("load_generator_headroom", False, None, CPU_SATURATED,
-                       "no CPU samples from the Locust processes (workers.json missing): the load generator's "
-                       "headroom is unknown")
+        return no_evidence("load_generator_headroom", "no CPU samples from the Locust processes (workers.json "
+                           "missing): the load generator's headroom is unknown", None, CPU_SATURATED)
     worst = max(h["processes"], key=lambda p: p["max"])
     if not h["ok"]:
         return Verdict("load_generator_headroom", False, worst["max"], CPU_SATURATED,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from harness.ledger.records import Ledger
 from harness.verdicts.context import RunContext
-from harness.verdicts.registry import Bounds, NotJudged, Verdict, verdict
+from harness.verdicts.registry import Bounds, NotJudged, Verdict, not_switched, verdict
 
 
 def _outcome(ctx: RunContext):
@@ -33,8 +33,10 @@ def post_switch_watch(led: Ledger, ctx: RunContext, bounds: Bounds) -> Verdict:
         auto = out.rolled_back and not out.drill
         return Verdict("post_switch_watch", False, out.breach, 0,
                        f"rolled back automatically: {out.breach}" if auto else f"breach in the watch window: {out.breach}")
-    return Verdict("post_switch_watch", out.switched, None, 0,
-                   "no breach in the watch window" if out.switched else "no switch to watch")
+    why = not_switched(ctx)
+    if why:
+        raise NotJudged(why)
+    return Verdict("post_switch_watch", True, None, 0, "no breach in the watch window")
 
 
 @verdict("engine", family="outcome")

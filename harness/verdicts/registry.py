@@ -12,13 +12,15 @@ and, for a new module, one line in harness/verdicts/__init__.py importing it (th
 
 Three outcomes, kept apart on purpose:
 - passed / failed: the verdict was judged on this run's evidence.
-- inconclusive: the verdict applies to this run but the evidence is missing or too thin (no release header, no DB
-  access for orders, fewer samples than the bound's minimum). It FAILS, with `inconclusive` saying what was short
-  and which bound sets the minimum: a certification never passes on evidence it did not see, unless the user
-  lowers that minimum explicitly ([bounds] in greenlight.toml, --bound / --gl-bound NAME=VALUE).
-- not judged (skipped): the verdict does not apply to this run at all (no rollback happened, so there is no
-  rollback convergence to judge). The judge raises NotJudged(reason); the verdict is reported with
-  `skipped=reason` and `passed=True` so it never fails a run, and is shown as SKIP, never as a pass.
+- inconclusive: the verdict applies to this run but the evidence it should have is missing or too thin (no
+  release header, no Locust total, no static asset fetched, fewer samples than the bound's minimum). Missing
+  evidence never passes a run and never fails it: the run is inconclusive (exit 3) unless another verdict failed,
+  with `inconclusive` saying what was short (and, for a sample minimum, which bound the user may lower:
+  [bounds] in greenlight.toml, --bound / --gl-bound NAME=VALUE). `inconclusive()` / `no_evidence()` build it.
+- not judged (skipped): the verdict does not apply to this run, or this target cannot give its evidence at all
+  (no rollback happened; the switch was refused; a target without DB access for cron records). The judge raises
+  NotJudged(reason), saying how to enable it where it can be; the verdict is reported with `skipped=reason` and
+  `passed=True` so it never fails a run, and is shown as SKIP, never as a pass.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from harness.ledger.records import Ledger
 from harness.verdicts.context import RunContext
 
 __all__ = ["Bounds", "LiveJudge", "LiveScope", "NotJudged", "Verdict", "VerdictSpec", "evaluate", "inconclusive",
-           "live_breach", "live_judges", "verdict"]
+           "live_breach", "live_judges", "no_evidence", "not_switched", "verdict"]
 
 EVIDENCE_MAX = 10
 
@@ -62,6 +64,23 @@ def inconclusive(name: str, value, bound, why: str, minimum: str) -> Verdict:
     """Too little evidence to judge: fails, saying what was short and which bound (`minimum`) the user may lower."""
     return Verdict(name, False, value, bound, f"INCONCLUSIVE: {why} (minimum set by bound {minimum})",
                    inconclusive=f"{why}; lower bound {minimum} to judge on less")
+
+
+def no_evidence(name: str, why: str, value=None, bound=None, evidence: list | None = None) -> Verdict:
+    """The verdict applies, but the evidence this run should hold for it is missing: never a pass, and not a
+    failure of the release either — the run is inconclusive, saying what was missing."""
+    return Verdict(name, False, value, bound, f"INCONCLUSIVE: {why}", list(evidence or []), inconclusive=why)
+
+
+def not_switched(ctx: RunContext) -> str | None:
+    """Why no switch happened in this run (refused, an engine error), or None when one did or the run is a ledger
+    judged on its own: verdicts about the switch are then not judged, never failed."""
+    o = ctx.outcome
+    if o is None or o.switched:
+        return None
+    if o.refused:
+        return f"the switch was refused: {o.refused[:200]}"
+    return f"no switch happened: {o.error[:200]}" if o.error else "no switch happened"
 
 
 class NotJudged(Exception):

@@ -13,6 +13,7 @@ from harness.verdicts.registry import (
     Bounds,
     Verdict,
     evidence_row,
+    no_evidence,
     verdict,
 )
 
@@ -55,16 +56,16 @@ def static_assets_consistent(led: Ledger) -> Verdict:
     bad.sort()
     value = {"assets": checked, "judged_by_digest": judged, "bad": len(bad)}
     if not checked:
-        return Verdict("static_assets_consistent", False, value, 0, "no static assets were fetched: nothing was checked")
+        return no_evidence("static_assets_consistent", "no static assets were fetched: nothing was checked", value, 0)
     ev = [{**evidence_row(led, i), "page_release": pages[i],
            "asset": assets.get(i), "why": why} for i, why in bad[:EVIDENCE_MAX]]
     if bad:
         return Verdict("static_assets_consistent", False, value, 0,
                        f"{len(bad)} of {checked} assets were not their page's release's file: {bad[0][1]}", ev)
     if not judged:
-        return Verdict("static_assets_consistent", False, value, 0,
-                       f"{checked} assets answered 200 but none could be judged: no release's static digests were "
-                       "learnt at deploy time (static_digests events)")
+        return no_evidence("static_assets_consistent",
+                           f"{checked} assets answered 200 but none could be judged: no release's static digests were "
+                           "learnt at deploy time (static_digests events)", value, 0)
     return Verdict("static_assets_consistent", True, value, 0,
                    f"{judged} assets matched their page's release (digest and version)"
                    + (f"; {checked - judged} judged by status only" if judged < checked else ""))

@@ -7,6 +7,7 @@ got no answer, an unexpected status (4xx included) or failed a content check (`f
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,10 +38,15 @@ class LatencyRule:
     min_few: int = 8             # fewer than min_samples on a side but this many on both: the exceedance rule
 
     def judged_by(self, n_before: int, n_after: int) -> str | None:
-        """Which rule can judge a step with these sample counts (None: too few to judge)."""
-        if n_before >= self.min_samples and n_after >= self.min_samples:
+        """Which rule can judge a step with these sample counts (None: too few to judge). A test that could not
+        reach `alpha` even if every sample after were slower than every one before is no judge at all: with 5
+        samples a side Mann-Whitney's smallest p is 1/C(10,5) = 0.004, so at alpha 0.001 the step goes to the
+        exceedance rule, or is reported as too rare, instead of being "compared" and passed whatever happened."""
+        if n_before >= self.min_samples and n_after >= self.min_samples and \
+                1 / math.comb(n_before + n_after, n_before) < self.alpha:
             return "mann-whitney"
-        if min(n_before, n_after) >= min(self.min_few, self.min_samples):
+        if min(n_before, n_after) >= min(self.min_few, self.min_samples) and \
+                exceedance_greater(n_after, n_before, int(TAIL_SHARE * n_before), n_after) < self.alpha:
             return "exceedance"
         return None
 

@@ -10,25 +10,19 @@ from harness.targets.base import COLOURS
 
 
 def _target_nodes(spec: str) -> list:
-    """The target's nodes, read without starting anything (used at collection, to parametrize)."""
+    """The target's nodes, read without starting anything (used at collection, to parametrize): each kind declares
+    how (TargetKind.list_nodes)."""
     from pathlib import Path
 
-    if spec not in ("local", "", None):
-        from harness.config import load_config
+    from harness.config import kinds, load_config
+    from harness.targets.factory import LOCAL
 
-        cfg = load_config(Path(spec))
-        if cfg.target.kind == "digitalocean":
-            from harness.targets.digitalocean.driver import DigitalOceanTarget
-
-            t = DigitalOceanTarget.from_config(cfg)
-            try:
-                return [n for c in COLOURS for n in t.nodes(c)]
-            finally:
-                t.close()
-    from harness.targets.replica.target import DockerFleet  # the replica's fleet: its node list needs nothing running
-
-    fleet = DockerFleet()
-    return [n for c in COLOURS for n in fleet.nodes(c)]
+    cfg = None if spec in ("local", "", None) else load_config(Path(spec))
+    kind = kinds.get(cfg.target.kind if cfg else LOCAL)
+    if kind.list_nodes is None:
+        raise pytest.UsageError(f"target kind {kind.name!r} cannot list its nodes before it is opened: "
+                                "the infra suite needs them to parametrise its tests")
+    return kind.list_nodes(cfg)
 
 
 def pytest_generate_tests(metafunc):

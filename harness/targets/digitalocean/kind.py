@@ -13,7 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from harness.config import LOOPBACK, TOKEN_LIKE, Strict
 from harness.config.kinds import OpenOptions, TargetKind, register
-from harness.targets.base import Capability, Deployer, Target
+from harness.targets.base import COLOURS, Capability, Deployer, Target
 
 
 class HealthCheck(Strict):
@@ -159,5 +159,16 @@ def open_digitalocean(cfg, opts: OpenOptions) -> Iterator[Target]:
         target.close()
 
 
-register(TargetKind("digitalocean", open_digitalocean, section=DigitalOcean, can_dry_run=True,
+def list_droplets(cfg) -> list:
+    """Both colours' droplets, from the API (nothing is changed)."""
+    from harness.targets.digitalocean.driver import DigitalOceanTarget
+
+    driver = DigitalOceanTarget(cfg)
+    try:
+        return [n for c in COLOURS for n in driver.nodes(c)]
+    finally:
+        driver.close()
+
+
+register(TargetKind("digitalocean", open_digitalocean, section=DigitalOcean, can_dry_run=True, list_nodes=list_droplets,
                     doc="DigitalOcean droplets behind a DigitalOcean Load Balancer (API v2)"))

@@ -228,4 +228,10 @@ def open_replica(cfg, opts: OpenOptions) -> Iterator[Target]:
             stack.down()
 
 
-register(TargetKind("compose", open_replica, doc="the local docker-compose replica"))
+def list_replica_nodes(cfg) -> list[Node]:
+    """The replica's nodes: its fleet's node list needs nothing running."""
+    fleet = DockerFleet()
+    return [n for c in COLOURS for n in fleet.nodes(c)]
+
+
+register(TargetKind("compose", open_replica, list_nodes=list_replica_nodes, doc="the local docker-compose replica"))
