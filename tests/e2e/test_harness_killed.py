@@ -67,10 +67,10 @@ def _live_is_healthy(target) -> bool:
 # on a saturated shared machine a slow smoke step would refuse the switch before the phase under test is reached.
 CERTIFY = """
 import sys
-import harness.run.cutover as cutover
+import harness.run.switch as switch
 from harness.cli import main
-real_gate = cutover.run_gate
-cutover.run_gate = lambda *a, **k: real_gate(*a, **{**k, "max_step_ms": 30000})
+real_gate = switch.run_gate
+switch.run_gate = lambda *a, **k: real_gate(*a, **{**k, "max_step_ms": 30000})
 sys.exit(main(sys.argv[1:]))
 """
 
