@@ -67,6 +67,23 @@ def test_a_declared_capability_is_used_and_can_fail_the_gate():
     assert "skipped" not in gate.checks[0]
 
 
+def test_a_registered_gate_check_runs_in_every_gate_and_can_refuse(monkeypatch):
+    """The gate's extension point: one decorated function, run_gate never names it; its failing row refuses."""
+    from harness.checks import gate as gate_mod
+    monkeypatch.setattr(gate_mod, "GATE_CHECKS", list(gate_mod.GATE_CHECKS))
+    seen = []
+
+    @gate_mod.gate_check("downgrade_readable")
+    def _probe(g, res):
+        seen.append((g.new_colour, g.old_colour, g.new_release))
+        res.add("downgrade_readable", "blue-1", False, "blue-1: the old release cannot read green's session")
+
+    gate = run_gate(_target(StaticRouter()), "green", "r2", run_id="x")
+    assert seen == [("green", "blue", "r2")]
+    assert not gate.passed and gate.reasons == ["blue-1: the old release cannot read green's session"]
+    assert [c["check"] for c in gate.checks] == ["lb_sees_healthy", "downgrade_readable"]
+
+
 def test_db_capability_is_the_db_role():
     t = _target(StaticRouter())
     assert not t.supports(Capability.DB) and "db" not in t.describe()["capabilities"]
