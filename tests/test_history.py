@@ -144,3 +144,19 @@ def test_a_use_before_the_switch_answered_by_nobody_new_does_not_count_as_crossi
     late_old.update(release="r1", served_by="blue-1")
     led = ledger(tmp_path, [use(T0 + 1, "token", "a"), late_old])
     assert continuity(led, SW)["token"].checked == 0
+
+
+@pytest.mark.parametrize("kind", ["token", "guest_cart", "session"])
+def test_on_one_release_the_node_says_which_colour_answered(tmp_path, kind):
+    """Re-certifying the live release: both colours serve r1. A use after the switch answered by a blue node is
+    not a crossing; one answered by a green node is (and a refusal there is a loss)."""
+    same = Switch(at=SWITCH, old_release="r1", new_release="r1", new_nodes=("green-1",), old_nodes=("blue-1",))
+    on_old, on_new = use(SWITCH + 1, kind, "a"), use(SWITCH + 1, kind, "b", refused=True)
+    on_old.update(release="r1", served_by="blue-1")
+    on_new.update(release="r1")
+    led = ledger(tmp_path, [use(T0 + 1, kind, "a"), on_old, use(T0 + 2, kind, "b"), on_new])
+    for r in led.cols["release"]:
+        assert r == "r1"
+    c = continuity(led, same)[kind]
+    assert (c.checked, c.lost) == (1, 1)
+    assert c.evidence[0]["refused"]["node"] == "green-1"

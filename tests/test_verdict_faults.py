@@ -85,7 +85,7 @@ def clean_runs(draw, min_n: int = 60):
     return records, events, orders
 
 
-def _judge(tmp_path, records, events, db_ids, bounds=SMALL, only=None):
+def _judge(tmp_path, records, events, db_ids, bounds=SMALL, only=None, releases=("r1", "r2")):
     d = tmp_path / f"l{len(list(tmp_path.iterdir()))}"
     d.mkdir()
     half = len(records) // 2  # two writer processes
@@ -95,7 +95,7 @@ def _judge(tmp_path, records, events, db_ids, bounds=SMALL, only=None):
     led = load(d)
     db_orders = None if db_ids is None else {o: {"grand_total": TOLD["grand_total"], "items": dict(TOLD["items"])}
                                                for o in db_ids}
-    ctx = RunContext(old_release="r1", new_release="r2", from_colour="blue", to_colour="green",
+    ctx = RunContext(old_release=releases[0], new_release=releases[1], from_colour="blue", to_colour="green",
                      old_nodes=["blue-1", "blue-2"], new_nodes=["green-1", "green-2"], db_order_ids=db_ids,
                      db_orders=db_orders, locust_total=len(records))
     if only:
@@ -211,6 +211,44 @@ def test_a_straggler_just_after_convergence_is_not_a_shared_cache(tmp_path, run)
     records, events, orders = _mutated(run, fault)
     v = _judge(tmp_path, records, events, orders, SMALL.replace(converged_s=60), only=["converged"])["converged"]
     assert v.passed, v.detail
+
+
+def _same_release(records):
+    """Certifying the live release again: both colours serve r1, only the node tells them apart."""
+    for r in records:
+        r["release"] = "r1"
+
+
+@SETTINGS
+@given(run=clean_runs(), late=st.floats(6, 15))
+def test_same_release_cutover_is_judged_by_node(tmp_path, run, late):
+    """A re-certification of the live release: a clean one converges (judged by X-Served-By, not by a release
+    both colours share); the old colour answering late still fails it."""
+    records, events, orders = _mutated(run, lambda recs, _o: _same_release(recs))
+    v = _judge(tmp_path, records, events, orders, only=["converged"], releases=("r1", "r1"))["converged"]
+    assert v.passed and v.value < 1, v.detail
+
+    def late_old(recs, orders):
+        _same_release(recs)
+        recs.append({**recs[0], "ts": SWITCH + late, "served_by": "blue-2", "order_id": None, "page_release": None,
+                     "asset": None})
+        recs.append({**recs[0], "ts": SWITCH + late + 2, "served_by": "green-1", "order_id": None,
+                     "page_release": None, "asset": None})
+    records, events, orders = _mutated(run, late_old)
+    v = _judge(tmp_path, records, events, orders, only=["converged"], releases=("r1", "r1"))["converged"]
+    assert not v.passed and v.value > 5 and "blue-1/blue-2" in v.detail, v.detail
+
+
+@SETTINGS
+@given(run=clean_runs())
+def test_same_release_without_node_identity_is_inconclusive(tmp_path, run):
+    def anonymous(recs, _o):
+        _same_release(recs)
+        for r in recs:
+            r["served_by"] = None
+    records, events, orders = _mutated(run, anonymous)
+    v = _judge(tmp_path, records, events, orders, only=["converged"], releases=("r1", "r1"))["converged"]
+    assert v.inconclusive and "X-Served-By" in v.detail, v.detail
 
 
 @SETTINGS

@@ -161,6 +161,11 @@ class StrCol:
         c = self.code(value)
         return np.zeros(len(self.codes), dtype=bool) if c is None else self.codes == c
 
+    def isin(self, values) -> np.ndarray:
+        """Rows whose value is one of `values`."""
+        codes = [c for c in map(self.code, values) if c]
+        return np.isin(self.codes, codes) if codes else np.zeros(len(self.codes), dtype=bool)
+
     def isnull(self) -> np.ndarray:
         return self.codes == 0
 

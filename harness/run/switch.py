@@ -80,7 +80,8 @@ def switch_to(target: Target, colour: str, release: str, event: EventFn, *, gate
     # Cron and consumers follow the traffic: exactly one colour runs them from here on.
     hand_over(target, old, colour, event)
     event(f"{kind}_done", to=colour)
-    res.converged_at = wait_converged(target, release, quiet_s=quiet_s, timeout=timeout)
+    res.converged_at = wait_converged(target, release, quiet_s=quiet_s, timeout=timeout,
+                                      old_nodes={n.name for n in target.nodes(old)})
     # Traffic has left the old colour: pages it rendered into a shared page cache (Varnish) go now.
     clean_page_cache(target, colour, event)
     event("converged" if kind == "switch" else f"{kind}_converged", at=res.converged_at, release=release)

@@ -78,17 +78,25 @@ class Switch:
     old_release: str = ""
     new_release: str = ""
     end: float | None = None  # a rollback ends the period in which the new colour is judged
+    new_nodes: tuple = ()     # the nodes of each colour (X-Served-By): they tell the colours apart on one release
+    old_nodes: tuple = ()
 
     def before(self, led: Ledger, i: int) -> bool:
         return self.at is None or plain(led, "ts")[i] < self.at
 
     def on_new(self, led: Ledger, i: int) -> bool:
-        """Answered after the switch by the new colour (by its release header when responses carry one)."""
+        """Answered after the switch by the new colour: by the node that served it when it is one of the run's,
+        else by its release header when responses carry one and the releases differ."""
         ts = plain(led, "ts")[i]
         if self.at is None or ts < self.at or (self.end is not None and ts >= self.end):
             return False
+        node = plain(led, "served_by")[i]
+        if node in self.new_nodes:
+            return True
+        if node in self.old_nodes:
+            return False
         rel = plain(led, "release")[i]
-        return rel == self.new_release if rel and self.new_release else True
+        return rel == self.new_release if rel and self.new_release and self.new_release != self.old_release else True
 
     def before_rows(self, led: Ledger) -> np.ndarray:
         ts = led.np("ts")
@@ -102,10 +110,16 @@ class Switch:
         m = ts >= self.at
         if self.end is not None:
             m &= ts < self.end
-        if self.new_release:
+        by_node = np.zeros(len(ts), dtype=bool)
+        if self.new_nodes or self.old_nodes:
+            node = led.strs("served_by")
+            new, known = node.isin(self.new_nodes), node.isin((*self.new_nodes, *self.old_nodes))
+            m &= new | ~known
+            by_node = known
+        if self.new_release and self.new_release != self.old_release:
             rel = led.strs("release")
             truthy = np.array([bool(v) for v in rel.values], dtype=bool)
-            m &= ~truthy[rel.codes] | rel.eq(self.new_release)
+            m &= by_node | ~truthy[rel.codes] | rel.eq(self.new_release)
         return m
 
 

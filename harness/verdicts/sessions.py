@@ -63,7 +63,8 @@ def lost_probes(led: Ledger) -> tuple[dict, list[dict]]:
 def sessions_intact(led: Ledger, ctx: RunContext | None = None, min_crossings: int = 0) -> Verdict:
     ctx = ctx or RunContext()
     name = "sessions_intact"
-    switch = Switch(led.event_ts("switch_start"), ctx.old_release, ctx.new_release, led.event_ts("rollback_start"))
+    switch = Switch(led.event_ts("switch_start"), ctx.old_release, ctx.new_release, led.event_ts("rollback_start"),
+                    new_nodes=tuple(ctx.new_nodes), old_nodes=tuple(ctx.old_nodes))
     kinds = {k: c for k, c in continuity(led, switch).items()}
     carts = cart_histories(led, switch)
     probed, probe_evidence = lost_probes(led)
