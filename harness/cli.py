@@ -115,7 +115,14 @@ def cmd_heal(args) -> int:
         print(f"ended load process {p['pid']} (run {p['run_id']}, its harness {p['harness_pid']} was gone)")
     if res["live"] is not None:
         print(f"live colour: {res['live']}" + "".join(f"; {m['event']}: {m.get('reason', '')}" for m in res["moves"]))
-    if not res["faults"] and not res["load_ended"]:
+    locks = res.get("locks") or {}
+    for c in locks.get("cleared", ()):
+        print(f"cleared the stale lock of {c['holder']} ({c['why']})")
+    if locks.get("held_by"):
+        print(f"the target is still held by {locks['held_by']}: that run is alive; it releases the lock when it ends")
+    if locks.get("error"):
+        print(f"the target's lock could not be read: {locks['error']}")
+    if not res["faults"] and not res["load_ended"] and not locks.get("cleared"):
         print("nothing to heal: no journaled fault, no load left")
     return 0 if res["ok"] else 1
 
@@ -258,8 +265,10 @@ def cmd_rollback(args) -> int:
         if not all(s["healthy"] for s in states) or len(releases) != 1:
             return _fail(f"{back} is not a healthy single release ({states}); not switching")
         release = releases.pop()
-        sw = switch_to(t, back, release, lambda name, **kw: None, gate=dict(run_id="rollback"), force=args.force,
-                       kind="rollback", timeout=args.timeout)
+        from harness.targets.lock import held
+        with held(t, "rollback"):
+            sw = switch_to(t, back, release, lambda name, **kw: None, gate=dict(run_id="rollback"), force=args.force,
+                           kind="rollback", timeout=args.timeout)
         if sw.refused:
             return _fail(f"{back} failed its gate: {sw.refused} (use --force to switch anyway)")
         print(f"rolled back: {live} -> {back} (release {release}), traffic converged")

@@ -73,6 +73,8 @@ def test_pagination_follows_do_links_shape(do):
 
 def test_tags_and_reserved_ips(do):
     body = {"resources": [{"resource_id": "201", "resource_type": "droplet"}]}
+    assert httpx.post(f"{do.url}/v2/tags/canary/resources", headers=H, json=body).status_code == 404  # not created
+    assert httpx.post(f"{do.url}/v2/tags", headers=H, json={"name": "canary"}).status_code == 201
     assert httpx.post(f"{do.url}/v2/tags/canary/resources", headers=H, json=body).status_code == 204
     assert "canary" in httpx.get(f"{do.url}/v2/droplets/201", headers=H).json()["droplet"]["tags"]
     assert httpx.request("DELETE", f"{do.url}/v2/tags/canary/resources", headers=H, json=body).status_code == 204

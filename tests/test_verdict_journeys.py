@@ -72,6 +72,24 @@ def test_failures_at_the_same_rate_before_and_after_are_baseline_not_breach(tmp_
 
 
 @SETTINGS
+@given(run=clean_runs(min_n=150), status=st.sampled_from([0, 302, 400, 404, 422]), fixed=st.booleans())
+def test_a_step_that_never_worked_is_inconclusive_not_unchanged(tmp_path, run, status, fixed):
+    """A journey that never worked on this store (a product not salable, no payment method for the address):
+    failing 100 % before and after is not 'unchanged', it proves nothing past that step. A release that makes it
+    work is judged as usual."""
+    def fault(records, orders):
+        for r in records:
+            if r["journey"] == "guest" and (r["ts"] < SWITCH or not fixed):
+                r.update(status=status, failed_checks=[{"check": "status", "reason": f"HTTP {status}"}])
+    j = _judge(tmp_path, *mutated(run, fault), only=("journey_steps",))["journey_steps"]
+    if fixed:
+        assert j.passed, j.detail
+        return
+    assert j.inconclusive and not j.passed and "guest/add item" in j.detail and "never succeeded" in j.detail, j.detail
+    assert "[catalogue]" in j.detail and j.value["never_worked"][0]["step"] == "add item"
+
+
+@SETTINGS
 @given(run=clean_runs())
 def test_too_few_requests_after_the_switch_is_inconclusive(tmp_path, run):
     j = _judge(tmp_path, *run, SMALL.replace(min_step_requests=100_000), only=("journey_steps",))["journey_steps"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from harness.config.catalogue import catalogue
 from harness.config.release import Release, find_release, load_release, releases_dir
 from harness.run.cutover import Plan, live_release, run_cutover
 from harness.targets.base import Target, TargetError
+from harness.targets.lock import held
 from harness.verdicts.context import Outcome, RunContext
 from harness.verdicts.registry import Bounds
 
@@ -78,75 +80,82 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
     from harness.ledger import records as ledger_mod
     from harness.load.traffic import HostRefused, LoadRun, read_workers, wait_until_requests
 
-    bounds = bounds or Bounds()
+    # One run per target, before the report directory or the target is touched: a second run is refused here and
+    # leaves the first (and its ledger) as they are.
+    run_id = "gl" + uuid.uuid4().hex[:8]
+    with held(target, run_id) as (holder, cleared):
+        bounds = bounds or Bounds()
 
-    report_dir = Path(report_dir)
-    ledger_dir = report_dir / "ledger"
-    if ledger_dir.exists():
-        shutil.rmtree(ledger_dir)
-    ledger_dir.mkdir(parents=True)
-    plan = Plan(release=rel, report_dir=report_dir, users=users, load_seconds=load_seconds,
-                watch_s=watch_s, auto_rollback=auto_rollback, rollback_after=rollback_after, quiet_s=bounds.quiet_s,
-                workers=workers, remote_workers=remote_workers,
-                bounds=bounds,
-                baseline_s=baseline_s if baseline_s is not None else max(5.0, load_seconds * 0.2))
-    events = ledger_mod.LedgerWriter(ledger_dir)
-    if on_event is not None:
-        events.listeners.append(lambda rec: on_event(rec, events))
-    try:
-        load = _load_run(LoadRun, target, ledger_dir, users, load_seconds, plan, master_bind, master_port)
-    except HostRefused as exc:
-        raise TargetError(str(exc)) from None
-    if progress is not None:
-        progress.start(ledger_dir)
-    try:
-        events.event("load_start", users=users, run_id=plan.run_id, workers=workers, remote_workers=remote_workers)
-        load.start()
+        report_dir = Path(report_dir)
+        ledger_dir = report_dir / "ledger"
+        if ledger_dir.exists():
+            shutil.rmtree(ledger_dir)
+        ledger_dir.mkdir(parents=True)
+        plan = Plan(run_id=run_id, release=rel, report_dir=report_dir, users=users, load_seconds=load_seconds,
+                    watch_s=watch_s, auto_rollback=auto_rollback, rollback_after=rollback_after, quiet_s=bounds.quiet_s,
+                    workers=workers, remote_workers=remote_workers,
+                    bounds=bounds,
+                    baseline_s=baseline_s if baseline_s is not None else max(5.0, load_seconds * 0.2))
+        events = ledger_mod.LedgerWriter(ledger_dir)
+        if holder is not None:
+            events.event("lock_taken", holder=holder.mark, where=target.lock_where,
+                         stale_cleared=[{"holder": h.mark, "why": why} for h, why in cleared])
+        if on_event is not None:
+            events.listeners.append(lambda rec: on_event(rec, events))
         try:
-            # Remote workers may take a while to join (the master waits up to 120 s for them).
-            wait_until_requests(ledger_dir, max(20, users * 2), timeout=180 if remote_workers else 60, run=load)
-        except (TimeoutError, RuntimeError) as exc:
-            load.stop()
-            raise TargetError(f"the load never reached {target.lb_url}: {exc}") from None
-        # Index the ledger into columns while it is written, so judging it afterwards reads columns, not JSON.
-        indexer = ledger_mod.indexer(ledger_dir).start()
-        try:
-            outcome = run_cutover(target, plan, events, load)
-        finally:
-            indexer.stop()
-        events.close()
-    finally:
+            load = _load_run(LoadRun, target, ledger_dir, users, load_seconds, plan, master_bind, master_port)
+        except HostRefused as exc:
+            raise TargetError(str(exc)) from None
         if progress is not None:
-            progress.stop()
+            progress.start(ledger_dir)
+        try:
+            events.event("load_start", users=users, run_id=plan.run_id, workers=workers, remote_workers=remote_workers)
+            load.start()
+            try:
+                # Remote workers may take a while to join (the master waits up to 120 s for them).
+                wait_until_requests(ledger_dir, max(20, users * 2), timeout=180 if remote_workers else 60, run=load)
+            except (TimeoutError, RuntimeError) as exc:
+                load.stop()
+                raise TargetError(f"the load never reached {target.lb_url}: {exc}") from None
+            # Index the ledger into columns while it is written, so judging it afterwards reads columns, not JSON.
+            indexer = ledger_mod.indexer(ledger_dir).start()
+            try:
+                outcome = run_cutover(target, plan, events, load)
+            finally:
+                indexer.stop()
+            events.close()
+        finally:
+            if progress is not None:
+                progress.stop()
 
-    led = ledger_mod.load(ledger_dir)
-    db = target.db  # None: orders_reconciled says the DB could not be reached (inconclusive = failed)
-    # Load users only: the gate's smoke orders use another domain (smoke.<domain>).
-    cat = catalogue(target)
-    db_orders = db.orders(f"{plan.run_id}-%@{cat.email_domain}") if db is not None else None
-    db_ids = sorted(db_orders) if db_orders is not None else None
-    context = RunContext(
-        run_id=plan.run_id,
-        old_release=outcome.from_release,
-        new_release=outcome.to_release,
-        from_colour=outcome.from_colour,
-        to_colour=outcome.to_colour,
-        old_nodes=[n.name for n in target.nodes(outcome.from_colour)],
-        new_nodes=[n.name for n in target.nodes(outcome.to_colour)],
-        db_order_ids=db_ids,
-        db_orders=db_orders,
-        locust_total=outcome.locust_total,
-        workers=read_workers(ledger_dir),  # per-process counts and CPU, from the Locust side
-        rollback_drill=plan.rollback_after,
-        outcome=outcome,
-        target=target.describe(),
-        background_activity=_background_activity(db, outcome.started_at),
-    )
-    verdicts = verdicts_mod.evaluate(led, bounds, context)
-    rep = report_mod.build_report(verdicts, led, context, bounds)
-    paths = report_mod.write_files(report_dir, rep)
-    print(report_mod.summary(rep))
-    return Certification(outcome=outcome, verdicts=rep["verdicts"], report=rep, paths=paths)
+        led = ledger_mod.load(ledger_dir)
+        db = target.db  # None: orders_reconciled says the DB could not be reached (inconclusive = failed)
+        # Load users only: the gate's smoke orders use another domain (smoke.<domain>).
+        cat = catalogue(target)
+        db_orders = db.orders(f"{plan.run_id}-%@{cat.email_domain}") if db is not None else None
+        db_ids = sorted(db_orders) if db_orders is not None else None
+        context = RunContext(
+            run_id=plan.run_id,
+            old_release=outcome.from_release,
+            new_release=outcome.to_release,
+            from_colour=outcome.from_colour,
+            to_colour=outcome.to_colour,
+            old_nodes=[n.name for n in target.nodes(outcome.from_colour)],
+            new_nodes=[n.name for n in target.nodes(outcome.to_colour)],
+            db_order_ids=db_ids,
+            db_orders=db_orders,
+            locust_total=outcome.locust_total,
+            workers=read_workers(ledger_dir),  # per-process counts and CPU, from the Locust side
+            rollback_drill=plan.rollback_after,
+            outcome=outcome,
+            target=target.describe(),
+            background_activity=_background_activity(db, outcome.started_at),
+        )
+        verdicts = verdicts_mod.evaluate(led, bounds, context)
+        rep = report_mod.build_report(verdicts, led, context, bounds)
+        paths = report_mod.write_files(report_dir, rep)
+        print(report_mod.summary(rep))
+        return Certification(outcome=outcome, verdicts=rep["verdicts"], report=rep, paths=paths)
 
 
 def _load_run(LoadRun, target: Target, ledger_dir: Path, users: int, load_seconds: float, plan: Plan,

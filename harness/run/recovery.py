@@ -32,8 +32,25 @@ def heal_everything(open_target=None) -> dict:
             prefer = "blue"
         out["live"] = ensure_healthy_live(target, prefer, lambda name, **kw: moves.append({"event": name, **kw}))
         out["moves"] = moves
+        out["locks"] = _clear_stale_locks(target)
         out["ok"] = out["ok"] and not any(m["event"] == "safety_switch_impossible" for m in moves)
     return out
+
+
+def _clear_stale_locks(target) -> dict:
+    """The lock of a run that died (its pid gone, or older than any run) goes; a live holder is named, untouched."""
+    from harness.targets import lock
+    from harness.targets.base import TargetError
+
+    if target.locker is None:
+        return {"cleared": [], "held_by": None}
+    try:
+        cleared = lock.clear_stale(target.locker)
+        live = lock.holders(target.locker)
+    except TargetError as exc:
+        return {"cleared": [], "held_by": None, "error": str(exc)}
+    return {"cleared": [{"holder": h.describe(), "why": why} for h, why in cleared],
+            "held_by": live[0].describe() if live else None}
 
 
 def describe_leftovers(left: dict) -> list[str]:

@@ -146,6 +146,10 @@ class Target:
     magento_root: str = "/srv/storefront/current"
     background_job_commands: tuple[str, str] | None = None
     catalogue: object | None = None
+    # Where one-run-per-target marks live on the target (harness/targets/lock.py: marks/add/remove); None: the kind
+    # has nowhere to keep them, and a run says it is not locked.
+    locker: object | None = None
+    lock_where: str = "the target"
 
     # -- capabilities --------------------------------------------------------------------------------
     def supports(self, capability: Capability) -> bool:

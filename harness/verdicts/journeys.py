@@ -28,6 +28,7 @@ from harness.verdicts.registry import (
     Verdict,
     evidence_row,
     inconclusive,
+    no_evidence,
     verdict,
 )
 from harness.verdicts.step_compare import LatencyRule, LiveComparison, StepComparison, StepRule, from_ledger
@@ -86,6 +87,19 @@ def failure_verdict(name: str, led: Ledger, ctx: RunContext, bounds: Bounds, com
     breaches = comp.failure_breaches(step_rule(bounds))  # failures found are evidence, however few requests
     if not breaches and judged < min_requests:
         return inconclusive(name, value, min_requests, f"only {judged} requests {phase}", minimum_name)
+    broken = comp.never_worked()
+    if not breaches and broken:
+        value["never_worked"] = [{k: v for k, v in b.items() if k != "first"} for b in broken]
+        b = broken[0]
+        first = offending(led, ctx, b["first"][:1])
+        where = _where({**first[0], "served_by": first[0]["node"]}) if first else "?"
+        return no_evidence(name, (f"{_steps(len(broken))} never succeeded, before or {phase} "
+                                  f"({', '.join(x['journey'] + '/' + x['step'] for x in broken[:5])}): "
+                                  f"{b['journey']}/{b['step']} failed all {b['before']} baseline requests (first: "
+                                  f"{where}), so the journey proves nothing past it. Set the store up for it (a "
+                                  "salable product in [catalogue], guest checkout, a payment and shipping method for "
+                                  "the journey's address, e-mail confirmation and CAPTCHA off for test customers) "
+                                  "and run again"), value, bounds.step_alpha, first)
     if not breaches:
         return Verdict(name, True, value, bounds.step_alpha,
                        f"{len(table)} steps, {judged} requests {phase}: none failed more than before{baseline_note}")

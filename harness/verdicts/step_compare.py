@@ -51,6 +51,10 @@ class LatencyRule:
         return None
 
 
+# Baseline requests of a step, all failed, from which the step is taken to have never worked (see never_worked).
+NEVER_WORKED_MIN = 5
+
+
 @dataclass
 class Side:
     n: int = 0
@@ -171,6 +175,16 @@ class StepComparison:
                             "n": {"before": len(before), "after": len(after)}, **stats,
                             "why": f"p50 {a50:.0f} ms vs {b50:.0f} ms, p95 {a95:.0f} ms vs {b95:.0f} ms ({test}"
                                    + (f", the whole store x{g:.1f}" if g > 1 else "") + ")"})
+        return out
+
+    def never_worked(self, min_n: int = NEVER_WORKED_MIN) -> list[dict]:
+        """Steps that failed every one of at least `min_n` baseline requests and never succeeded after: a journey
+        that never worked proves nothing past that step (it is not 'unchanged'), whatever the release does."""
+        out = []
+        for (journey, step), (before, after) in self.steps.items():
+            if before.n >= min_n and before.failed == before.n and after.failed == after.n:
+                out.append({"journey": journey, "step": step, "before": before.n, "after": after.n,
+                            "first": before.first_failures})
         return out
 
     def table(self) -> dict:

@@ -63,6 +63,16 @@ def tag_resources(req, add: bool):
     return 204, None
 
 
+def create_tag(req):
+    name = req.body().get("name")
+    return 201, {"tag": req.account.create_tag(name)}
+
+
+def delete_tag(req):
+    req.account.delete_tag(req.params["tag"])
+    return 204, None
+
+
 def reserved_ip_action(req):
     body = req.body()
     if body.get("type") not in ("assign", "unassign"):
@@ -83,6 +93,8 @@ API: list[tuple[str, str, Handler]] = [
     ("DELETE", r"/v2/load_balancers/(?P<lb>[^/]+)/droplets", partial(lb_droplets, add=False)),
     ("GET", r"/v2/droplets", list_droplets),
     ("GET", r"/v2/droplets/(?P<id>\d+)", get_droplet),
+    ("POST", r"/v2/tags", create_tag),
+    ("DELETE", r"/v2/tags/(?P<tag>[^/]+)", delete_tag),
     ("POST", r"/v2/tags/(?P<tag>[^/]+)/resources", partial(tag_resources, add=True)),
     ("DELETE", r"/v2/tags/(?P<tag>[^/]+)/resources", partial(tag_resources, add=False)),
     ("POST", r"/v2/reserved_ips/(?P<ip>[^/]+)/actions", reserved_ip_action),

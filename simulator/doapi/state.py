@@ -90,6 +90,8 @@ class Account:
         self.applying_until = 0.0
         self.apply_failed = False   # the backend refused the last change (DO: status "errored")
         self.droplets = {i: droplet_object(i, n, t) for i, (n, t) in DROPLETS.items()}
+        # DO's tags are resources of their own: tagging with a tag nobody created is 404.
+        self.tags = {t for d in self.droplets.values() for t in d["tags"]}
         self.lb = initial_lb(initial_ids)
         self.backend.apply(list(initial_ids), copy.deepcopy(self.lb["health_check"]), self.lb_settings())
 
@@ -173,10 +175,29 @@ class Account:
             self.lb["droplet_ids"] = sorted(set(cur) | set(ids)) if add else [i for i in cur if i not in ids]
             self._schedule_apply()
 
+    def create_tag(self, tag: str) -> dict:
+        validate.tag_name(tag)
+        with self.lock:
+            self.tags.add(tag)
+            return {"name": tag, "resources": {"count": len(self._tagged(tag)),
+                                               "droplets": {"count": len(self._tagged(tag))}}}
+
+    def delete_tag(self, tag: str) -> None:
+        """DELETE /v2/tags/{tag}: the tag goes, and with it from every resource."""
+        with self.lock:
+            if tag not in self.tags:
+                raise not_found()
+            self.tags.discard(tag)
+            for d in self.droplets.values():
+                if tag in d["tags"]:
+                    d["tags"].remove(tag)
+            if self.lb["tag"] == tag:
+                self._schedule_apply()
+
     def tag_resources(self, tag: str, ids: list[int], add: bool) -> None:
         validate.tag_name(tag)
         with self.lock:
-            if any(i not in self.droplets for i in ids):
+            if tag not in self.tags or any(i not in self.droplets for i in ids):
                 raise not_found()
             for i in ids:
                 tags = self.droplets[i]["tags"]

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 
 from harness.config.kinds import OpenOptions, TargetKind, register
+from harness.targets import lock
 from harness.targets.base import (
     COLOURS,
     Capability,
@@ -202,12 +203,40 @@ def cron_on_live_colour_only(t: Target) -> None:
                 raise TargetError(f"{n.name}: {cmd!r} failed: {(r.stderr or r.stdout).strip()[:160] or r.rc}")
 
 
+LOCK_DIR = "/var/lib/greenlight-locks"
+
+
+class LbFileLocker:
+    """The replica's lock marks: one empty file per holder in the load balancer's container (the part every run
+    on this replica switches), so runs from any checkout or shell on this machine see each other."""
+
+    def __init__(self, fleet: DockerFleet):
+        self._fleet = fleet
+        self._lb = Node(name="lb", colour="", url="", address=stack.container("lb"))
+
+    def _sh(self, script: str) -> str:
+        r = self._fleet.exec(self._lb, ["sh", "-c", script], timeout=15)
+        if not r.ok:
+            raise TargetError(f"the replica's lock ({LOCK_DIR} on the lb): {(r.stderr or r.stdout).strip()[:160]}")
+        return r.stdout
+
+    def marks(self) -> list[str]:
+        return self._sh(f"mkdir -p {LOCK_DIR} && ls -1 {LOCK_DIR}").split()
+
+    def add(self, mark: str) -> None:
+        self._sh(f"mkdir -p {LOCK_DIR} && : > {LOCK_DIR}/'{mark}'")
+
+    def remove(self, mark: str) -> None:
+        self._sh(f"rm -f {LOCK_DIR}/'{mark}'")
+
+
 def replica_target() -> Target:
     """The running replica as a Target (it must be up)."""
     fleet = DockerFleet()
     return Target(kind="compose", router=HAProxyRouter(fleet), fleet=fleet,
                   db=replica_db(), capabilities=frozenset({Capability.LB_READY, Capability.GET_FILES}),
                   background_job_commands=REPLICA_COMMANDS,
+                  locker=LbFileLocker(fleet), lock_where=f"the replica {stack.project()}",
                   details={"project": stack.project(),
                            "nodes": {c: [n.url for n in fleet.nodes(c)] for c in COLOURS}})
 
@@ -221,7 +250,10 @@ def open_replica(cfg, opts: OpenOptions) -> Iterator[Target]:
         stack.up()
     try:
         t = replica_target()
-        cron_on_live_colour_only(t)
+        # A run in progress owns cron (it hands it over at its switch): a second process opening the replica, if
+        # only to be refused its lock, must not move it.
+        if not any(not h.stale() for h in lock.holders(t.locker)):
+            cron_on_live_colour_only(t)
         yield t
     finally:
         if opts.manage_stack and not was_up:
