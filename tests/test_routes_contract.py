@@ -48,3 +48,31 @@ def test_catalogue_refuses_mismatched_ids_and_bad_domains():
     with pytest.raises(CatalogueError, match="not a domain"):
         Catalogue(email_domain="not a domain")
     assert Catalogue(email_domain="shop.example").smoke_email_domain == "smoke.shop.example"
+
+
+def _droplet_pair(shared: bool) -> tuple[FakeStore, FakeStore]:
+    """Two 'droplets' on their own addresses (127.0.0.1, 127.0.0.2); `shared`: one session store (Redis) behind both."""
+    a = FakeStore()
+    b = FakeStore()
+    b.host = "127.0.0.2"
+    if shared:
+        b.lock, b.sessions, b.customers, b.tokens, b.secret = a.lock, a.sessions, a.customers, a.tokens, a.secret
+    return a.start(), b.start()
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_session_portable_carries_the_session_between_hosts_on_purpose(shared):
+    """A client never sends one host's cookie to another: on two droplets with their own addresses the gate must
+    carry the session itself (as the load balancer's one host name does for a shopper), or every real pair is
+    refused. Colours with separate session storage are still refused."""
+    a, b = _droplet_pair(shared)
+    try:
+        na, nb = Node("blue-1", "blue", a.url), Node("green-1", "green", b.url)
+        assert "127.0.0.2" in nb.url
+        ok, why = session_portable(na, nb, email_domain="smoke.shop.example", run_id="pair")
+    finally:
+        a.stop()
+        b.stop()
+    assert ok is shared, why
+    if not shared:
+        assert "do not share session storage" in why

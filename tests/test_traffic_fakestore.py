@@ -35,6 +35,7 @@ class FakeStore:
         self.orders = 0
         self.seen: list[tuple[str, str]] = []  # (method, path) of every request, for the route contract tests
         self.server = None
+        self.host = "127.0.0.1"   # another loopback address (127.0.0.2) stands for another droplet
         self.port = 0
         self._thread = None
 
@@ -46,7 +47,7 @@ class FakeStore:
             pass
 
         Handler.store = store
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server = ThreadingHTTPServer((self.host, self.port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -74,7 +75,7 @@ class FakeStore:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
 
 class _Handler(BaseHTTPRequestHandler):

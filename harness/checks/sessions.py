@@ -35,7 +35,12 @@ def session_portable(origin: Node, other: Node, *, email_domain: str, run_id: st
                 "form_key": m.group(1), "login[username]": email, "login[password]": password})
             if r.status_code != 302 or "/customer/account/login" in r.headers.get("location", ""):
                 return False, f"{origin.name}: storefront log-in failed (HTTP {r.status_code})"
-            r = c.get(f"{b}/customer/section/load/", params={"sections": "customer"})
+            # The session goes to the other node on purpose, as a load balancer's one host name would carry it: an
+            # HTTP client never sends one host's cookies to another (two droplets have their own addresses).
+            carried = "; ".join(f"{k.name}={k.value}" for k in c.cookies.jar)
+        with httpx.Client(timeout=timeout, follow_redirects=False) as other_client:
+            r = other_client.get(f"{b}/customer/section/load/", params={"sections": "customer"},
+                                 headers={"Cookie": carried})
     except (httpx.HTTPError, ValueError, KeyError) as exc:
         return False, f"{origin.name} → {other.name}: {type(exc).__name__}: {exc}"
     if r.status_code != 200:
