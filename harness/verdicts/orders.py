@@ -19,6 +19,7 @@ from harness.verdicts.registry import (
     Bounds,
     LiveJudge,
     LiveScope,
+    NotJudged,
     Verdict,
     inconclusive,
     verdict,
@@ -278,6 +279,10 @@ def _facts(v: Verdict) -> dict:
 def _orders_reconciled(led: Ledger, ctx: RunContext, bounds: Bounds) -> Verdict:
     """Every confirmed order is in the DB once with the content its customer was told, and no other order."""
     stored = ctx.db_orders
+    if stored is None and ctx.db_order_ids is None and ctx.target and "db" not in ctx.target.get("capabilities", ()):
+        # Evidence this target cannot give (no database configured), not evidence the run lost: not judged.
+        raise NotJudged("the target gives no read access to the shop DB: orders were not reconciled; give the "
+                        "target a database section (e.g. [digitalocean.database]) to judge them")
     if stored is None and ctx.db_order_ids is not None:
         stored = {int(i): {} for i in ctx.db_order_ids}
     return orders_reconciled(led, stored, bounds.min_orders)
