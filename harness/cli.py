@@ -189,6 +189,7 @@ def cmd_certify(args) -> int:
         release = args.release or default_release(t)
         cert = certify(t, release=release, users=args.users, load_seconds=args.load_seconds,
                        report_dir=args.report_dir, rollback_after=args.rollback_drill, bounds=bounds,
+                       auto_rollback=not args.no_rollback,
                        workers=args.workers, remote_workers=args.remote_workers, master_bind=args.master_bind,
                        master_port=args.master_port,
                        watch_s=args.watch_seconds, baseline_s=args.baseline_seconds,
@@ -357,6 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--no-progress", action="store_true",
                    help="no live progress (default: one updating line on a terminal, a line every 10 s otherwise)")
     c.add_argument("--rollback-drill", action="store_true", help="switch back after the cutover, under the same load")
+    c.add_argument("--no-rollback", action="store_true",
+                   help="keep a caught release live for inspection (no automatic rollback; the run still fails)")
     c.add_argument("--dry-run", action="store_true", help="print the plan (every API write) and change nothing")
     c.add_argument("--workers", type=number("workers"), default=0,
                    help="run the load on Locust's distributed mode with N local worker processes (default: one process)")

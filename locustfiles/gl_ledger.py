@@ -12,6 +12,7 @@ import atexit
 import os
 import socket
 import threading
+import time
 
 import gevent
 import orjson
@@ -19,6 +20,7 @@ import orjson
 from harness.ledger.schema import SPARSE, shard_name
 
 FLUSH_S = 0.5
+FAILURE_FLUSH_S = 0.05  # failures flush at once, at most this often (a bad release fails many at once)
 MAX_BUFFER = 2000  # lines; bounds memory between timed flushes under heavy load
 ERROR_MAX = 300  # characters of error text kept per record
 
@@ -40,6 +42,7 @@ class RequestLedger:
         self._buf: list[bytes] = []
         self._lock = threading.Lock()
         self._flusher = None
+        self._failure_flush = 0.0
         self.written = 0  # records recorded by this process (for reconciliation and diagnostics)
         os.register_at_fork(after_in_child=self._forked)
 
@@ -141,7 +144,12 @@ class RequestLedger:
         buf = self._buf
         buf.append(orjson.dumps(rec, option=_DUMPS))
         self.written += 1
+        # A failure is the line the watch acts on: it leaves at once (a rollback within a poll, not a flush period).
         if len(buf) >= MAX_BUFFER:
+            self.flush()
+        elif (status >= 500 or status == 0 or ctx.get("failed_checks")) and \
+                time.monotonic() - self._failure_flush >= FAILURE_FLUSH_S:
+            self._failure_flush = time.monotonic()
             self.flush()
 
 

@@ -59,6 +59,7 @@ def shards(ledger_dir: str | Path) -> list[Path]:
 # Every event the engine writes to EVENTS_FILE ({"ts", "event": NAME, ...fields}), with what it means, in the order
 # of a run. The switch sequence writes the switch_* names, and the same steps of a rollback as rollback_*.
 EVENTS = {
+    "verdicts_failed": "a verdict failed on the ledger so far, after a watch without breach: the run rolls back",
     "lock_taken": "the run holds the target's lock (one run per target); stale locks of dead runs it cleared",
     "load_start": "the load began (users, spawn rate)",
     "deploy_start": "the release is being put on the idle colour",

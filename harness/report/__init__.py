@@ -11,6 +11,7 @@ from pathlib import Path
 from harness.config.bounds import Bounds
 from harness.ledger.records import Ledger
 from harness.report import facts as facts_mod
+from harness.report.rollback_timing import rollback_timing
 from harness.verdicts import REGISTRY, Verdict
 from harness.verdicts.context import RunContext
 
@@ -121,6 +122,8 @@ def build_report(verdicts: list, led: Ledger, context: RunContext, bounds: Bound
             "switched": out.get("switched"), "refused": out.get("refused") or "",
             "rolled_back": out.get("rolled_back") or "", "drill": bool(out.get("drill") or context.rollback_drill),
             "final_colour": out.get("final_colour"), "error": out.get("error") or "",
+            # A caught release: how fast it left service, from the first request it failed (None: no rollback).
+            "rollback_timing": None if out.get("drill") else rollback_timing(led, context.new_nodes),
         },
         "gate": out.get("gate", []),
         "events": led.events,

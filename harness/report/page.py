@@ -244,6 +244,12 @@ def _cards(rep: dict) -> str:
              ("converged in", f"{conv['converged_s']:.1f} s" if conv.get("converged_s") is not None else "—", ""),
              ("mixed window", f"{conv['mixed_window_s']:.1f} s" if conv.get("converged_s") is not None else "—", ""),
              ("orders confirmed", _num(t.get("orders_confirmed", 0)), "")]
+    rb = (rep.get("switch") or {}).get("rollback_timing") or {}
+    if rb.get("rollback_start_s") is not None:
+        # A caught release: how long customers met it (from the first request it failed).
+        cards += [("rollback began after", f"{rb['rollback_start_s']:.2f} s", ""),
+                  ("old colour serving after", f"{rb['old_serving_s']:.2f} s", ""),
+                  ("customers hurt", _num(rb["customers_hurt"]), "bad" if rb["customers_hurt"] else "")]
     return "".join(f'<div class="card {cls}"><div class="num">{e(v)}</div><div class="lbl">{e(k)}</div></div>'
                    for k, v, cls in cards)
 

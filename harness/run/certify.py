@@ -96,6 +96,8 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
                     workers=workers, remote_workers=remote_workers,
                     bounds=bounds,
                     baseline_s=baseline_s if baseline_s is not None else max(5.0, load_seconds * 0.2))
+        if auto_rollback:
+            plan.judge_now = lambda out: judge_now(target, plan, ledger_dir, bounds, out)
         events = ledger_mod.LedgerWriter(ledger_dir)
         if holder is not None:
             events.event("lock_taken", holder=holder.mark, where=target.lock_where,
@@ -156,6 +158,32 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
         paths = report_mod.write_files(report_dir, rep)
         print(report_mod.summary(rep))
         return Certification(outcome=outcome, verdicts=rep["verdicts"], report=rep, paths=paths)
+
+
+# Verdicts that cannot be judged before the load has ended, or that the watch already judges live.
+NOT_BEFORE_THE_END = frozenset({"gate", "post_switch_watch", "engine", "ledger_complete", "load_generator_headroom",
+                                "orders_reconciled", "rollback_converged", "background_jobs_one_colour"})
+
+
+def judge_now(target: Target, plan: Plan, ledger_dir: Path, bounds: Bounds, out: Outcome) -> str | None:
+    """Every verdict that can be judged on the ledger so far (a copy: the live files keep growing): the failed
+    ones, as one line, or None. Inconclusive and not-judged ones never roll back."""
+    import tempfile
+
+    from harness import verdicts as verdicts_mod
+    from harness.ledger import records as ledger_mod
+
+    with tempfile.TemporaryDirectory(prefix="gl-judge-now-") as tmp:
+        for f in Path(ledger_dir).glob("*.jsonl"):
+            shutil.copyfile(f, Path(tmp) / f.name)
+        led = ledger_mod.load(tmp)
+        ctx = RunContext(run_id=plan.run_id, old_release=out.from_release, new_release=out.to_release,
+                         from_colour=out.from_colour, to_colour=out.to_colour,
+                         old_nodes=[n.name for n in target.nodes(out.from_colour)],
+                         new_nodes=[n.name for n in target.nodes(out.to_colour)], target=target.describe())
+        failed = [v for v in verdicts_mod.evaluate(led, bounds, ctx)
+                  if v.status == "fail" and v.name not in NOT_BEFORE_THE_END]
+    return "; ".join(f"{v.name}: {v.detail}"[:300] for v in failed) or None
 
 
 def _load_run(LoadRun, target: Target, ledger_dir: Path, users: int, load_seconds: float, plan: Plan,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import httpx
 
@@ -10,11 +11,21 @@ from harness.targets.base import Target
 from harness.targets.retry import GaveUp
 
 
+class Breached(Exception):
+    """The watch saw a breach while traffic was converging: stop waiting, roll back."""
+
+    def __init__(self, why: str):
+        super().__init__(why)
+        self.why = why
+
+
 def wait_converged(target: Target, release: str, *, quiet_s: float = 2.0, timeout: float = 60,
-                   interval: float = 0.05, old_nodes: frozenset[str] | set[str] = frozenset()) -> float:
+                   interval: float = 0.05, old_nodes: frozenset[str] | set[str] = frozenset(),
+                   abort: Callable[[], str | None] | None = None) -> float:
     """Probe the LB until only `release` has answered for `quiet_s` seconds, and no node of `old_nodes` (the colour
     being left, by the served-by header): on a same-release cutover the release alone cannot tell the colours
-    apart. A node name the run does not know (a header naming hosts otherwise) is not held against it. Returns the wall-clock time of the first probe of that quiet
+    apart. A node name the run does not know (a header naming hosts otherwise) is not held against it. `abort()`
+    is asked between probes: a reason raises Breached at once. Returns the wall-clock time of the first probe of that quiet
     streak (the moment traffic converged, as observed). GaveUp after `timeout`."""
     deadline = time.monotonic() + timeout
     streak_start: float | None = None
@@ -33,5 +44,8 @@ def wait_converged(target: Target, release: str, *, quiet_s: float = 2.0, timeou
                     return streak_wall
             else:
                 streak_start = None
+            why = abort() if abort is not None else None
+            if why:
+                raise Breached(why)
             time.sleep(interval)
     raise GaveUp(f"traffic converging on {release}", f"last answer: {last}")

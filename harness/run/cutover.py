@@ -47,6 +47,10 @@ class Plan:
     remote_workers: int = 0           # more workers the master waits for (`greenlight worker --master ...`)
     run_id: str = field(default_factory=lambda: "gl" + uuid.uuid4().hex[:8])
     bounds: Bounds = field(default_factory=Bounds)   # the live rules (watch, deploy window) judge by these
+    # After a watch without breach: every verdict over the ledger so far (what the live rules cannot judge record
+    # by record: latency by phase, convergence, sessions over the whole window). A reason rolls back before the
+    # run ends; None keeps the release. Certify supplies it; None: not judged before the end.
+    judge_now: Callable[[Outcome], str | None] | None = None
 
 
 def live_release(target: Target) -> str:
@@ -100,11 +104,14 @@ def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
             if isinstance(exc, StaticProblem):  # the deploy finished: the directory is this release's
                 mark_never_live(target, to_colour, plan.release.id, ev)
             return out
+        sentinel = _Sentinel(target, plan, to_colour, load)
+        events.listeners.append(sentinel.on_event)
         sw = switch_to(target, to_colour, plan.release.id, ev,
                        gate=dict(run_id=plan.run_id, static=static.get(plan.release.id),
                                  live_static=static.get(out.from_release)),
                        before_switch=lambda: _hurt_by_deploy(target, plan, from_colour, load, deploy_started),
-                       quiet_s=plan.quiet_s, timeout=plan.converge_timeout_s)
+                       quiet_s=plan.quiet_s, timeout=plan.converge_timeout_s,
+                       breach=sentinel if plan.auto_rollback else None)
         out.gate = sw.gate.checks if sw.gate else []
         if sw.refused:
             out.refused = sw.refused
@@ -114,10 +121,15 @@ def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
                 # live colour's cache and would keep being served to customers. Clean them out from the live side.
                 clean_page_cache(target, from_colour, ev)
             return out
-        switched_at = sw.started
         out.switched = True
-        breach = _watch(target, plan, to_colour, load, since=switched_at)
+        # A breach while traffic was still moving stopped the switch sequence: roll back now, not after a window.
+        breach = sw.breach or _watch(plan, sentinel.watch_from(sw.started))
         ev("watch_done", window_s=plan.watch_s, breach=breach or "")
+        if not breach and plan.auto_rollback and plan.judge_now is not None and not plan.rollback_after:
+            failed = plan.judge_now(out)
+            if failed:
+                breach = f"verdicts judged at the end of the watch: {failed}"
+                ev("verdicts_failed", reason=failed)
         out.breach = breach or ""
         if breach and plan.auto_rollback:
             out.rolled_back = breach
@@ -152,17 +164,47 @@ def _scope(target: Target, plan: Plan, load, baseline_until: float, judged_from:
                      deploy_steps=events, orders=(lambda ids: db.orders(ids=ids)) if db is not None else None)
 
 
-def _watch(target: Target, plan: Plan, colour: str, load, since: float) -> str | None:
-    """Breaches from the moment of the switch on (not only after convergence), by the verdicts' live rules
-    (stateful ones compare with everything before the switch, as the verdicts do)."""
-    w = Watch(target=target, colour=colour, tail=LedgerTail(load.ledger_dir), since_ts=since,
-              scope=_scope(target, plan, load, since, since, "after the switch"))
-    end = time.monotonic() + plan.watch_s
+class _Sentinel:
+    """The watch from the first instant of the switch: switch_to asks it between its steps and between convergence
+    probes (ledger only: a look costs a read of the new lines), so the first breaching record stops the switch."""
+
+    def __init__(self, target: Target, plan: Plan, colour: str, load):
+        self.target, self.plan, self.colour, self.load = target, plan, colour, load
+        self.switch_ts: float | None = None
+        self.watch: Watch | None = None
+
+    def on_event(self, rec: dict) -> None:
+        if rec.get("event") == "switch_start" and self.switch_ts is None:
+            self.switch_ts = rec["ts"]
+
+    def watch_from(self, since: float) -> Watch:
+        if self.watch is None:
+            self.watch = Watch(target=self.target, colour=self.colour, tail=LedgerTail(self.load.ledger_dir),
+                               since_ts=since, scope=_scope(self.target, self.plan, self.load, since, since,
+                                                            "after the switch"))
+        return self.watch
+
+    def __call__(self) -> str | None:
+        if self.switch_ts is None:
+            return None
+        return self.watch_from(self.switch_ts).check(probe_nodes=False)
+
+
+WATCH_POLL_S = 0.05
+PROBE_EVERY = 5
+
+
+def _watch(plan: Plan, w: Watch) -> str | None:
+    """Breaches from the moment of the switch on (the same Watch the switch sequence polled: nothing is read
+    twice), by the verdicts' live rules (stateful ones compare with everything before the switch, as the verdicts
+    do), and the new colour's nodes' health."""
+    end, n = time.monotonic() + plan.watch_s, 0
     while time.monotonic() < end:
-        why = w.check()
+        why = w.check(probe_nodes=n % PROBE_EVERY == 0)   # the ledger each poll, the nodes' health every 0.25 s
         if why:
             return why
-        time.sleep(0.25)
+        n += 1
+        time.sleep(WATCH_POLL_S)
     return None
 
 

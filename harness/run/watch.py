@@ -31,8 +31,10 @@ class Watch:
         if self.scope is not None and not self.judges:
             self.judges = verdicts.live_judges(self.scope)
 
-    def check(self) -> str | None:
-        """One look: the ledger's new records, then every node of the watched colour. A reason, or None."""
+    def check(self, probe_nodes: bool = True) -> str | None:
+        """One look: the ledger's new records, then (probe_nodes) every node of the watched colour. A reason, or
+        None. Without the node probes a look costs a read of the new ledger lines: cheap enough to poll while
+        traffic is still moving."""
         keep_window = verdicts.has_window_rules()
         for rec in self.tail.read_new():
             why = breach_of(rec, self.since_ts)
@@ -53,7 +55,7 @@ class Watch:
                 break
         if self.breaches:
             return self.breaches[0]
-        for node in self.target.nodes(self.colour):
+        for node in self.target.nodes(self.colour) if probe_nodes else ():
             h = health.probe(node.url)
             if not h.ok:
                 return f"health check failed on {node.name}: {h.problem}"

@@ -18,6 +18,12 @@ def background_jobs_one_colour(led: Ledger, activity: list[dict] | None, from_co
     marks = [e for e in led.events if e.get("event") in ("switch_done", "rollback_done")] if switched else []
     since = marks[-1]["ts"] if marks else (led.events[0]["ts"] if led.events else 0.0)
     live = (marks[-1].get("to") if marks else from_colour) or from_colour
+    # Cron follows traffic once it has converged on the colour (harness/run/switch.py): until that hand-over the
+    # colour being left still runs it, alone, as it should.
+    handed = [e for e in led.events if e.get("event") == "background_jobs_handover" and e["ts"] >= since
+              and e.get("started") == live]
+    if handed:
+        since = handed[0]["ts"]
     rows = [r for r in activity if r["ts"] >= since]
     counts: dict[str, int] = {}
     for r in rows:

@@ -39,8 +39,11 @@ NEW_CASES = {
     "bad-product-page-error": ("journey_steps", "product page"),
     "bad-slow-shipping-estimate": ("latency_by_step", "estimate shipping"),
     "bad-migration-lock": ("live_colour_unharmed", "took over"),
+    # A scheduled job of the new release destroys customer state once cron has moved to it: caught by the
+    # verdicts judged at the end of the watch, and rolled back before the run ends.
+    "bad-cron-deletes-carts": ("sessions_intact", "cart"),
 }
-SHORT_PROFILE = ("bad-qty-not-salable", "bad-order-total")
+SHORT_PROFILE = ("bad-qty-not-salable", "bad-order-total", "bad-cron-deletes-carts")
 CASES.update(NEW_CASES)
 
 

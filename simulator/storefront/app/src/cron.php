@@ -55,6 +55,7 @@ function gl_cron_run(): int
     $id = gl_identity();
     gl_q("INSERT INTO cron_schedule (job_code, status, messages, created_at, executed_at, finished_at, hostname)
           VALUES ('greenlight_heartbeat', 'success', ?, NOW(6), NOW(6), NOW(6), ?)", [json_encode($id), $id['node']]);
+    gl_clean_expired_quotes();
     $runner = gl_config()['cron_consumers_runner'] ?? [];
     $spawned = [];
     if (!empty($runner['cron_run'])) {
@@ -71,6 +72,22 @@ function gl_cron_run(): int
     }
     echo 'Ran jobs by schedule.' . ($spawned ? ' Started consumers: ' . implode(', ', $spawned) : '') . "\n";
     return 0;
+}
+
+/** The sales_clean_quotes job (Magento/Sales/Cron/CleanExpiredQuotes.php): quotes not updated within
+ * checkout/cart/delete_quote_after (days; 30 by default) are deleted. A release that gets the lifetime wrong
+ * (`quote_lifetime_s`: seconds instead of days) deletes carts customers are still filling, once its cron runs. */
+function gl_clean_expired_quotes(): void
+{
+    $lifetime = gl_defect('quote_lifetime_s');
+    if ($lifetime === null) {
+        return;  // Magento schedules it daily (0 0 * * *): with a lifetime of days it deletes nothing within a run
+    }
+    $lifetime = (int)$lifetime;
+    $old = 'is_active = 1 AND COALESCE(updated_at, created_at) < NOW(6) - INTERVAL ? SECOND';
+    gl_q("DELETE FROM quote_item WHERE quote_id IN (SELECT entity_id FROM (SELECT entity_id FROM quote WHERE $old) q)",
+        [$lifetime]);
+    gl_q("DELETE FROM quote WHERE $old", [$lifetime]);
 }
 
 /** queue:consumers:start <name>: take messages one by one until max-messages; poll when the queue is empty. */
