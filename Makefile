@@ -59,7 +59,7 @@ drill: setup
 # the benches need beyond `make setup` (nginx for the ledger-overhead bench). replica_up takes the replica down and up.
 bench: setup
 	@bash scripts/debian-tool.sh nginx nginx-light nginx
-	@for b in bench/analysis.py bench/report.py bench/ledger_overhead.py bench/cutover_walltime.py bench/capacity.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in bench/analysis.py bench/report.py bench/ledger_overhead.py bench/cutover_walltime.py bench/rollback_speed.py bench/capacity.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 	@echo "== bench/replica_up.py"; $(PY) bench/replica_up.py --force
 
 # The DigitalOcean path at DO's real LB timing (5 checks x 10 s): the overlap switch takes about a minute; the
