@@ -302,6 +302,60 @@ def test_small_slowdowns_under_the_floor_are_not_regressions(tmp_path):
     assert not latency_by_phase(led, 3.0).passed        # x40 and 400 ms: a regression
 
 
+def _stall_ledger(tmp_path, nodes_held, at=T0 + 30.0, held_s=2.0):
+    """Steady traffic on blue (before) and green (after a switch at T0+10), and one instant at which every request
+    in flight on `nodes_held` is held `held_s` seconds (a machine-wide stall looks like this; so does a release
+    that locks up)."""
+    from harness.ledger.records import Ledger
+
+    ts, ms, node = [], [], []
+    for i in range(600):
+        t = T0 + i * 0.1
+        ts.append(t)
+        node.append(("blue-" if t < T0 + 10 else "green-") + str(1 + i % 2))
+        ms.append(20.0)
+    # The mixed window: the old colour's node still answers a few requests after the switch.
+    for k in range(40):
+        ts.append(at - 0.3 + k * 0.01)
+        node.append(nodes_held[k % len(nodes_held)])
+        ms.append(held_s * 1000)
+    cols = {"ts": ts, "ms": ms, "status": [200] * len(ts), "served_by": node}
+    return Ledger(path=tmp_path, cols=cols, sparse={}, events=[{"ts": T0 + 10, "event": "switch_start"},
+                                                               {"ts": T0 + 45, "event": "converged"}])
+
+
+def _ctx(workers=None):
+    return RunContext(old_nodes=["blue-1", "blue-2"], new_nodes=["green-1", "green-2"], workers=workers)
+
+
+def test_a_stall_of_the_whole_machine_is_inconclusive_not_a_slower_release(tmp_path):
+    from harness.verdicts import latency_by_phase
+
+    # Held at one instant on both colours: the old code was held too, so the host stalled.
+    v = latency_by_phase(_stall_ledger(tmp_path, ["blue-1", "green-1", "green-2"]), 3.0, ctx=_ctx())
+    assert v.inconclusive and "on both colours" in v.detail and "blue-1" in v.detail, v.detail
+    # The new colour alone held: the release's, a failure.
+    v = latency_by_phase(_stall_ledger(tmp_path, ["green-1", "green-2"]), 3.0, ctx=_ctx())
+    assert v.status == "fail" and "machine_stall" not in v.value, v.detail
+    # The new colour alone held, while the load generator was saturated at that instant: the generator's.
+    hot = {"workers": [{"name": "w-1", "cpu": [[T0 + 29.5 + k * 0.5, 97.0] for k in range(3)]}]}
+    v = latency_by_phase(_stall_ledger(tmp_path, ["green-1", "green-2"]), 3.0, ctx=_ctx(hot))
+    assert v.inconclusive and "load generator w-1" in v.detail, v.detail
+    cool = {"workers": [{"name": "w-1", "cpu": [[T0 + 29.5 + k * 0.5, 30.0] for k in range(3)]}]}
+    assert latency_by_phase(_stall_ledger(tmp_path, ["green-1", "green-2"]), 3.0, ctx=_ctx(cool)).status == "fail"
+
+
+def test_slow_requests_spread_over_the_window_are_never_a_stall(tmp_path):
+    """A release that is slower all the time holds no single instant: never excused as the host's."""
+    from harness.verdicts import latency_by_phase
+
+    led = _stall_ledger(tmp_path, ["green-1"])
+    led.cols["ms"] = [20.0 if t < T0 + 10 else (900.0 if i % 3 == 0 else 20.0) for i, t in enumerate(led.cols["ts"])]
+    led.cols["served_by"] = ["blue-1" if t < T0 + 10 or i % 2 else "green-1" for i, t in enumerate(led.cols["ts"])]
+    v = latency_by_phase(led, 3.0, ctx=_ctx())
+    assert v.status == "fail", v.detail
+
+
 def _static_fault(run, change):
     def fault(records, orders):
         r = next(r for r in records if "page_release" in r and r["page_release"] == "r1" and r["asset"]["url"].endswith("css"))
