@@ -610,6 +610,105 @@ class StorefrontSession(GreenlightUser):
                   check_with=lambda r, b: (check.page_is(r.text, "Success Page"), check.order_number(r.text, order)))
 
 
+class GuestVisitor:
+    """One guest's browser: its cookies (the session holds the cart: no account, no REST cart id) and the lines the
+    guest put in."""
+
+    def __init__(self):
+        self.jar = CookieJar()
+        self.cart = Cart(f"guest-storefront:{os.urandom(6).hex()}")
+        self.used = time.monotonic()
+
+
+class GuestStorefrontCart(GreenlightUser):
+    """Guests on the storefront: each adds to cart from a product page (landing on the cart page), leaves, and comes
+    back later to a page whose mini-cart (customer-data's cart section) must still show what they put in. The
+    session cookie is the guest's only credential: a release that cannot read the old colour's sessions empties
+    every guest's cart at the switch."""
+
+    journey = "guest_storefront"
+    weight = cfg.weight("guest_storefront", 2)
+    abstract = weight == 0
+
+    def __init__(self, environment):
+        super().__init__(environment)
+        self.visitors: list[GuestVisitor] = []
+
+    def session_id(self) -> str | None:
+        return self.cookie("PHPSESSID")
+
+    def use(self, visitor: GuestVisitor):
+        self.client.cookiejar = visitor.jar
+        self.client.client.cookiejar = visitor.jar
+
+    def held(self) -> dict:
+        sid = self.cookie("PHPSESSID")
+        return {"creds": {"guest_session": fingerprint("gsess", sid)}} if sid else {}
+
+    @task
+    def shop(self):
+        for _ in range(min(cfg.FILL_PER_ROUND, cfg.HELD_CARTS - len(self.visitors))):
+            self.visit()
+        for visitor in least_recently_used(self.visitors, lambda v: v.used, cfg.REVISITS):
+            self.come_back(visitor)
+        if len(self.visitors) >= cfg.HELD_CARTS and random.random() < cfg.CHECKOUT_SHARE:
+            self.visitors.pop(0)  # an abandoned cart: the guest never comes back
+
+    def visit(self):
+        visitor = GuestVisitor()
+        self.use(visitor)
+        self.visitors.append(visitor)
+        try:
+            self.add_to_cart(visitor)
+        except StepFailed:
+            self.visitors.remove(visitor)
+            raise
+
+    def add_to_cart(self, visitor: GuestVisitor):
+        product = random.choice(cfg.PRODUCT_IDS)
+        sku, qty = cfg.SKU_BY_PRODUCT_ID[product], random.choice((1, 2))
+        form_key = self.call("product page", "GET", f"/catalog/product/view/id/{product}",
+                             "/catalog/product/view/id/:id",
+                             check_with=lambda r, b: check.form_key(r.text, self.cookie("form_key")))
+        expected = dict(visitor.cart.lines or {})
+        self.add_lines(expected, sku, qty)
+        op = {"cart": visitor.cart.key, "op": "add", "sku": sku, "qty": float(qty)}
+
+        def landed_on_cart(resp, _body):
+            check.page_is(resp.text, "Shopping Cart")
+            observed = check.cart_page_lines(resp.text)
+            note(resp, cart_op={**op, "after": observed})
+            check.same_lines("item_in_cart", expected, observed)
+
+        try:
+            self.call("add to cart", "POST", "/checkout/cart/add", check_with=landed_on_cart, context={"cart_op": op},
+                      data={"product": product, "qty": qty, "form_key": form_key}, **self.held())
+        except StepFailed:
+            visitor.cart.lines = None
+            raise
+        visitor.cart.lines = expected
+
+    def come_back(self, visitor: GuestVisitor):
+        """The mini-cart on the guest's next page still shows what they put in."""
+        self.use(visitor)
+        visitor.used = time.monotonic()
+
+        def still_theirs(resp, body):
+            _who, observed = check.sections(body)
+            note(resp, cart_op={"cart": visitor.cart.key, "op": "read", "items": observed})
+            if visitor.cart.lines and not observed:
+                raise CheckFailed("guest_session_kept", f"the guest's session shows an empty cart, not "
+                                                        f"{visitor.cart.lines}: the session was not found")
+            visitor.cart.read(observed)
+
+        try:
+            self.call("return to cart", "GET", "/customer/section/load/?sections=cart", "/customer/section/load/",
+                      check_with=still_theirs, **self.held())
+        except StepFailed:
+            self.visitors.remove(visitor)
+            raise
+
+
 class Browse(GreenlightUser):
     """A visitor: home page and a product page, each with every /static/ asset the page references."""
 

@@ -28,15 +28,28 @@ def _asset(release: str) -> dict:
     return {"url": "/static/version7/frontend/Greenlight/luma/en_US/css/styles.css", "sha256": "5" * 64}
 
 
-def _cron(kind: str) -> list[dict]:
-    """Cron runs as the shop DB records them: the live colour every 3 s (green from the switch, blue again after
-    a rollback)."""
+def _cron(kind: str) -> dict:
+    """Background work as a stock shop DB records it (no node, no colour): cron every 3 s, one order export
+    completed a second after each order, nothing waiting."""
+    cron = [T0 + 1 + 3 * k for k in range(20)]
+    return {"cron_runs": cron, "completed": [T0 + 2 + 5 * k for k in range(11)], "waiting": 0,
+            "oldest_waiting_ts": None, "read_at": T0 + 61}
+
+
+def _live_colour(kind: str, t: float) -> str:
+    green = kind != "refused" and t >= T0 + 23.2 and not (kind == "rolled_back" and t >= T0 + 24.1)
+    return "green" if green else "blue"
+
+
+def _samples(kind: str) -> list[tuple]:
+    """Who ran cron and consumers, looked at every 2 s: the live colour's nodes only."""
     out = []
-    for k in range(20):
-        t = T0 + 1 + 3 * k
-        green = kind != "refused" and t >= T0 + 21.1 and not (kind == "rolled_back" and t >= T0 + 24.1)
-        out.append({"ts": t, "kind": "cron", "node": ("green" if green else "blue") + "-1",
-                    "colour": "green" if green else "blue", "release": "r2" if green else "r1"})
+    for k in range(30):
+        t = 0.5 + 2 * k
+        live = _live_colour(kind, T0 + t)
+        nodes = {f"{c}-{i}": {"colour": c, "cron": c == live, "consumers": int(c == live)}
+                 for c in ("blue", "green") for i in (1, 2)}
+        out.append((t, "background_jobs_sample", {"nodes": nodes}))
     return out
 
 
@@ -50,16 +63,18 @@ def _events(kind: str, fault: bool) -> list[dict]:
         ev += [(21, "gate_fail", {"reasons": ["smoke_checkout on green-1: HTTP 500"]})]
     else:
         ev += [(21, "gate_pass", {"checks": 9}), (21.01, "switch_start", {"to": "green", "release": "r2"}),
-               (21.1, "switch_done", {"to": "green"}), (23, "converged", {"at": 21.6, "release": "r2"})]
+               (21.1, "switch_done", {"to": "green"}), (23, "converged", {"at": 21.6, "release": "r2"}),
+               (23.1, "background_jobs_handover", {"stopped": "blue", "started": "green"})]
         if kind == "rolled_back":
             ev += [(24, "watch_done", {"breach": "HTTP 500: POST place order on green-1"}),
                    (24.01, "rollback_start", {"to": "blue", "release": "r1"}), (24.1, "rollback_done", {"to": "blue"}),
+                   (24.1, "background_jobs_handover", {"stopped": "green", "started": "blue"}),
                    (26, "rollback_converged", {"at": 24.5, "release": "r1"})]
         else:
             ev += [(33, "watch_done", {"window_s": 10, "breach": ""})]
     if fault:
         ev += [(36, "fault_on", {"fault": "redis-latency"}), (44, "fault_off", {"fault": "redis-latency"})]
-    ev += [(60, "load_stop", {})]
+    ev += [(60, "load_stop", {})] + _samples(kind)
     out = []
     for t, name, fields in ev:
         rec = {"ts": T0 + t, "event": name, **fields}

@@ -22,7 +22,8 @@ SWITCH = T0 + 60
 SKUS = ("24-MB01", "24-MB04", "24-WG02", "MH01-XS-Black")
 # The content check a request fails when the store no longer knows the customer's credential of that kind
 # (the locustfile's names for them).
-REFUSED_BY = {"session": "session_kept", "token": "token_honoured", "guest_cart": "cart_honoured"}
+REFUSED_BY = {"session": "session_kept", "token": "token_honoured", "guest_cart": "cart_honoured",
+              "guest_session": "guest_session_kept"}
 
 
 @dataclass

@@ -33,7 +33,10 @@ def test_every_request_is_on_the_ledger_and_journeys_complete(store, tmp_path):
     recs = records(run.ledger_dir)
     # The ledger is complete: one line per request Locust counted.
     assert len(recs) == run.locust_total() > 50
-    assert {r["journey"] for r in recs} == {"guest", "customer", "session", "browse"}
+    assert {r["journey"] for r in recs} == {"guest", "customer", "session", "browse", "guest_storefront"}
+    # Guests on the storefront: their session holds the cart, and the mini-cart shows it when they come back.
+    back = [r for r in recs if r["journey"] == "guest_storefront" and r["step"] == "return to cart"]
+    assert back and all("guest_session" in r["creds"] and r["cart_op"]["items"] for r in back)
     assert all(r["status"] == 200 or r["status"] == 302 for r in recs), [r for r in recs if r["error"]][:3]
     assert all(r["served_by"] == "fake-1" and r["release"] == RELEASE for r in recs)
     # Orders: every place-order record carries the id the store gave; ids are distinct.

@@ -2,12 +2,11 @@
 cron keep running on the code they started with. In a blue-green pair exactly one colour may run them — two
 colours run every job twice (two order exports, two e-mails) and old code keeps consuming after the switch.
 
-Evidence comes from the shop DB (cron_schedule rows and processed queue messages name the node, colour and
-release that did the work) and from each node's crontab."""
+Evidence is what a stock store has: each node's crontab and consumer processes (sampled through the run), and the
+shop DB's cron_schedule and queue_message_status rows, which say that work was done, never by whom."""
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
+import time
 
 from harness.targets.base import Node, Target, TargetError
 
@@ -67,43 +66,59 @@ def hand_over(target: Target, from_colour: str, to_colour: str, event) -> bool:
     return True
 
 
-def _ts(v) -> float:
-    if isinstance(v, datetime):
-        return v.replace(tzinfo=v.tzinfo or UTC).timestamp()
-    return float(v)
+# One look at a node: is Magento's cron installed (the replica's crontab file, the node user's crontab, or the
+# Magento owner's), and how many queue consumers run ('[q]' keeps pgrep from counting this shell itself).
+NODE_PROBE = ("if { test -f /etc/greenlight/crontab || crontab -l 2>/dev/null | grep -q 'bin/magento cron:run' || "
+              "crontab -l -u {user} 2>/dev/null | grep -q 'bin/magento cron:run'; }; then echo cron=1; "
+              "else echo cron=0; fi; echo consumers=$(pgrep -fc '[q]ueue:consumers:start' || true)")
 
 
-def activity(db, since: float) -> list[dict]:
-    """Cron runs and consumed messages since `since` (epoch s): {ts, kind, node, colour, release}."""
+def probe_node(target: Target, node: Node, user: str = "www-data", timeout: float = 5) -> dict | None:
+    """{"cron": bool, "consumers": int} on `node`, or None when it could not be read (frozen, down, no exec)."""
+    try:
+        r = target.exec(node, ["sh", "-c", NODE_PROBE.replace("{user}", user)], timeout=timeout)
+    except TargetError:
+        return None
+    if not r.ok and not r.stdout:
+        return None
+    got = dict(part.split("=", 1) for part in r.stdout.split() if "=" in part)
+    try:
+        return {"cron": got.get("cron") == "1", "consumers": int(got.get("consumers") or 0)}
+    except ValueError:
+        return None
+
+
+def sample(target: Target) -> dict[str, dict]:
+    """Who runs Magento's background work now: {node: {colour, cron, consumers}} (unreadable nodes left out)."""
+    out = {}
+    for colour in ("blue", "green"):
+        for n in target.nodes(colour):
+            got = probe_node(target, n)
+            if got is not None:
+                out[n.name] = {"colour": colour, **got}
+    return out
+
+
+def activity(db, since: float) -> dict:
+    """What a stock Magento 2.4 DB tells of background work since `since` (epoch s), and nothing of who did it:
+    cron jobs executed (cron_schedule.executed_at), queue messages completed (queue_message_status 4, its
+    updated_at is when), and the messages queued since then still waiting (status 2: new; updated_at is when they
+    were queued)."""
     conn = db.connect()
-    out = []
     try:
         with conn.cursor() as cur:
             cur.execute("SET time_zone = '+00:00'")
-            cur.execute("SELECT UNIX_TIMESTAMP(executed_at), messages FROM cron_schedule WHERE executed_at >= "
-                        "FROM_UNIXTIME(%s)", (since,))
-            for ts, msg in cur.fetchall():
-                out.append({"ts": float(ts), "kind": "cron", **_who(msg)})
-            cur.execute("SELECT UNIX_TIMESTAMP(processed_at), processed_by FROM queue_message WHERE processed_at >= "
-                        "FROM_UNIXTIME(%s)", (since,))
-            for ts, by in cur.fetchall():
-                out.append({"ts": float(ts), "kind": "consumer", **_who(by)})
+            cur.execute("SELECT UNIX_TIMESTAMP(executed_at) FROM cron_schedule WHERE executed_at >= "
+                        "FROM_UNIXTIME(%s) ORDER BY executed_at", (int(since),))
+            cron = [float(ts) for (ts,) in cur.fetchall()]
+            cur.execute("SELECT UNIX_TIMESTAMP(updated_at) FROM queue_message_status WHERE status = 4 AND "
+                        "updated_at >= FROM_UNIXTIME(%s) ORDER BY updated_at", (int(since),))
+            done = [float(ts) for (ts,) in cur.fetchall()]
+            # Waiting messages queued during the run (a backlog older than the run is not this release's).
+            cur.execute("SELECT COUNT(*), UNIX_TIMESTAMP(MIN(updated_at)) FROM queue_message_status WHERE status = 2 "
+                        "AND updated_at >= FROM_UNIXTIME(%s)", (int(since),))
+            waiting, oldest = cur.fetchone()
     finally:
         conn.close()
-    return sorted(out, key=lambda r: r["ts"])
-
-
-def _who(raw) -> dict:
-    try:
-        d = json.loads(raw or "{}")
-    except ValueError:
-        d = {}
-    return {"node": d.get("node", "?"), "colour": d.get("colour", "?"), "release": d.get("release", "?")}
-
-
-def colours_since(rows: list[dict], since: float) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for r in rows:
-        if r["ts"] >= since:
-            counts[r["colour"]] = counts.get(r["colour"], 0) + 1
-    return counts
+    return {"cron_runs": cron, "completed": done, "waiting": int(waiting or 0),
+            "oldest_waiting_ts": float(oldest) if oldest is not None else None, "read_at": time.time()}

@@ -21,9 +21,10 @@ COLUMNS = ("ts", "user", "journey", "step", "method", "name", "status", "ms", "b
 # credentials a request presented or was issued (session, token, guest_cart); cart_op: one operation of a cart's
 # history ({cart, op: add|read|order, ...}); order: what the customer was told ({id, grand_total, items}).
 SPARSE = ("order_id", "probe", "page_release", "asset", "failed_checks", "creds", "cart_op", "order")
-# creds: the kinds of credential a customer holds across the switch (a storefront session cookie, a customer's REST
-# token, a guest's REST cart id); each crossing is judged per kind (harness/verdicts/history.py).
-CREDENTIAL_KINDS = ("session", "token", "guest_cart")
+# creds: the kinds of credential a customer holds across the switch (a logged-in storefront session cookie, a
+# customer's REST token, a guest's REST cart id, a guest's storefront session holding its cart); each crossing is
+# judged per kind (harness/verdicts/history.py).
+CREDENTIAL_KINDS = ("session", "token", "guest_cart", "guest_session")
 # cart_op's op: what one request did to a cart's history.
 CART_OPS = ("add", "read", "order")
 # Numeric columns and how the columnar index stores them (numpy dtypes; missing = NaN for floats, the dtype's
@@ -60,6 +61,7 @@ def shards(ledger_dir: str | Path) -> list[Path]:
 # of a run. The switch sequence writes the switch_* names, and the same steps of a rollback as rollback_*.
 EVENTS = {
     "verdicts_failed": "a verdict failed on the ledger so far, after a watch without breach: the run rolls back",
+    "background_jobs_sample": "who runs Magento's cron and consumers now: each node's crontab and consumer count",
     "lock_taken": "the run holds the target's lock (one run per target); stale locks of dead runs it cleared",
     "load_start": "the load began (users, spawn rate)",
     "deploy_start": "the release is being put on the idle colour",

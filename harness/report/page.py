@@ -14,7 +14,8 @@ from harness.verdicts import REGISTRY
 
 STATUS_WORD = {"passed": "Passed", "failed": "Failed", "inconclusive": "Inconclusive", "skipped": "Skipped"}
 KIND_WORDS = {"session": "storefront session (cookie)", "customer": "customer token (REST)",
-              "guest": "guest cart (REST)", "browse": "browser (pages and assets)"}
+              "guest": "guest cart (REST)", "guest_storefront": "guest storefront cart (cookie)",
+              "browse": "browser (pages and assets)"}
 EVIDENCE_FIRST = ("ts", "node", "release", "status", "journey", "step", "method", "name", "user", "session",
                   "phase", "expected", "observed", "error")
 EVENT_WORDS = {"load_start": "load starts", "deploy_start": "deploy {release} → {colour}", "deploy_done": "deployed",

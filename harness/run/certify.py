@@ -162,7 +162,7 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
 
 # Verdicts that cannot be judged before the load has ended, or that the watch already judges live.
 NOT_BEFORE_THE_END = frozenset({"gate", "post_switch_watch", "engine", "ledger_complete", "load_generator_headroom",
-                                "orders_reconciled", "rollback_converged", "background_jobs_one_colour"})
+                                "orders_reconciled", "rollback_converged"})
 
 
 def judge_now(target: Target, plan: Plan, ledger_dir: Path, bounds: Bounds, out: Outcome) -> str | None:
@@ -180,7 +180,8 @@ def judge_now(target: Target, plan: Plan, ledger_dir: Path, bounds: Bounds, out:
         ctx = RunContext(run_id=plan.run_id, old_release=out.from_release, new_release=out.to_release,
                          from_colour=out.from_colour, to_colour=out.to_colour,
                          old_nodes=[n.name for n in target.nodes(out.from_colour)],
-                         new_nodes=[n.name for n in target.nodes(out.to_colour)], target=target.describe())
+                         new_nodes=[n.name for n in target.nodes(out.to_colour)], target=target.describe(),
+                         outcome=out, background_activity=_background_activity(target.db, out.started_at))
         failed = [v for v in verdicts_mod.evaluate(led, bounds, ctx)
                   if v.status == "fail" and v.name not in NOT_BEFORE_THE_END]
     return "; ".join(f"{v.name}: {v.detail}"[:300] for v in failed) or None
@@ -203,8 +204,9 @@ def _load_run(LoadRun, target: Target, ledger_dir: Path, users: int, load_second
                               "GREENLIGHT_WEIGHT_CUSTOMER": os.environ.get("GREENLIGHT_WEIGHT_CUSTOMER", "3")})
 
 
-def _background_activity(db, since: float) -> list[dict] | None:
-    """Who ran cron and consumers during the run (None: no DB access, or a shop DB without Magento's tables)."""
+def _background_activity(db, since: float) -> dict | None:
+    """The background work the shop DB shows since the run began (None: no DB access, or a DB without Magento's
+    tables)."""
     if db is None:
         return None
     import pymysql

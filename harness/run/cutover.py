@@ -19,6 +19,7 @@ from harness.config.bounds import Bounds
 from harness.config.release import Release
 from harness.ledger import jsonl
 from harness.ledger.schema import EVENTS_FILE
+from harness.run.background_watch import BackgroundWatch
 from harness.run.deploy import DeployRefused, deploy_release
 from harness.run.page_cache_purge import clean_page_cache
 from harness.run.switch import switch_to
@@ -92,6 +93,7 @@ def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
                   to_colour=to_colour, from_release=live_release(target), to_release=plan.release.id,
                   started_at=time.time())
     t_load = time.monotonic()
+    background = BackgroundWatch(target, ev).start()
     try:
         _sleep_until(t_load + plan.baseline_s)
         deploy_started = time.time()
@@ -123,12 +125,16 @@ def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
             return out
         out.switched = True
         # A breach while traffic was still moving stopped the switch sequence: roll back now, not after a window.
-        breach = sw.breach or _watch(plan, sentinel.watch_from(sw.started))
+        watch = sentinel.watch_from(sw.started)
+        breach = sw.breach or _watch(plan, watch, plan.watch_s)
         ev("watch_done", window_s=plan.watch_s, breach=breach or "")
-        if not breach and plan.auto_rollback and plan.judge_now is not None and not plan.rollback_after:
-            failed = plan.judge_now(out)
+        if not breach and plan.auto_rollback and not plan.rollback_after:
+            # The release stays under watch for the rest of the load, then every verdict that can be judged on
+            # the ledger so far is: what only the whole window shows still rolls back before the run ends.
+            breach = _watch(plan, watch, t_load + plan.load_seconds - JUDGE_MARGIN_S - time.monotonic())
+            failed = plan.judge_now(out) if not breach and plan.judge_now is not None else None
             if failed:
-                breach = f"verdicts judged at the end of the watch: {failed}"
+                breach = f"verdicts judged before the end of the run: {failed}"
                 ev("verdicts_failed", reason=failed)
         out.breach = breach or ""
         if breach and plan.auto_rollback:
@@ -144,6 +150,7 @@ def run_cutover(target: Target, plan: Plan, events, load) -> Outcome:
         ev("error", error=out.error)
         return out
     finally:
+        background.stop()
         load.stop()
         ev("load_stop")
         out.locust_total = load.locust_total()
@@ -194,11 +201,15 @@ WATCH_POLL_S = 0.05
 PROBE_EVERY = 5
 
 
-def _watch(plan: Plan, w: Watch) -> str | None:
+# Load left when the run's verdicts are judged before its end: time to judge, and to roll back under load.
+JUDGE_MARGIN_S = 4.0
+
+
+def _watch(plan: Plan, w: Watch, seconds: float) -> str | None:
     """Breaches from the moment of the switch on (the same Watch the switch sequence polled: nothing is read
     twice), by the verdicts' live rules (stateful ones compare with everything before the switch, as the verdicts
-    do), and the new colour's nodes' health."""
-    end, n = time.monotonic() + plan.watch_s, 0
+    do), and the new colour's nodes' health, for `seconds`."""
+    end, n = time.monotonic() + seconds, 0
     while time.monotonic() < end:
         why = w.check(probe_nodes=n % PROBE_EVERY == 0)   # the ledger each poll, the nodes' health every 0.25 s
         if why:

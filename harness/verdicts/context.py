@@ -53,7 +53,7 @@ class RunContext:
     target: dict = field(default_factory=dict)   # the target's secret-free description
     # Cron runs and consumed queue messages read from the shop DB ({ts, kind, node, colour, release});
     # None: no DB access (harness/checks/background_jobs.py).
-    background_activity: list[dict] | None = None
+    background_activity: dict | None = None
 
     def outcome_dict(self) -> dict:
         """The outcome as plain data for report.json (no paths)."""

@@ -19,7 +19,8 @@ from harness.ledger.records import Ledger
 from harness.ledger.schema import CREDENTIAL_KINDS
 
 # The check a journey fails when the store no longer honours a credential it issued.
-REFUSAL_CHECKS = {"session": "session_kept", "token": "token_honoured", "guest_cart": "cart_honoured"}
+REFUSAL_CHECKS = {"session": "session_kept", "token": "token_honoured", "guest_cart": "cart_honoured",
+                  "guest_session": "guest_session_kept"}
 # A write whose answer failed only because the cart it shows is wrong was still acknowledged by the store.
 CART_CONTENT_CHECKS = {"item_in_cart", "cart_contents"}
 HISTORY_SHOWN = 8

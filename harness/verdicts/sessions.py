@@ -24,7 +24,7 @@ from harness.verdicts.registry import (
     verdict,
 )
 
-KINDS = ("session", "token", "guest_cart", "cart_contents")
+KINDS = ("session", "token", "guest_cart", "guest_session", "cart_contents")
 BROKEN_CHECKS = set(REFUSAL_CHECKS.values()) | CART_CONTENT_CHECKS
 
 
@@ -89,14 +89,18 @@ def sessions_intact(led: Ledger, ctx: RunContext | None = None, min_crossings: i
                        evidence)
     if switch.at is None:
         raise NotJudged("no switch happened: nothing crossed, and nothing was lost")
-    short = {k: c["checked"] for k, c in counts.items() if c["checked"] < min_crossings}
+    # A kind no journey issued (its journey weighted 0) is not exercised: said so, never blamed on the release.
+    idle = sorted(k for k, c in counts.items() if k != "cart_contents" and not c.get("issued"))
+    value["not_exercised"] = idle
+    short = {k: c["checked"] for k, c in counts.items() if c["checked"] < min_crossings and k not in idle}
     if short:
         return inconclusive(name, value, min_crossings,
                             "too few crossed the switch: " + ", ".join(f"{k} {n}" for k, n in short.items()),
                             "min_crossings")
     return Verdict(name, True, value, 0, "crossed the switch intact: " +
-                   ", ".join(f"{c['checked']} {k.replace('_', ' ')}" for k, c in counts.items()) +
-                   f" ({carts.reads} cart reads judged as histories)")
+                   ", ".join(f"{c['checked']} {k.replace('_', ' ')}" for k, c in counts.items() if k not in idle) +
+                   f" ({carts.reads} cart reads judged as histories)" +
+                   (f"; not exercised: {', '.join(idle)}" if idle else ""))
 
 
 def _facts(v: Verdict) -> dict:

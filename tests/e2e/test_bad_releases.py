@@ -42,8 +42,15 @@ NEW_CASES = {
     # A scheduled job of the new release destroys customer state once cron has moved to it: caught by the
     # verdicts judged at the end of the watch, and rolled back before the run ends.
     "bad-cron-deletes-carts": ("sessions_intact", "cart"),
+    # Background work that stops: the new colour's consumers never consume (checkout, cron, health all fine).
+    "bad-consumer-crashes": ("background_jobs_one_colour", "do not drain the queue"),
+    # A guest's storefront cart lives in the session under a key the new release no longer reads.
+    "bad-guest-session-cart-key": ("sessions_intact", "guest session"),
 }
-SHORT_PROFILE = ("bad-qty-not-salable", "bad-order-total", "bad-cron-deletes-carts")
+# A fault only a longer window after the hand-over shows (a queue that stops draining): more load after the switch.
+LOAD_SECONDS = {"bad-consumer-crashes": 45}
+SHORT_PROFILE = ("bad-qty-not-salable", "bad-order-total", "bad-cron-deletes-carts", "bad-consumer-crashes",
+                 "bad-guest-session-cart-key")
 CASES.update(NEW_CASES)
 
 
@@ -66,7 +73,7 @@ def test_known_bad_release_is_stopped(gl_target, gl_options, release_id):
     _put_live(gl_target, gl_options, NEEDS_LIVE.get(release_id))
     live_before = gl_target.live_colour()
     release_before = live_release(gl_target)
-    cert = certify(gl_target, release=release_id, users=10, load_seconds=25, watch_s=8,
+    cert = certify(gl_target, release=release_id, users=10, load_seconds=LOAD_SECONDS.get(release_id, 25), watch_s=8,
                    report_dir=gl_options["report_dir"] / "bad" / release_id)
     assert not cert.passed, f"{release_id} was certified: {cert.verdicts}"
     v = cert.verdict(verdict)

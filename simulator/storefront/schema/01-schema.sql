@@ -85,28 +85,45 @@ CREATE TABLE IF NOT EXISTS flag (
   last_update DATETIME(6) NOT NULL
 ) ENGINE=InnoDB;
 
+-- Magento_Cron's cron_schedule as 2.4 declares it (app/code/Magento/Cron/etc/db_schema.xml): nothing in it names the
+-- node that ran a job; `messages` holds a failed job's error text.
 CREATE TABLE IF NOT EXISTS cron_schedule (
   schedule_id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-  job_code VARCHAR(255) NOT NULL,
-  status VARCHAR(7) NOT NULL,
+  job_code VARCHAR(255) NOT NULL DEFAULT '0',
+  status VARCHAR(7) NOT NULL DEFAULT 'pending',
   messages TEXT NULL,
-  created_at DATETIME(6) NOT NULL,
-  executed_at DATETIME(6) NULL,
-  finished_at DATETIME(6) NULL,
-  hostname VARCHAR(255) NULL,
-  KEY executed (executed_at)
+  created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  scheduled_at TIMESTAMP NULL,
+  executed_at TIMESTAMP NULL,
+  finished_at TIMESTAMP NULL,
+  KEY CRON_SCHEDULE_JOB_CODE_STATUS_SCHEDULED_AT (job_code, status, scheduled_at),
+  KEY CRON_SCHEDULE_SCHEDULED_AT_STATUS (scheduled_at, status)
 ) ENGINE=InnoDB;
+
+-- Magento_MysqlMq's queue tables (app/code/Magento/MysqlMq/etc/db_schema.xml): a message, and its status per queue
+-- (2 new, 3 in progress, 4 complete, 5 retry required, 6 error, 7 to be deleted: MysqlMq\Model\QueueManagement).
+CREATE TABLE IF NOT EXISTS queue (
+  id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  name VARCHAR(255) NULL,
+  UNIQUE KEY QUEUE_NAME (name)
+) ENGINE=InnoDB;
+INSERT IGNORE INTO queue (name) VALUES ('greenlight.order.export');
 
 CREATE TABLE IF NOT EXISTS queue_message (
   id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-  topic_name VARCHAR(255) NOT NULL,
-  body TEXT NOT NULL,
-  status VARCHAR(16) NOT NULL DEFAULT 'new',
-  created_at DATETIME(6) NOT NULL,
-  processed_at DATETIME(6) NULL,
-  processed_by VARCHAR(255) NULL,
-  KEY topic_status (topic_name, status),
-  KEY processed (processed_at)
+  topic_name VARCHAR(255) NULL,
+  body LONGTEXT NULL
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS queue_message_status (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  queue_id INT UNSIGNED NOT NULL,
+  message_id BIGINT UNSIGNED NOT NULL,
+  updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+  status SMALLINT UNSIGNED NOT NULL,
+  number_of_trials SMALLINT UNSIGNED NOT NULL DEFAULT 0,
+  UNIQUE KEY QUEUE_MESSAGE_STATUS_QUEUE_ID_MESSAGE_ID (queue_id, message_id),
+  KEY QUEUE_MESSAGE_STATUS_STATUS_UPDATED_AT (status, updated_at)
 ) ENGINE=InnoDB;
 
 CREATE TABLE IF NOT EXISTS jwt_auth_revoked (

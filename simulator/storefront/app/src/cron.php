@@ -17,11 +17,6 @@ function gl_consumer_pidfile(string $name): string
     return (getenv('GREENLIGHT_RUN_DIR') ?: '/run/greenlight') . "/consumer-$name.pid";
 }
 
-function gl_identity(): array
-{
-    return ['node' => gl_config()['node'], 'colour' => gl_config()['colour'], 'release' => gl_manifest()['release']];
-}
-
 /** cron:install / cron:remove: the crontab line for this install (Magento writes a #~ MAGENTO block). */
 function gl_cron_install(bool $on): int
 {
@@ -37,11 +32,14 @@ function gl_cron_install(bool $on): int
     return 0;
 }
 
-/** Publish to the MySQL queue (inside the caller's transaction). */
+/** Publish to the MySQL queue (inside the caller's transaction): the message, then its status (2: new) for every
+ * queue bound to the topic (Magento\MysqlMq\Model\QueueManagement::addMessageToQueues). */
 function gl_publish(string $topic, array $body): void
 {
-    gl_q('INSERT INTO queue_message (topic_name, body, status, created_at) VALUES (?, ?, \'new\', NOW(6))',
-        [$topic, json_encode($body)]);
+    gl_q('INSERT INTO queue_message (topic_name, body) VALUES (?, ?)', [$topic, json_encode($body)]);
+    $id = (int)gl_db()->lastInsertId();
+    gl_q('INSERT INTO queue_message_status (queue_id, message_id, status) SELECT id, ?, 2 FROM queue WHERE name = ?',
+        [$id, $topic]);
 }
 
 function gl_consumer_running(string $name): bool
@@ -52,9 +50,9 @@ function gl_consumer_running(string $name): bool
 
 function gl_cron_run(): int
 {
-    $id = gl_identity();
-    gl_q("INSERT INTO cron_schedule (job_code, status, messages, created_at, executed_at, finished_at, hostname)
-          VALUES ('greenlight_heartbeat', 'success', ?, NOW(6), NOW(6), NOW(6), ?)", [json_encode($id), $id['node']]);
+    // As Magento\Cron\Observer\ProcessCronQueueObserver records a job it ran: no node, no release in the row.
+    gl_q("INSERT INTO cron_schedule (job_code, status, messages, created_at, scheduled_at, executed_at, finished_at)
+          VALUES ('greenlight_heartbeat', 'success', NULL, NOW(), NOW(), NOW(), NOW())");
     gl_clean_expired_quotes();
     $runner = gl_config()['cron_consumers_runner'] ?? [];
     $spawned = [];
@@ -97,11 +95,16 @@ function gl_consumer_start(string $name, int $max): int
         fwrite(STDERR, "Consumer \"$name\" does not exist.\n");
         return 1;
     }
-    $by = json_encode(gl_identity());
+    if (gl_defect('consumer_crashes')) {  // a consumer whose handler fails at start: nothing is consumed
+        fwrite(STDERR, "Consumer \"$name\": class Greenlight\\Export\\Handler does not exist\n");
+        return 1;
+    }
     $done = 0;
     while ($done < $max) {
-        $n = gl_q("UPDATE queue_message SET status = 'complete', processed_at = NOW(6), processed_by = ?
-                   WHERE topic_name = ? AND status = 'new' ORDER BY id LIMIT 1", [$by, $name])->rowCount();
+        // Take the oldest new message of this queue and complete it (status 2 -> 4).
+        $n = gl_q("UPDATE queue_message_status SET status = 4
+                   WHERE status = 2 AND queue_id = (SELECT id FROM queue WHERE name = ?) ORDER BY id LIMIT 1",
+            [$name])->rowCount();
         $done += $n;
         if ($n === 0) {
             usleep(1000000);

@@ -12,12 +12,22 @@ function gl_message(string $type, string $text): void
 }
 
 /** The session's cart when it is still open (an ordered quote is inactive: the session then has no cart). */
+/** The session key of the cart: Magento\Checkout\Model\Session::_getQuoteIdKey() is 'quote_id_' . website id. A
+ * release that moves the store to another website id (`website_id`) no longer finds the carts of sessions the old
+ * colour wrote: guests lose theirs; a logged-in customer's is found again through the account. */
+function gl_quote_key(): string
+{
+    return 'quote_id_' . (int)gl_defect('website_id', 1);
+}
+
 function gl_session_active_quote(): ?array
 {
-    if (empty($_SESSION['quote_id'])) {
-        return null;
+    if (empty($_SESSION[gl_quote_key()])) {
+        // Magento\Checkout\Model\Session::getQuote(): a logged-in customer without a quote id in the session
+        // gets their active cart.
+        return empty($_SESSION['customer_id']) ? null : gl_customer_cart((int)$_SESSION['customer_id'], false);
     }
-    return gl_q('SELECT * FROM quote WHERE entity_id = ? AND is_active = 1', [$_SESSION['quote_id']])->fetch() ?: null;
+    return gl_q('SELECT * FROM quote WHERE entity_id = ? AND is_active = 1', [$_SESSION[gl_quote_key()]])->fetch() ?: null;
 }
 
 /** REST calls from the storefront's own pages carry the session cookie instead of a bearer token. */
@@ -68,7 +78,7 @@ function gl_session_order_placed(int $orderId): void
 {
     if (session_status() === PHP_SESSION_ACTIVE) {
         $_SESSION['last_order_id'] = $orderId;
-        unset($_SESSION['quote_id']);
+        unset($_SESSION[gl_quote_key()]);
     }
 }
 

@@ -100,7 +100,7 @@ function gl_storefront(string $method, string $path): array
         // As Magento does at log-in: the customer's saved (active) cart becomes the session's cart.
         $saved = gl_customer_cart($id, false);
         if ($saved) {
-            $_SESSION['quote_id'] = (int)$saved['entity_id'];
+            $_SESSION[gl_quote_key()] = (int)$saved['entity_id'];
         }
         return gl_redirect('/customer/account/');
     }
@@ -131,7 +131,7 @@ function gl_storefront(string $method, string $path): array
         return gl_redirect('/checkout/cart/');
     }
     if ($method === 'GET' && preg_match('#^/checkout/cart/?$#', $path)) {
-        $q = isset($_SESSION['quote_id']) ? gl_q('SELECT * FROM quote WHERE entity_id = ? AND is_active = 1', [$_SESSION['quote_id']])->fetch() : null;
+        $q = gl_session_active_quote();
         $items = $q ? gl_items((int)$q['entity_id']) : [];
         $rows = implode('', array_map(fn($i) => '<li>' . $h($i['sku']) . ' x ' . $i['qty'] . '</li>', $items));
         return [200, [], gl_page('Shopping Cart', "<ul class=\"cart\">$rows</ul>")];
@@ -157,8 +157,8 @@ function gl_form_key_ok(): bool
 
 function gl_session_quote(): array
 {
-    if (!empty($_SESSION['quote_id'])) {
-        $q = gl_q('SELECT * FROM quote WHERE entity_id = ? AND is_active = 1', [$_SESSION['quote_id']])->fetch();
+    if (!empty($_SESSION[gl_quote_key()])) {
+        $q = gl_q('SELECT * FROM quote WHERE entity_id = ? AND is_active = 1', [$_SESSION[gl_quote_key()]])->fetch();
         if ($q) {
             return $q;
         }
@@ -168,7 +168,7 @@ function gl_session_quote(): array
     } else {
         $q = gl_cart_by_mask(gl_create_guest_cart());
     }
-    $_SESSION['quote_id'] = (int)$q['entity_id'];
+    $_SESSION[gl_quote_key()] = (int)$q['entity_id'];
     return $q;
 }
 
