@@ -28,6 +28,8 @@ def _ledger(tmp_path, wrong_after=None, handover=True):
             nodes["blue-2"] = {"colour": "blue", "cron": wrong_after == "cron", "consumers": int(wrong_after != "cron")}
         ev.append({"ts": t, "event": "background_jobs_sample", "nodes": nodes})
     ev.append({"ts": T0 + 60, "event": "load_stop"})
+    # The clean-up after the load hands over again (harness/run/cutover.py ensure_healthy_live): not a new start.
+    ev.append({"ts": T0 + 60.5, "event": "background_jobs_handover", "stopped": "blue", "started": "green"})
     return Ledger(path=tmp_path, cols={}, sparse={}, events=sorted(ev, key=lambda e: e["ts"]))
 
 

@@ -28,6 +28,8 @@ def handed_over(led: Ledger, switched: bool, from_colour: str) -> tuple[float, s
     live = from_colour
     if switched:
         for e in led.events:
+            if e.get("event") == "load_stop":
+                break  # the clean-up after the load re-asserts the hand-over; nothing runs under watch after it
             if e.get("event") == "background_jobs_handover" and e.get("started"):
                 since, live = e["ts"], e["started"]
     return since, live
