@@ -185,7 +185,20 @@ def cmd_certify(args) -> int:
     from harness.targets.factory import open_target
 
     bounds = with_overrides(bounds_for(args.target), args.bound)
+    if args.release:
+        from harness.config.release import find_release
+
+        find_release(args.release)  # a release directory that is not one: its own one line, before anything
     with open_target(args.target, manage_stack=False) as t:
+        if not args.no_preflight:
+            from harness.checks.preflight import run_preflight
+
+            pf = run_preflight(t, args.release)
+            if not pf.passed:
+                first = pf.missing[0]
+                return _fail(f"preflight: {len(pf.missing)} requirement(s) missing, nothing was changed; "
+                             f"{first.group} / {first.requirement}: {first.detail} — fix: {first.fix} "
+                             "(`greenlight preflight` lists them all)")
         release = args.release or default_release(t)
         cert = certify(t, release=release, users=args.users, load_seconds=args.load_seconds,
                        report_dir=args.report_dir, rollback_after=args.rollback_drill, bounds=bounds,
@@ -317,6 +330,26 @@ def cmd_plan(args) -> int:
     return 0
 
 
+def cmd_preflight(args) -> int:
+    """Every requirement of a certification, checked read-only against the store: 0 all there, 1 one missing."""
+    from harness.checks.preflight import run_preflight
+    from harness.targets.factory import open_target
+
+    with open_target(args.target, manage_stack=False) as t:
+        pf = run_preflight(t, args.release)
+    if args.json:
+        print(json.dumps(pf.to_dict(), indent=2))
+    else:
+        group = None
+        for f in pf.findings:
+            if f.group != group:
+                group = f.group
+                print(f"{group}:")
+            print(f"  {f.line()}")
+        print(f"preflight: {'ready' if pf.passed else f'{len(pf.missing)} requirement(s) missing'}")
+    return 0 if pf.passed else 1
+
+
 def cmd_doapi(args) -> int:
     """Run the DigitalOcean API simulator in the foreground, backed by the replica's HAProxy. It is a separate
     program (python -m simulator.doapi): the harness never imports the simulator that stands in for the cloud."""
@@ -338,6 +371,11 @@ def build_parser() -> argparse.ArgumentParser:
     down = sub.add_parser("down", help="remove the replica's containers, networks and volumes")
     down.add_argument("--keep-data", action="store_true", help="keep the DB and Redis volumes")
     down.set_defaults(fn=cmd_down)
+    pf = sub.add_parser("preflight", help="check, read-only, everything a certification needs of the store")
+    pf.add_argument("--target", default="local")
+    pf.add_argument("--release", default=None, help="the release directory a certification would deploy")
+    pf.add_argument("--json", action="store_true")
+    pf.set_defaults(fn=cmd_preflight)
     st = sub.add_parser("status", help="live colour, nodes, health, releases")
     st.add_argument("--json", action="store_true")
     st.add_argument("--target", default="local")
@@ -358,6 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--no-progress", action="store_true",
                    help="no live progress (default: one updating line on a terminal, a line every 10 s otherwise)")
     c.add_argument("--rollback-drill", action="store_true", help="switch back after the cutover, under the same load")
+    c.add_argument("--no-preflight", action="store_true",
+                   help="skip the read-only check of what a certification needs of the store")
     c.add_argument("--no-rollback", action="store_true",
                    help="keep a caught release live for inspection (no automatic rollback; the run still fails)")
     c.add_argument("--dry-run", action="store_true", help="print the plan (every API write) and change nothing")

@@ -48,7 +48,7 @@ def test_the_live_colour_alone_doing_the_work_passes(tmp_path):
 @pytest.mark.parametrize("what", ["cron", "consumers"])
 def test_the_old_colour_still_running_background_work_fails(tmp_path, what):
     v = background_jobs_one_colour(_ledger(tmp_path, wrong_after=what), _db(), "blue", "green", True)
-    assert v.status == "fail" and "blue-2 (blue)" in v.detail and "while green was live" in v.detail, v.detail
+    assert v.status == "fail" and "blue-2 (blue)" in v.detail and "while green was handed the work" in v.detail, v.detail
 
 
 def test_cron_that_stops_after_the_hand_over_fails(tmp_path):
@@ -59,7 +59,31 @@ def test_cron_that_stops_after_the_hand_over_fails(tmp_path):
 def test_consumers_that_stop_draining_fail(tmp_path):
     v = background_jobs_one_colour(_ledger(tmp_path), _db(consumed_until=HANDOVER - 1, waiting_since=HANDOVER + 5),
                                    "blue", "green", True)
-    assert v.status == "fail" and "do not drain the queue" in v.detail and "7 queue messages" in v.detail, v.detail
+    assert v.status == "fail" and "do not drain the queue" in v.detail and "green's consumers completed no" in v.detail, v.detail
+
+
+def test_a_queue_left_waiting_at_the_end_fails(tmp_path):
+    """Consumers that completed a few messages and then stalled: the backlog at the end says so."""
+    v = background_jobs_one_colour(_ledger(tmp_path), _db(consumed_until=HANDOVER + 8, waiting_since=HANDOVER + 20),
+                                   "blue", "green", True)
+    assert v.status == "fail" and "7 queue messages waiting" in v.detail, v.detail
+
+
+def test_a_rolled_back_release_whose_consumers_stopped_still_fails(tmp_path):
+    """The old colour drained the queue after the rollback; the period the new colour had it is judged on its own."""
+    led = _ledger(tmp_path)
+    back = HANDOVER + 25
+    led.events += [{"ts": back, "event": "rollback_start", "to": "blue"},
+                   {"ts": back + 2, "event": "background_jobs_handover", "stopped": "green", "started": "blue"}]
+    led.events.sort(key=lambda e: e["ts"])
+    for e in led.events:  # blue runs it again after the hand-over back
+        if e["event"] == "background_jobs_sample" and e["ts"] > back + 2:
+            for n, st in e["nodes"].items():
+                st.update(cron=n.startswith("blue"), consumers=int(n.startswith("blue")))
+    db = _db()
+    db["completed"] = [t for t in db["completed"] if not HANDOVER <= t < back + 2]
+    v = background_jobs_one_colour(led, db, "blue", "green", True)
+    assert v.status == "fail" and "green's consumers completed no queue message" in v.detail, v.detail
 
 
 def test_a_message_just_queued_is_not_a_stopped_consumer(tmp_path):

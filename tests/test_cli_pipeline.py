@@ -94,7 +94,7 @@ def test_certify_exit_code_and_junit(status, code, reports, tmp_path, monkeypatc
     monkeypatch.setattr("harness.targets.factory.open_target", fake_target)
     junit = tmp_path / "ci" / "greenlight.xml"
     rc = cli.main(["certify", "--release", "r2", "--users", "3", "--load-seconds", "20", "--watch-seconds", "0",
-                   "--junit", str(junit), "--no-progress"])
+                   "--junit", str(junit), "--no-progress", "--no-preflight"])
     assert rc == code
     assert seen["users"] == 3 and seen["load_seconds"] == 20 and seen["watch_s"] == 0 and seen["progress"] is None
     cases = {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")}
@@ -121,3 +121,24 @@ def test_report_and_compare_commands(reports, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a run directory" in err[0]
     assert cli.main(["compare", str(base / "passed"), str(tmp_path)]) == 2
+
+
+def test_certify_stops_on_a_missing_requirement_with_the_preflights_words(monkeypatch, capsys):
+    """Preflight runs first: a missing requirement stops certify (exit 2) before anything is deployed, in one line."""
+    from harness.checks.preflight import Finding, Preflight
+
+    called = []
+
+    @contextlib.contextmanager
+    def fake_target(*a, **k):
+        yield object()
+
+    missing = Finding("load balancer", "identity headers on static files", "missing",
+                      "http://lb/static/x.css lacks X-Release", "repeat add_header inside location /static/")
+    monkeypatch.setattr("harness.targets.factory.open_target", fake_target)
+    monkeypatch.setattr("harness.checks.preflight.run_preflight", lambda t, r: Preflight([missing]))
+    monkeypatch.setattr("harness.run.certify.certify", lambda *a, **k: called.append(1))
+    assert cli.main(["certify", "--release", "r2", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert not called and len(err) == 1, err
+    assert "identity headers on static files" in err[0] and "location /static/" in err[0]

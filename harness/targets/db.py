@@ -51,6 +51,14 @@ class DbAccess:
                 for t in tables:
                     cur.execute(f"CREATE TABLE `{target_db}`.`{t}` LIKE `{self.name}`.`{t}`")
                     cur.execute(f"INSERT INTO `{target_db}`.`{t}` SELECT * FROM `{self.name}`.`{t}`")
+                # Each table is its own snapshot: a table copied later can hold rows naming ids (a queue message,
+                # an order) that its parent's copy, made earlier, never got. The copy's counters continue from the
+                # live shop's as they are now, so a row written in the copy never takes an id such a row names.
+                cur.execute("SELECT table_name, auto_increment FROM information_schema.tables "
+                            "WHERE table_schema=%s AND auto_increment IS NOT NULL", (self.name,))
+                for t, nxt in cur.fetchall():
+                    if t in tables:
+                        cur.execute(f"ALTER TABLE `{target_db}`.`{t}` AUTO_INCREMENT = {int(nxt)}")
                 cur.execute("SET FOREIGN_KEY_CHECKS=1")
             return len(tables)
         finally:

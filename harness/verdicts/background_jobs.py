@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import statistics
+from dataclasses import dataclass
 
 from harness.ledger.records import Ledger
 from harness.verdicts.context import RunContext
@@ -21,53 +22,87 @@ NAME = "background_jobs_one_colour"
 DRAIN_GRACE_S = 8.0
 
 
-def handed_over(led: Ledger, switched: bool, from_colour: str) -> tuple[float, str]:
-    """(since when, which colour) runs background work: the last hand-over of the run, else its start and the
-    colour that was live."""
-    since = led.events[0]["ts"] if led.events else 0.0
-    live = from_colour
-    if switched:
-        for e in led.events:
-            if e.get("event") == "load_stop":
-                break  # the clean-up after the load re-asserts the hand-over; nothing runs under watch after it
-            if e.get("event") == "background_jobs_handover" and e.get("started"):
-                since, live = e["ts"], e["started"]
-    return since, live
+@dataclass
+class Period:
+    """A span in which one colour was meant to run the background work: from a hand-over to it until the next
+    hand-over or rollback (the run's start and the colour live then, before the first)."""
+    colour: str
+    start: float
+    end: float
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
 
 
-def _who_runs(samples: list[dict], since: float, live: str) -> tuple[list[dict], int]:
-    """Samples at or after `since` in which a node of another colour than `live` ran cron or consumers."""
+def periods(led: Ledger, switched: bool, from_colour: str, end: float) -> list[Period]:
+    first = led.events[0]["ts"] if led.events else 0.0
+    out = [Period(from_colour, first, end)]
+    if not switched:
+        return out
+    for e in led.events:
+        name = e.get("event")
+        if name == "load_stop":
+            break  # the clean-up after the load re-asserts the hand-over; nothing runs under watch after it
+        if name == "rollback_start":
+            out[-1].end = min(out[-1].end, e["ts"])
+        if name == "background_jobs_handover" and e.get("started"):
+            out[-1].end = min(out[-1].end, e["ts"])
+            out.append(Period(e["started"], e["ts"], end))
+    return out
+
+
+# A look at the nodes takes a moment, and so does a hand-over: a sample this close to one may catch it half done.
+HANDOVER_SLACK_S = 3.0
+
+
+def _who_runs(samples: list[dict], spans: list[Period]) -> tuple[list[dict], int]:
+    """Samples in which a node of another colour than the one handed the work ran cron or consumers."""
     wrong, looked = [], 0
+    turns = [p.start for p in spans[1:]]
     for s in samples:
-        if s["ts"] < since:
+        if any(abs(s["ts"] - t) <= HANDOVER_SLACK_S for t in turns):
             continue
+        live = next(p.colour for p in reversed(spans) if p.start <= s["ts"] or p is spans[0])
         looked += 1
         for node, st in (s.get("nodes") or {}).items():
             if st.get("colour") != live and (st.get("cron") or st.get("consumers")):
                 wrong.append({"ts": s["ts"], "node": node, "colour": st.get("colour"), "cron": st.get("cron"),
-                              "consumers": st.get("consumers")})
+                              "consumers": st.get("consumers"), "live": live})
     return wrong, looked
 
 
-def _work_done(act: dict, since: float, end: float) -> tuple[str | None, dict]:
-    """Why the live colour is not doing the work (None: it is), and the numbers."""
-    cron = act.get("cron_runs") or []
-    before, after = [t for t in cron if t < since], [t for t in cron if t >= since]
-    gaps = [b - a for a, b in itertools.pairwise(before) if b > a]
+def _work_done(act: dict, spans: list[Period], end: float) -> tuple[str | None, dict]:
+    """Why a colour handed the work did not do it (None: every one did), and the numbers. The first span (before
+    any hand-over) is the baseline: how often cron ran and how fast messages were completed."""
+    cron, done = act.get("cron_runs") or [], act.get("completed") or []
+    base = spans[0]
+    base_cron = [t for t in cron if base.start <= t < base.end]
+    gaps = [b - a for a, b in itertools.pairwise(base_cron) if b > a]
     interval = statistics.median(gaps) if gaps else None
-    done_after = [t for t in act.get("completed") or () if t >= since]
-    value = {"cron_runs_before": len(before), "cron_runs_after": len(after),
-             "cron_interval_s": round(interval, 1) if interval else None, "messages_completed_after": len(done_after),
-             "messages_waiting": act.get("waiting", 0)}
-    window = end - since
-    if interval and not after and window > 3 * interval:
-        return (f"cron ran every {interval:.0f} s before the hand-over and not once in the {window:.0f} s after it: "
-                "the live colour does not run Magento's cron"), value
-    oldest = act.get("oldest_waiting_ts")
+    base_done = [t for t in done if base.start <= t < base.end]
+    rate = len(base_done) / base.seconds if base.seconds > 0 else 0.0
     grace = max(DRAIN_GRACE_S, 2 * interval) if interval else DRAIN_GRACE_S
-    value["drain_grace_s"] = round(grace, 1)
+    last = spans[-1]
+    value = {"cron_runs_before": len(base_cron), "cron_runs_after": len([t for t in cron if t >= last.start]),
+             "cron_interval_s": round(interval, 1) if interval else None,
+             "messages_completed_before": len(base_done),
+             "messages_completed_after": len([t for t in done if t >= last.start]),
+             "messages_waiting": act.get("waiting", 0), "drain_grace_s": round(grace, 1),
+             "periods": [{"colour": p.colour, "seconds": round(p.seconds, 1),
+                          "cron_runs": len([t for t in cron if p.start <= t < p.end]),
+                          "messages_completed": len([t for t in done if p.start <= t < p.end])} for p in spans]}
+    for p, row in zip(spans[1:], value["periods"][1:], strict=True):
+        if interval and not row["cron_runs"] and p.seconds > 3 * interval:
+            return (f"cron ran every {interval:.0f} s before the hand-over and not once in the {p.seconds:.0f} s "
+                    f"{p.colour} was handed it: the live colour does not run Magento's cron"), value
+        expected = rate * (p.seconds - grace)
+        if expected >= 3 and not row["messages_completed"]:
+            return (f"{p.colour}'s consumers completed no queue message in the {p.seconds:.0f} s it was handed them "
+                    f"(before, {rate * 60:.0f} a minute were completed): they do not drain the queue"), value
+    oldest = act.get("oldest_waiting_ts")
     if act.get("waiting") and oldest is not None and oldest < end - grace \
-            and not [t for t in done_after if t > oldest]:
+            and not [t for t in done if t > oldest]:
         return (f"{act['waiting']} queue messages waiting, the oldest for {end - oldest:.0f} s, and none completed "
                 "since: the live colour's consumers do not drain the queue"), value
     return None, value
@@ -79,31 +114,34 @@ def background_jobs_one_colour(led: Ledger, activity: dict | None, from_colour: 
     if activity is None and not samples:
         raise NotJudged("neither the nodes (crontab, consumer processes) nor the shop DB (cron_schedule, "
                         "queue_message_status) could be read: give the target exec/SSH access or a database section")
-    since, live = handed_over(led, switched, from_colour)
     if end is None:
-        end = (activity or {}).get("read_at") or (led.events[-1]["ts"] if led.events else since)
-    where = "from the hand-over on" if switched else "during the run"
-    value: dict = {"live": live, "since": since}
-    wrong, looked = _who_runs(samples, since, live)
+        stop = next((e["ts"] for e in led.events if e.get("event") == "load_stop"), None)
+        end = stop or (activity or {}).get("read_at") or (led.events[-1]["ts"] if led.events else 0.0)
+    spans = periods(led, switched, from_colour, end)
+    live = spans[-1].colour
+    where = "from the hand-over on" if len(spans) > 1 else "during the run"
+    value: dict = {"live": live, "since": spans[-1].start}
+    wrong, looked = _who_runs(samples, spans)
     value["samples"] = looked
     if wrong:
         w = wrong[0]
         what = "Magento's cron" if w["cron"] else f"{w['consumers']} queue consumer(s)"
-        return Verdict(NAME, False, value, 1, f"{w['node']} ({w['colour']}) ran {what} {where} while {live} was "
-                       f"live ({len(wrong)} such sightings): two colours run every job, old code keeps consuming",
-                       wrong[:EVIDENCE_MAX])
-    why, work = _work_done(activity, since, end) if activity is not None else (None, {})
+        return Verdict(NAME, False, value, 1, f"{w['node']} ({w['colour']}) ran {what} while {w['live']} was "
+                       f"handed the work ({len(wrong)} such sightings): two colours run every job, old code keeps "
+                       "consuming", wrong[:EVIDENCE_MAX])
+    why, work = _work_done(activity, spans, (activity or {}).get("read_at") or end) if activity is not None \
+        else (None, {})
     value.update(work)
     if why:
         return Verdict(NAME, False, value, 1, why)
     parts = []
     if looked:
-        parts.append(f"only {live} ran cron and consumers {where} ({looked} looks at every node)")
+        parts.append(f"only the colour handed the work ran cron and consumers ({looked} looks at every node)")
     else:
         parts.append("who ran them not judged: no node could be read")
     if activity is not None:
         parts.append(f"{work['cron_runs_after']} cron runs and {work['messages_completed_after']} messages completed "
-                     f"after it, {work['messages_waiting']} waiting")
+                     f"{where}, {work['messages_waiting']} waiting")
     else:
         parts.append("the work itself not judged: no read access to the shop DB")
     if not looked and activity is not None and not work["cron_runs_before"] and not work["cron_runs_after"]:

@@ -139,3 +139,20 @@ def test_droplets_are_reached_over_ssh_with_the_runs_key(do_env):
             assert host.backend.NAME == "ssh" and n.name in host.file("/etc/greenlight/node.conf").content_string
             r = target.exec(n, ["cat", "/etc/greenlight/node.conf"])
             assert r.ok and n.name in r.stdout, r.stderr
+
+
+def test_preflight_through_the_digitalocean_code_path(do_env, capsys):
+    """`greenlight preflight` against the shipped simulator example: ready with a release directory; without one
+    the requirement is named with its fix and the exit code says so; without DB access that is optional."""
+    from harness.cli import main
+
+    assert main(["preflight", "--target", str(do_env()), "--release", "r2"]) == 0, capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "identity headers on static files" in out and "blue-1 reachable" in out and "preflight: ready" in out
+    assert main(["preflight", "--target", str(do_env())]) == 1
+    out = capsys.readouterr().out
+    assert "MISSING  release / release directory: no --release given" in out and "fix: pass --release" in out
+    assert main(["preflight", "--target", str(_without_database(do_env())), "--release", "r2", "--json"]) == 0
+    import json
+    found = {f["requirement"]: f for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert found["read access"]["status"] == "optional"
