@@ -62,6 +62,11 @@ bench: setup
 	@for b in bench/analysis.py bench/report.py bench/ledger_overhead.py bench/cutover_walltime.py bench/rollback_speed.py bench/capacity.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 	@echo "== bench/replica_up.py"; $(PY) bench/replica_up.py --force
 
+# Good releases only, 20 certifications in a row (alternating, a same-release one, some heavy): false alarms / runs.
+# About 25 minutes on 2 cores, so not part of `make bench`.
+false-alarms: setup
+	@$(PY) bench/false_alarms.py
+
 # The DigitalOcean path at DO's real LB timing (5 checks x 10 s): the overlap switch takes about a minute; the
 # naive one shows ~50 s of 503. `make test` runs the same tests at a tenth of that.
 doapi-realistic: setup

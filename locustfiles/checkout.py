@@ -647,11 +647,11 @@ class GuestStorefrontCart(GreenlightUser):
 
     @task
     def shop(self):
-        for _ in range(min(cfg.FILL_PER_ROUND, cfg.HELD_CARTS - len(self.visitors))):
+        for _ in range(min(cfg.VISITOR_FILL, cfg.HELD_VISITORS - len(self.visitors))):
             self.visit()
-        for visitor in least_recently_used(self.visitors, lambda v: v.used, cfg.REVISITS):
+        for visitor in least_recently_used(self.visitors, lambda v: v.used, cfg.VISITOR_REVISITS):
             self.come_back(visitor)
-        if len(self.visitors) >= cfg.HELD_CARTS and random.random() < cfg.CHECKOUT_SHARE:
+        if len(self.visitors) >= cfg.HELD_VISITORS and random.random() < cfg.CHECKOUT_SHARE:
             self.visitors.pop(0)  # an abandoned cart: the guest never comes back
 
     def visit(self):

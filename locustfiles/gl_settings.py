@@ -49,7 +49,7 @@ SESSION_ADD_SHARE = float(_env("GREENLIGHT_SESSION_ADD_SHARE", "0.2"))
 SESSION_MAX_QTY = 10
 # Continuity: what each user holds at once and comes back to (guest carts, customer tokens = devices, browser
 # sessions), so that many credentials of each kind are issued by one colour and used again on the other.
-HELD_CARTS = int(_env("GREENLIGHT_HELD_CARTS", "16"))
+HELD_CARTS = int(_env("GREENLIGHT_HELD_CARTS", "24"))
 HELD_TOKENS = int(_env("GREENLIGHT_HELD_TOKENS", "20"))  # signed-in devices per household
 # Customers per household: one customer gets at most one new token a second (the JWT has no jti), so a household of
 # several fills its devices within a few rounds, before any switch (one customer alone: 29-50 tokens crossed).
@@ -63,6 +63,12 @@ REVISITS = int(_env("GREENLIGHT_REVISITS", "5"))  # held carts re-checked per ro
 TOKEN_REVISITS = int(_env("GREENLIGHT_TOKEN_REVISITS", "8"))
 SESSION_REVISITS = int(_env("GREENLIGHT_SESSION_REVISITS", "3"))  # browser sessions a shopper returns to per round
 FILL_PER_ROUND = int(_env("GREENLIGHT_FILL_PER_ROUND", "2"))  # new guest carts per round until the guest holds enough
+# Guests on the storefront: a visit costs two requests (product page, add to cart) and a return one, so one such
+# user holds more of them than a REST guest holds carts, and looks at more per round: all it holds at a switch
+# are back on the new colour within a few rounds.
+HELD_VISITORS = int(_env("GREENLIGHT_HELD_VISITORS", "24"))
+VISITOR_FILL = int(_env("GREENLIGHT_VISITOR_FILL", "3"))
+VISITOR_REVISITS = int(_env("GREENLIGHT_VISITOR_REVISITS", "6"))
 CART_SHARE = float(_env("GREENLIGHT_CART_SHARE", "0.6"))  # rounds in which a customer also shops
 CHECKOUT_SHARE = float(_env("GREENLIGHT_CHECKOUT_SHARE", "0.3"))
 

@@ -236,7 +236,8 @@ def outcome_sentence(rep: dict) -> str:
 
 
 def _cards(rep: dict) -> str:
-    t, conv = rep["totals"], rep.get("facts", {}).get("convergence", {})
+    # Convergence as the converged verdict measured it (its facts hook fills the report's switch section).
+    t, conv = rep["totals"], rep.get("switch") or {}
     cards = [("requests", _num(t["requests"]), ""), ("failed requests", _num(t.get("failed", 0)),
                                                        "bad" if t.get("failed") else ""),
              ("5xx", _num(t["errors_5xx"]), "bad" if t["errors_5xx"] else ""),

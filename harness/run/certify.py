@@ -199,7 +199,7 @@ def _load_run(LoadRun, target: Target, ledger_dir: Path, users: int, load_second
                               "GREENLIGHT_RELEASE_HEADER": target.release_header,
                               **catalogue(target).load_env(),
                               # Sessions are the scarcest evidence: give them the largest share of users.
-                              "GREENLIGHT_WEIGHT_SESSION": os.environ.get("GREENLIGHT_WEIGHT_SESSION", "4"),
+                              "GREENLIGHT_WEIGHT_SESSION": os.environ.get("GREENLIGHT_WEIGHT_SESSION", "5"),
                               # Tokens cross a switch only through customers: enough of them for 30 crossings at the defaults.
                               "GREENLIGHT_WEIGHT_CUSTOMER": os.environ.get("GREENLIGHT_WEIGHT_CUSTOMER", "3")})
 
