@@ -80,6 +80,29 @@ def parsed(response):
         return None
 
 
+class RedirectRefused(ConnectionError):
+    """A redirect to a host outside the allow-list: the request fails with the reason; it is never followed."""
+
+
+def hold_to_allow_list(agent) -> None:
+    """Every hop of every request goes through the user agent's _urlopen: a redirect to another host (a staging
+    store whose DB still holds the production base URL) is refused there, before a byte is sent to it."""
+    from harness.load.hosts import HostRefused, check_host
+
+    urlopen = agent._urlopen
+
+    def held(request):
+        u = request.url_split
+        where = f"{u.scheme}://{u.host}" + (f":{u.port}" if u.port else "")
+        try:
+            check_host(where, cfg.ALLOW_HOSTS)
+        except HostRefused as exc:
+            raise RedirectRefused(f"redirect to {u.host} not followed: {exc}") from None
+        return urlopen(request)
+
+    agent._urlopen = held
+
+
 class GreenlightUser(FastHttpUser):
     """Common plumbing: identity for the ledger, and `call`, one checked request per journey step."""
 
@@ -99,6 +122,7 @@ class GreenlightUser(FastHttpUser):
         # Every process checks the allow-list itself (a worker may run on another machine): no request otherwise.
         if gl_distributed.guard(self.environment) is not None or gl_distributed.guard(self) is not None:
             raise StopUser()
+        hold_to_allow_list(self.client.client)
 
     def context(self) -> dict:
         return {"user": self.uid, "journey": self.journey, "session": self.session_id}
@@ -149,7 +173,8 @@ class GreenlightUser(FastHttpUser):
                 note(resp, failed_checks=failures)
                 resp.failure("; ".join(f"{f['check']}: {f['reason']}" for f in failures))
             elif resp.status_code == 0:
-                resp.failure(f"{step}: no response")
+                why = getattr(resp, "error", None)   # the transport's own reason (a refused redirect says where)
+                resp.failure(f"{step}: no response" + (f": {why}" if why else ""))
         if failures or resp.status_code == 0:
             raise StepFailed()
         return value

@@ -212,3 +212,19 @@ def test_a_household_holds_all_its_devices_within_seconds_and_each_crosses_any_l
     assert end - full > 4.5, (full - issued[0]["ts"], end - issued[0]["ts"])
     for at in (full + 0.5, full + 1.5, end - 3.0):  # 3 s after each: a few rounds, 8 devices looked at in each
         assert len(crossing(recs, at)) >= 19, at  # all 20 held (bar the one signed into again at that moment)
+
+
+def test_a_redirect_to_a_host_outside_the_allow_list_is_never_followed(store, tmp_path):
+    """A staging store whose DB still holds the production base URL redirects to it: that hop is a failed request
+    with the reason, never sent (`.invalid` never resolves, so nothing could leave even if the guard broke)."""
+    store.cart_redirect = "http://production.shop.invalid/checkout/cart/"
+    run = run_load(store, tmp_path, seconds=4, users=6)
+    assert run.wait() == 0, run.log_path.read_text()
+    recs = records(run.ledger_dir)
+    adds = [r for r in recs if r["step"] == "add to cart"]
+    assert adds and all(r["status"] == 0 and "production.shop.invalid not followed" in (r["error"] or "")
+                        for r in adds), adds[:2]
+    assert all("only loopback" in r["error"] for r in adds)
+    # Redirects within the store are followed as before (log-in lands on the account page).
+    logins = [r for r in recs if r["step"] == "log in"]
+    assert logins and all(r["status"] == 200 for r in logins)

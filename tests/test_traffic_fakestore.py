@@ -36,6 +36,8 @@ class FakeStore:
         self.seen: list[tuple[str, str]] = []  # (method, path) of every request, for the route contract tests
         self.server = None
         self.host = "127.0.0.1"   # another loopback address (127.0.0.2) stands for another droplet
+        # Where add-to-cart redirects: a store whose DB holds another base URL sends shoppers to that host.
+        self.cart_redirect = "/checkout/cart/"
         self.port = 0
         self._thread = None
 
@@ -163,7 +165,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(302, b"", html, {"Location": "/", **set_cookie})
             sku = f"GL-{int(form['product']):04d}"
             data["cart"][sku] = data["cart"].get(sku, 0) + float(form["qty"])
-            return self._send(302, b"", html, {"Location": "/checkout/cart/", **set_cookie})
+            return self._send(302, b"", html, {"Location": self.store.cart_redirect, **set_cookie})
         if method == "GET" and path == "/checkout/cart/":
             lines = "".join(f"<li>{s} x {q}</li>" for s, q in data["cart"].items())
             return self._send(200, self._page("Shopping Cart", data, f'<ul class="cart">{lines}</ul>'), html, set_cookie)
