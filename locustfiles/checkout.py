@@ -702,7 +702,9 @@ class GuestStorefrontCart(GreenlightUser):
         def landed_on_cart(resp, _body):
             check.page_is(resp.text, "Shopping Cart")
             observed = check.cart_page_lines(resp.text)
-            note(resp, cart_op={**op, "after": observed})
+            # A guest's first add starts the session (a cacheable product page sets no cookie): the credential
+            # is the one this answer issued.
+            note(resp, cart_op={**op, "after": observed}, **self.held())
             check.same_lines("item_in_cart", expected, observed)
 
         try:
