@@ -26,6 +26,9 @@ CASES = {
     "bad-module-bump": ("gate", "Please update your modules"),
     "bad-shared-cache-prefix": ("gate", "share page-cache entries"),
     "bad-session-lock-ajax": ("gate", "at once on one session failed: HTTP 503"),
+    # Downgrade-unsafe: sessions the new release writes cannot be read by the old one (a rollback would log every
+    # customer out): the gate carries a session both ways, new colour to old included, before the switch.
+    "bad-session-codec-downgrade": ("gate", "is not logged in on"),
 }
 # A release that is bad only next to a given live release: its env.php pins the cache id_prefix of r1's install.
 NEEDS_LIVE = {"bad-shared-cache-prefix": "r1"}
@@ -88,6 +91,10 @@ def test_known_bad_release_is_stopped(gl_target, gl_options, release_id):
         # Its gated pages landed in the live colour's cache (shared ids): cleaned out from the live side.
         cleaned = [x for x in cert.report.get("events", []) if x.get("event") == "page_cache_cleaned"]
         assert [(x["colour"], x["ok"]) for x in cleaned] == [(live_before, True)], cleaned
+    if release_id == "bad-session-codec-downgrade":
+        # Only the downgrade direction fails: a session the new colour wrote is unreadable on the old one.
+        rows = [c for c in cert.report["gate"] if c["check"] == "session_portable" and not c["ok"]]
+        assert rows and all(c["node"].startswith(cert.outcome.to_colour) for c in rows), rows
     if verdict == "gate":
         # Refused before the switch: no customer saw an error.
         assert cert.verdict("zero_5xx")["passed"], cert.verdict("zero_5xx")

@@ -80,7 +80,29 @@ final class GlRedisSessionHandler implements SessionHandlerInterface
     {
         $d = $this->redis->hGet($key, 'data');
         $this->new = ($d === false || $d === null);
-        return $d === false || $d === null ? '' : (string)$d;
+        return $d === false || $d === null ? '' : self::decode((string)$d);
+    }
+
+    /** Cm_RedisSession marks compressed data with its codec (':gz:', ':lz4:', ...) and decodes what its version
+     * knows. A release that upgrades the library to a new codec writes sessions its predecessor cannot read: the
+     * old code sees no session (a logged-out customer, an empty cart) once traffic goes back to it. */
+    private static function decode(string $d): string
+    {
+        if (!preg_match('/^:([a-z0-9]{2,4}):/', $d, $m)) {
+            return $d;
+        }
+        $known = (array)gl_defect('session_read_codecs', ['gz']);
+        if (!in_array($m[1], $known, true)) {
+            return '';
+        }
+        $plain = @gzuncompress(substr($d, strlen($m[0])));
+        return $plain === false ? '' : $plain;
+    }
+
+    private static function encode(string $data): string
+    {
+        $codec = gl_defect('session_write_codec');
+        return $codec ? ':' . $codec . ':' . gzcompress($data) : $data;
     }
 
     public function write(string $id, string $data): bool
@@ -89,7 +111,7 @@ final class GlRedisSessionHandler implements SessionHandlerInterface
         // A session id new to this request (session_regenerate_id at log-in) has no lock to hold yet.
         if (!empty($this->cfg['disable_locking']) || $this->holdsLock($key) || !$this->redis->exists($key)) {
             $writes = (int)$this->redis->hIncrBy($key, 'writes', 1);
-            $this->redis->hMSet($key, ['data' => $data, 'lock' => 0]);
+            $this->redis->hMSet($key, ['data' => self::encode($data), 'lock' => 0]);
             $this->redis->expire($key, $this->lifetime($writes));
             $this->locked = false;
         }

@@ -1,0 +1,1 @@
+ALTER TABLE sales_order ADD COLUMN IF NOT EXISTS gift_message VARCHAR(255) NULL;
