@@ -469,7 +469,26 @@ class BrowserSession:
         self.used = time.monotonic()
 
 
-class StorefrontSession(GreenlightUser):
+class StorefrontUser(GreenlightUser):
+    """A user with several browsers on the storefront: each browser (anything with a `jar`) is its cookies, and its
+    PHPSESSID cookie is the credential it holds, of kind `credential` (fingerprinted with `tag`)."""
+
+    abstract = True
+    credential, tag = "session", "sess"
+
+    def session_id(self) -> str | None:
+        return self.cookie("PHPSESSID")
+
+    def use(self, browser):
+        self.client.cookiejar = browser.jar  # switch browsers: the session and the user agent share one jar
+        self.client.client.cookiejar = browser.jar
+
+    def held(self) -> dict:
+        sid = self.cookie("PHPSESSID")
+        return {"creds": {self.credential: fingerprint(self.tag, sid)}} if sid else {}
+
+
+class StorefrontSession(StorefrontUser):
     """A logged-in shopper with several browser sessions: each comes back to check it still shows this customer
     and cart, adds to cart from a product page (landing on the cart page), and sometimes checks out through the
     checkout page to the success page."""
@@ -484,16 +503,6 @@ class StorefrontSession(GreenlightUser):
         self.password = "Gl-" + os.urandom(9).hex()
         self.browsers: list[BrowserSession] = []
 
-    def session_id(self) -> str | None:
-        return self.cookie("PHPSESSID")
-
-    def use(self, browser: BrowserSession):
-        self.client.cookiejar = browser.jar  # switch browsers: the session and the user agent share one jar
-        self.client.client.cookiejar = browser.jar
-
-    def held(self) -> dict:
-        sid = self.cookie("PHPSESSID")
-        return {"creds": {"session": fingerprint("sess", sid)}} if sid else {}
 
     @task
     def shop(self):
@@ -645,7 +654,7 @@ class GuestVisitor:
         self.used = time.monotonic()
 
 
-class GuestStorefrontCart(GreenlightUser):
+class GuestStorefrontCart(StorefrontUser):
     """Guests on the storefront: each adds to cart from a product page (landing on the cart page), leaves, and comes
     back later to a page whose mini-cart (customer-data's cart section) must still show what they put in. The
     session cookie is the guest's only credential: a release that cannot read the old colour's sessions empties
@@ -654,21 +663,12 @@ class GuestStorefrontCart(GreenlightUser):
     journey = "guest_storefront"
     weight = cfg.weight("guest_storefront", 2)
     abstract = weight == 0
+    credential, tag = "guest_session", "gsess"
 
     def __init__(self, environment):
         super().__init__(environment)
         self.visitors: list[GuestVisitor] = []
 
-    def session_id(self) -> str | None:
-        return self.cookie("PHPSESSID")
-
-    def use(self, visitor: GuestVisitor):
-        self.client.cookiejar = visitor.jar
-        self.client.client.cookiejar = visitor.jar
-
-    def held(self) -> dict:
-        sid = self.cookie("PHPSESSID")
-        return {"creds": {"guest_session": fingerprint("gsess", sid)}} if sid else {}
 
     @task
     def shop(self):

@@ -258,7 +258,9 @@ def test_fewer_orders_than_the_minimum_is_inconclusive(tmp_path, run):
 
 # -- the live colour during the deploy ------------------------------------------------------------------------------
 @SETTINGS
-@given(run=clean_runs(), seconds=st.floats(4.5, 20))
+# From 6 s: the freeze bound (3 s) is stretched by the store's drift, and a generated run's noise alone can make the
+# deploy window's medians 1.5x the baseline's (hypothesis found one): then 4.5 s is, by design, not a freeze.
+@given(run=clean_runs(), seconds=st.floats(6, 20))
 def test_requests_frozen_during_the_deploy_fail_live_colour_unharmed(tmp_path, run, seconds):
     def fault(records, orders):
         records.extend(_rec(T0 + 7 + k * 0.05, k, "guest", ms=seconds * 1000) for k in range(6))

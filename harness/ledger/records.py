@@ -319,6 +319,16 @@ class Ledger:
                 rec[s] = rows[i]
         return rec
 
+    def step_failed_rows(self) -> np.ndarray:
+        """schema.step_failed of every row at once: no answer, a 4xx or 5xx, or a failed content check."""
+        failed = np.zeros(len(self), dtype=bool)
+        rows = [i for i, v in self.sparse["failed_checks"].items() if v]
+        if rows:
+            failed[np.array(rows, dtype=np.int64)] = True
+        st = self.np("status")
+        failed |= ~((st >= 1) & (st < 400))  # a missing status (NaN, or an int column's null) fails both comparisons
+        return failed
+
     def event_ts(self, name: str, last: bool = False) -> float | None:
         hits = [e["ts"] for e in self.events if e.get("event") == name]
         if not hits:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 
 from harness.ledger.records import Ledger
-from harness.ledger.schema import step_failed
 
 
 def rollback_timing(led: Ledger, new_nodes) -> dict | None:
@@ -20,11 +19,7 @@ def rollback_timing(led: Ledger, new_nodes) -> dict | None:
         if e.get("event") == "rollback_converged":
             conv = e.get("at") or e["ts"]
     ts = led.np("ts")
-    status = led.np("status")
-    checks = led.sparse_col("failed_checks")
-    failed = np.fromiter((step_failed(s, None) for s in status.tolist()), dtype=bool, count=len(ts))
-    if len(checks):
-        failed[np.asarray(checks.rows, dtype=np.int64)] = True
+    failed = led.step_failed_rows()
     on_new = led.strs("served_by").isin(tuple(new_nodes))
     hurt = np.flatnonzero(failed & on_new & (ts >= switch))
     if not len(hurt):

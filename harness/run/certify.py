@@ -142,8 +142,7 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
             new_release=outcome.to_release,
             from_colour=outcome.from_colour,
             to_colour=outcome.to_colour,
-            old_nodes=[n.name for n in target.nodes(outcome.from_colour)],
-            new_nodes=[n.name for n in target.nodes(outcome.to_colour)],
+            **_node_lists(target, outcome),
             db_order_ids=db_ids,
             db_orders=db_orders,
             locust_total=outcome.locust_total,
@@ -158,6 +157,12 @@ def certify(target: Target, *, release: Release | str, users: int = 12, load_sec
         paths = report_mod.write_files(report_dir, rep)
         print(report_mod.summary(rep))
         return Certification(outcome=outcome, verdicts=rep["verdicts"], report=rep, paths=paths)
+
+
+def _node_lists(target: Target, out: Outcome) -> dict:
+    """The nodes of each side of the run, by which the verdicts tell who answered."""
+    return {"old_nodes": [n.name for n in target.nodes(out.from_colour)],
+            "new_nodes": [n.name for n in target.nodes(out.to_colour)]}
 
 
 # Verdicts that cannot be judged before the load has ended, or that the watch already judges live.
@@ -178,9 +183,8 @@ def judge_now(target: Target, plan: Plan, ledger_dir: Path, bounds: Bounds, out:
             shutil.copyfile(f, Path(tmp) / f.name)
         led = ledger_mod.load(tmp)
         ctx = RunContext(run_id=plan.run_id, old_release=out.from_release, new_release=out.to_release,
-                         from_colour=out.from_colour, to_colour=out.to_colour,
-                         old_nodes=[n.name for n in target.nodes(out.from_colour)],
-                         new_nodes=[n.name for n in target.nodes(out.to_colour)], target=target.describe(),
+                         from_colour=out.from_colour, to_colour=out.to_colour, **_node_lists(target, out),
+                         target=target.describe(),
                          outcome=out, background_activity=_background_activity(target.db, out.started_at))
         failed = [v for v in verdicts_mod.evaluate(led, bounds, ctx)
                   if v.status == "fail" and v.name not in NOT_BEFORE_THE_END]

@@ -36,7 +36,7 @@ class Holder:
 
     @classmethod
     def me(cls, run_id: str) -> Holder:
-        return cls(_SAFE.sub("-", run_id), _SAFE.sub("-", socket.gethostname())[:60], os.getpid(), int(time.time()))
+        return cls(_SAFE.sub("-", run_id), _this_host(), os.getpid(), int(time.time()))
 
     @property
     def mark(self) -> str:
@@ -55,13 +55,18 @@ class Holder:
         now = time.time() if now is None else now
         if now - self.since > MAX_AGE_S:
             return f"taken {(now - self.since) / 3600:.1f} h ago, longer than any run"
-        if self.host == Holder.me("x").host and not _alive(self.pid):
+        if self.host == _this_host() and not _alive(self.pid):
             return f"its process {self.pid} on this host is gone"
         return ""
 
     def describe(self) -> str:
         return (f"run {self.run_id} on {self.host} (pid {self.pid}) since "
                 f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(self.since))}")
+
+
+def _this_host() -> str:
+    """This machine as a mark names it (a DO tag takes no dots)."""
+    return _SAFE.sub("-", socket.gethostname())[:60]
 
 
 def _alive(pid: int) -> bool:

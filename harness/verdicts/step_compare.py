@@ -229,13 +229,8 @@ def from_ledger(led, baseline_until: float, judged_from: float, judged_until: fl
     # Memory: the columns are read as stored (no float copies of status and latency), groups and row numbers are
     # int32 where they fit: a 10M-record ledger is judged within 1 GiB.
     ts = led.np("ts")
-    st = led.np("status")
     ms = led.np("ms")
-    failed = np.zeros(n, dtype=bool)
-    rows = [i for i, v in led.sparse["failed_checks"].items() if v]
-    if rows:
-        failed[np.array(rows, dtype=np.int64)] = True
-    failed |= ~((st >= 1) & (st < 400))  # a missing status (NaN, or an int column's null) fails both comparisons
+    failed = led.step_failed_rows()
     until = np.inf if judged_until is None else judged_until
     sides = {0: ts < baseline_until, 1: (ts >= judged_from) & (ts < until)}
     journey, step = led.strs("journey"), led.strs("step")
