@@ -36,7 +36,7 @@ certify: setup
 # The long tail of the known-bad corpus runs with `make test-corpus` (TEST_MARKERS= runs everything).
 TEST_MARKERS ?= not fullcorpus and not varnish
 test: setup lint
-	@$(VENV)/bin/pytest -m "$(TEST_MARKERS)" --gl-chaos $(PYTEST_ARGS)
+	@$(VENV)/bin/pytest -m "$(TEST_MARKERS)" --gl-chaos --durations=40 $(PYTEST_ARGS)
 
 # Every known-bad release, each a full certification that must be stopped for its reason.
 test-corpus: setup
