@@ -60,7 +60,7 @@ def cmd_down(args) -> int:
 def _node_state(node, target) -> dict:
     from harness.targets import health
 
-    h = health.probe(node.url)
+    h = health.probe(node.url, path=target.health_path)
     return {"url": node.url, "healthy": h.ok, "release": h.header(target.release_header),
             "status": h.status if h.status is not None else h.error}
 

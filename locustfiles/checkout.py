@@ -36,6 +36,7 @@ import gl_distributed
 import gl_lease  # noqa: F401  (quits when the harness that started it is gone)
 import gl_ledger
 import gl_settings as cfg
+from harness.checks.form_key import browser_form_key
 from harness.checks.page_scripts import on_load_requests
 
 LEDGER = gl_ledger.attach(events, served_by_header=cfg.SERVED_BY_HEADER, release_header=cfg.RELEASE_HEADER)
@@ -487,10 +488,73 @@ class StorefrontUser(GreenlightUser):
         sid = self.cookie("PHPSESSID")
         return {"creds": {self.credential: fingerprint(self.tag, sid)}} if sid else {}
 
+    def form_key(self) -> str:
+        """The browser's own form key, as Magento's form-key-provider.js makes it (harness/checks/form_key.py)."""
+        return browser_form_key(self.client.cookiejar, self.host)
+
+    def on_product_page(self, browser, html: str):
+        """What else the browser does when a product page loads (nothing, unless a journey says so)."""
+
+    def add_from_product_page(self, browser):
+        """A product page's add-to-cart form, posted as the browser posts it (its action, the browser's form key,
+        the page as Referer). The store then sends the shopper to the cart page (checkout/cart/redirect_to_cart) or
+        back to the product page, whose mini-cart reloads (customer-data's cart section): either way they must
+        then see the item in their cart. `browser.cart.lines` None: the cart's content is not known (not checked)."""
+        product = random.choice(cfg.PRODUCT_IDS)
+        sku, qty = cfg.SKU_BY_PRODUCT_ID[product], random.choice((1, 2))
+        page_path, page = f"/catalog/product/view/id/{product}", {}
+
+        def product_page(resp, _body):
+            page["html"] = resp.text
+            return check.add_to_cart_action(resp.text, product)
+
+        action = self.call("product page", "GET", page_path, "/catalog/product/view/id/:id",
+                           check_with=product_page, **self.held())
+        self.on_product_page(browser, page.get("html", ""))
+        expected = None if browser.cart.lines is None else dict(browser.cart.lines)
+        if expected is not None:
+            self.add_lines(expected, sku, qty)
+        op = {"cart": browser.cart.key, "op": "add", "sku": sku, "qty": float(qty)}
+
+        def landed(resp, _body):
+            where = check.landed_after_add(resp.text, product)
+            # A guest's first add starts the session (a cacheable product page sets no cookie): the credential is
+            # the one this answer issued.
+            if where == "cart":
+                observed = check.cart_page_lines(resp.text)
+                note(resp, cart_op={**op, "after": observed}, **self.held())  # the write, and the cart then seen
+                if expected is not None:
+                    check.same_lines("item_in_cart", expected, observed)
+            else:
+                note(resp, **self.held())
+            return where
+
+        try:
+            where = self.call("add to cart", "POST", urlsplit(action).path, "/checkout/cart/add", check_with=landed,
+                              context={"cart_op": op}, headers={"Referer": self.host.rstrip("/") + page_path},
+                              data={"product": product, "qty": qty, "form_key": self.form_key()}, **self.held())
+            if where == "product":
+                self.mini_cart(browser, expected)
+        except StepFailed:
+            browser.cart.lines = None
+            raise
+        browser.cart.lines = expected
+
+    def mini_cart(self, browser, expected: dict | None):
+        """Back on the product page after adding: customer-data reloads the cart section the add invalidated."""
+        def shows_item(resp, body):
+            _who, observed = check.sections(body)
+            note(resp, cart_op={"cart": browser.cart.key, "op": "read", "items": observed})
+            if expected is not None:
+                check.same_lines("item_in_cart", expected, observed)
+
+        self.call("mini cart", "GET", "/customer/section/load/?sections=cart&force_new_section_timestamp=true",
+                  "/customer/section/load/", check_with=shows_item, **self.held())
+
 
 class StorefrontSession(StorefrontUser):
     """A logged-in shopper with several browser sessions: each comes back to check it still shows this customer
-    and cart, adds to cart from a product page (landing on the cart page), and sometimes checks out through the
+    and cart, adds to cart from a product page (then sees it in the cart), and sometimes checks out through the
     checkout page to the success page."""
 
     journey = "session"
@@ -512,7 +576,7 @@ class StorefrontSession(StorefrontUser):
             self.come_back(browser)
             if (browser.cart.lines is not None and sum(browser.cart.lines.values()) < cfg.SESSION_MAX_QTY
                     and random.random() < cfg.SESSION_ADD_SHARE):
-                self.add_to_cart(browser)
+                self.add_from_product_page(browser)
             if browser.cart.lines and random.random() < cfg.CHECKOUT_SHARE / 2:
                 self.check_out(browser)
 
@@ -526,15 +590,16 @@ class StorefrontSession(StorefrontUser):
         self.log_in(browser)
         self.browsers.append(browser)
         self.come_back(browser)  # learns the cart the store restored at log-in
-        self.add_to_cart(browser)
+        self.add_from_product_page(browser)
 
     def log_in(self, browser: BrowserSession):
         self.use(browser)
         browser.jar.clear()
-        form_key = self.call("login page", "GET", "/customer/account/login/",
-                             check_with=lambda r, b: check.form_key(r.text, self.cookie("form_key")))
+        self.call("login page", "GET", "/customer/account/login/",
+                  check_with=lambda r, b: check.page_is(r.text, "Customer Login"))
         self.call("log in", "POST", "/customer/account/loginPost/", check_with=self._landed_logged_in,
-                  data={"form_key": form_key, "login[username]": browser.email, "login[password]": browser.password})
+                  data={"form_key": self.form_key(), "login[username]": browser.email,
+                        "login[password]": browser.password})
 
     def _landed_logged_in(self, response, _body):
         check.page_is(response.text, "My Account")  # a refused log-in lands back on the login page
@@ -566,40 +631,8 @@ class StorefrontSession(StorefrontUser):
                 self.browsers.remove(browser)  # a lost session: this browser starts over with a new one
             raise
 
-    def add_to_cart(self, browser: BrowserSession):
-        product = random.choice(cfg.PRODUCT_IDS)
-        sku, qty = cfg.SKU_BY_PRODUCT_ID[product], random.choice((1, 2))
-        page = {}
-
-        def product_page(resp, _body):
-            page["html"] = resp.text
-            return check.form_key(resp.text, self.cookie("form_key"))
-
-        form_key = self.call("product page", "GET", f"/catalog/product/view/id/{product}",
-                             "/catalog/product/view/id/:id", **self.held(), check_with=product_page)
-        self.run_page_scripts(browser, page.get("html", ""))
-        expected = None if browser.cart.lines is None else dict(browser.cart.lines)
-        if expected is not None:
-            self.add_lines(expected, sku, qty)
-
-        op = {"cart": browser.cart.key, "op": "add", "sku": sku, "qty": float(qty)}
-
-        def landed_on_cart(resp, _body):
-            check.page_is(resp.text, "Shopping Cart")
-            observed = check.cart_page_lines(resp.text)
-            note(resp, cart_op={**op, "after": observed})  # the write, and the cart the shopper then sees
-            if expected is not None:
-                check.same_lines("item_in_cart", expected, observed)
-
-        try:
-            # A browser follows the redirect: a successful add lands on the cart page, holding the item.
-            self.call("add to cart", "POST", "/checkout/cart/add", check_with=landed_on_cart,
-                      context={"cart_op": op}, data={"product": product, "qty": qty, "form_key": form_key},
-                      **self.held())
-        except StepFailed:
-            browser.cart.lines = None
-            raise
-        browser.cart.lines = expected
+    def on_product_page(self, browser: BrowserSession, html: str):
+        self.run_page_scripts(browser, html)
 
     def run_page_scripts(self, browser: BrowserSession, html: str):
         """What the page's scripts request on load (its private-content section reloads), all at once on this
@@ -655,7 +688,7 @@ class GuestVisitor:
 
 
 class GuestStorefrontCart(StorefrontUser):
-    """Guests on the storefront: each adds to cart from a product page (landing on the cart page), leaves, and comes
+    """Guests on the storefront: each adds to cart from a product page (then sees it in the cart), leaves, and comes
     back later to a page whose mini-cart (customer-data's cart section) must still show what they put in. The
     session cookie is the guest's only credential: a release that cannot read the old colour's sessions empties
     every guest's cart at the switch."""
@@ -684,36 +717,10 @@ class GuestStorefrontCart(StorefrontUser):
         self.use(visitor)
         self.visitors.append(visitor)
         try:
-            self.add_to_cart(visitor)
+            self.add_from_product_page(visitor)
         except StepFailed:
             self.visitors.remove(visitor)
             raise
-
-    def add_to_cart(self, visitor: GuestVisitor):
-        product = random.choice(cfg.PRODUCT_IDS)
-        sku, qty = cfg.SKU_BY_PRODUCT_ID[product], random.choice((1, 2))
-        form_key = self.call("product page", "GET", f"/catalog/product/view/id/{product}",
-                             "/catalog/product/view/id/:id",
-                             check_with=lambda r, b: check.form_key(r.text, self.cookie("form_key")))
-        expected = dict(visitor.cart.lines or {})
-        self.add_lines(expected, sku, qty)
-        op = {"cart": visitor.cart.key, "op": "add", "sku": sku, "qty": float(qty)}
-
-        def landed_on_cart(resp, _body):
-            check.page_is(resp.text, "Shopping Cart")
-            observed = check.cart_page_lines(resp.text)
-            # A guest's first add starts the session (a cacheable product page sets no cookie): the credential
-            # is the one this answer issued.
-            note(resp, cart_op={**op, "after": observed}, **self.held())
-            check.same_lines("item_in_cart", expected, observed)
-
-        try:
-            self.call("add to cart", "POST", "/checkout/cart/add", check_with=landed_on_cart, context={"cart_op": op},
-                      data={"product": product, "qty": qty, "form_key": form_key}, **self.held())
-        except StepFailed:
-            visitor.cart.lines = None
-            raise
-        visitor.cart.lines = expected
 
     def come_back(self, visitor: GuestVisitor):
         """The mini-cart on the guest's next page still shows what they put in."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from html import unescape
 from urllib.parse import unquote
 
 # Texts Magento shows a shopper when something broke, whatever the HTTP status says.
@@ -19,10 +20,17 @@ ERROR_PAGE_TEXTS = (
     "Exception printing is disabled",
 )
 MONEY_TOLERANCE = 0.011  # totals are rounded to cents
-FORM_KEY_RE = re.compile(r'name="form_key"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="form_key"')
-ORDER_NUMBER_RE = re.compile(r'class="order-number"[^>]*>\s*(\d+)\s*<')
-CHECKOUT_CONFIG_RE = re.compile(r"window\.checkoutConfig\s*=\s*(\{.*?\});</script>", re.S)
-CART_LINE_RE = re.compile(r"<li>([^<>]+?) x ([0-9.]+)</li>")
+# Markup as Magento 2.4's templates render it (tests/test_magento_markup.py holds these to the templates' shape):
+# attributes are read by name, in any order, so a theme that reorders or adds attributes still parses.
+TAG_ATTR_RE = re.compile(r'([\w:-]+)\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
+INPUT_RE = re.compile(r"<input\b[^>]*>", re.I | re.S)
+CART_QTY_NAME_RE = re.compile(r"^cart\[(\d+)\]\[qty\]$")            # Magento_Checkout cart/item/default.phtml
+ORDER_LINK_RE = re.compile(r'<a\b([^>]*\bclass="[^"]*\border-number\b[^"]*"[^>]*)>\s*<strong>\s*([^<]+?)\s*</strong>', re.I)
+ORDER_VIEW_ID_RE = re.compile(r"/order_id/(\d+)")                    # sales/order/view/order_id/<entity id>/
+GUEST_ORDER_RE = re.compile(r"Your order # is:\s*<span>\s*([^<]+?)\s*</span>")  # success.phtml, no order view
+FORM_RE = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.I | re.S)
+ADD_ACTION_RE = re.compile(r"/checkout/cart/add(/|$)")
+CHECKOUT_CONFIG_AT = re.compile(r"window\.checkoutConfig\s*=\s*")   # onepage.phtml: more statements follow it
 
 
 class CheckFailed(Exception):
@@ -59,9 +67,15 @@ def error_messages(cookie_value: str | None) -> list[str]:
     """Error texts in Magento's `mage-messages` cookie (URL-encoded JSON list of {type, text})."""
     if not cookie_value:
         return []
-    try:
-        messages = json.loads(unquote(cookie_value))
-    except ValueError:
+    value, messages = cookie_value, None
+    for _ in range(3):  # PHP's setcookie encodes once; a proxy or an extension that encodes again is still read
+        value = unquote(value)
+        try:
+            messages = json.loads(value)
+            break
+        except ValueError:
+            continue
+    if not isinstance(messages, list):
         return []
     return [str(m.get("text", "")) for m in messages if isinstance(m, dict) and m.get("type") == "error"]
 
@@ -179,13 +193,28 @@ def customer_is(body, email: str) -> dict:
     return me
 
 
-def form_key(text: str, cookie: str | None) -> str:
-    m = FORM_KEY_RE.search(text or "")
-    # A page from a full-page cache in front (Varnish) carries no key: Magento's JS takes the form_key cookie.
-    key = ((m.group(1) or m.group(2)) if m else None) or cookie
-    if not key:
-        raise CheckFailed("form_key", "no form_key on the page")
-    return key
+def add_to_cart_action(text: str, product: int) -> str:
+    """The action of the product page's add-to-cart form (Magento_Catalog product/view/form.phtml:
+    checkout/cart/add/uenc/<referer>/product/<id>/): where the browser posts it."""
+    for m in FORM_RE.finditer(text or ""):
+        action = attributes(m.group(1)).get("action", "")
+        if ADD_ACTION_RE.search(action) and (f"/product/{product}/" in action or f'value="{product}"' in m.group(0)):
+            return action
+    raise CheckFailed("add_to_cart_form", f"the product page has no add-to-cart form for product {product}")
+
+
+def landed_after_add(text: str, product: int) -> str:
+    """Where an add-to-cart landed: "cart" (the cart page) or "product" (back on the product page it was posted
+    from, Magento's default); anywhere else is a failed step."""
+    if "<title>Shopping Cart</title>" in (text or ""):
+        return "cart"
+    try:
+        add_to_cart_action(text, product)
+    except CheckFailed:
+        got = re.search(r"<title>(.*?)</title>", text or "")
+        raise CheckFailed("landed_on", "after adding to cart, expected the cart page or the product page, landed on "
+                                       f"{got.group(1) if got else 'no page'!r}") from None
+    return "product"
 
 
 def page_is(text: str, title: str) -> None:
@@ -195,25 +224,55 @@ def page_is(text: str, title: str) -> None:
         raise CheckFailed("landed_on", f"expected the {title!r} page, landed on {got.group(1) if got else 'no page'!r}")
 
 
+def attributes(tag: str) -> dict[str, str]:
+    return {m.group(1).lower(): unescape(m.group(2) if m.group(2) is not None else m.group(3))
+            for m in TAG_ATTR_RE.finditer(tag)}
+
+
 def cart_page_lines(text: str) -> dict[str, float]:
-    return cart_lines([{"sku": s, "qty": q} for s, q in CART_LINE_RE.findall(text or "")])
+    """{sku: qty} from the cart page's item qty inputs (name="cart[<item id>][qty]", data-cart-item-id="<sku>")."""
+    items = []
+    for tag in INPUT_RE.findall(text or ""):
+        a = attributes(tag)
+        if CART_QTY_NAME_RE.match(a.get("name", "")):
+            if not a.get("data-cart-item-id"):
+                raise CheckFailed("cart_page", f"a cart line without its SKU (data-cart-item-id): {tag[:120]}")
+            try:
+                items.append({"sku": a["data-cart-item-id"], "qty": float(a.get("value") or 0)})
+            except ValueError:
+                raise CheckFailed("cart_page", f"a cart line's quantity is not a number: {a.get('value')!r}") from None
+    return cart_lines(items)
 
 
 def checkout_config(text: str) -> dict:
-    m = CHECKOUT_CONFIG_RE.search(text or "")
+    """window.checkoutConfig: the JSON value after the assignment, whatever statements follow it in its script."""
+    m = CHECKOUT_CONFIG_AT.search(text or "")
     if not m:
         raise CheckFailed("checkout_config", "the checkout page has no checkoutConfig")
     try:
-        return json.loads(m.group(1))
+        value, _end = json.JSONDecoder().raw_decode(text, m.end())
     except ValueError:
         raise CheckFailed("checkout_config", "the checkout page's checkoutConfig is not JSON") from None
+    if not isinstance(value, dict):
+        raise CheckFailed("checkout_config", "the checkout page's checkoutConfig is not an object")
+    return value
 
 
-def order_number(text: str, expected: int) -> None:
-    m = ORDER_NUMBER_RE.search(text or "")
-    if not m or int(m.group(1)) != expected:
-        raise CheckFailed("success_order", f"the success page shows order {m.group(1) if m else 'none'}, "
-                                           f"the store answered {expected}")
+def order_number(text: str, expected: int) -> str:
+    """The success page a logged-in customer sees names the order the store answered: its increment id, linked to
+    sales/order/view/order_id/<the order's entity id> (the id payment-information returned). Returns the increment id."""
+    m = ORDER_LINK_RE.search(text or "")
+    if not m:
+        guest = GUEST_ORDER_RE.search(text or "")
+        raise CheckFailed("success_order", f"the success page shows order {guest.group(1)!r} as to a guest (no link to "
+                                           "the order): the customer's session was not found" if guest else
+                                           "the success page shows no order number")
+    href = attributes(m.group(1)).get("href", "")
+    view = ORDER_VIEW_ID_RE.search(href)
+    if not view or int(view.group(1)) != expected:
+        raise CheckFailed("success_order", f"the success page shows order {m.group(2)!r} linked to "
+                                           f"{view.group(1) if view else href!r}, the store answered order {expected}")
+    return m.group(2)
 
 
 def sections(body) -> tuple[str | None, dict[str, float]]:

@@ -282,3 +282,14 @@ def test_add_remove_refuses_when_the_lb_health_check_differs_from_the_config(do,
     with pytest.raises(TargetError, match="health check differs"):
         t.switch("green")
     assert do.writes() == []
+
+
+def test_the_probes_ask_the_health_path_the_load_balancer_checks(do, cfg_file):
+    from harness.targets.factory import open_target
+
+    p = cfg_file()
+    with open_target(str(p)) as t:
+        assert t.health_path == "/healthz"
+    p.write_text(p.read_text() + '[digitalocean.health_check]\npath = "/health_check.php"\nhealthy_threshold = 2\n')
+    with open_target(str(p)) as t:
+        assert t.health_path == "/health_check.php"

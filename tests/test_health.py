@@ -18,3 +18,23 @@ def test_wait_healthy_gives_up_with_the_last_problem():
         port = s.getsockname()[1]
     ok, last = health.wait_healthy(f"http://127.0.0.1:{port}", what="n", timeout=0.3, interval=0.1)
     assert not ok and "ConnectError" in str(last)
+
+
+def test_the_probes_ask_the_targets_health_path():
+    """A store's health path is its own (Magento ships pub/health_check.php): the probe, the gate's wait and the
+    smoke checkout ask that path, and a path the store does not serve fails them."""
+    from test_traffic_fakestore import FakeStore
+
+    from harness.checks.smoke import smoke_checkout
+
+    store = FakeStore().start()
+    try:
+        assert health.probe(store.url, path="/health_check.php").ok
+        assert health.probe(store.url, path="/no-such-check").problem == "HTTP 404"
+        ok, last = health.wait_healthy(store.url, what="fake", timeout=0.5, interval=0.1, path="/no-such-check")
+        assert not ok and "/no-such-check answered 404" in str(last)
+        assert smoke_checkout("fake-1", store.url, sku="GL-0001", health_path="/health_check.php").ok
+        failed = smoke_checkout("fake-1", store.url, sku="GL-0001", health_path="/no-such-check")
+        assert not failed.ok and failed.step == "healthz"
+    finally:
+        store.stop()

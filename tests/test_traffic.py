@@ -67,6 +67,30 @@ def test_every_request_is_on_the_ledger_and_journeys_complete(store, tmp_path):
     assert not any(c["password"] in text for c in store.customers.values())
 
 
+@pytest.mark.parametrize("to_cart, lost", [(False, False), (True, False), (False, True)],
+                         ids=["back-to-the-product-page", "redirect-to-cart", "add-lost"])
+def test_an_add_to_cart_is_checked_wherever_the_store_sends_the_shopper(store, tmp_path, to_cart, lost):
+    """Stock Magento sends the shopper back to the product page (its mini-cart then reloads the cart section);
+    with checkout/cart/redirect_to_cart, to the cart page. Either way the journey checks the item is in the cart,
+    and an add the store answered as usual but never made fails the step."""
+    store.redirect_to_cart, store.adds_lost = to_cart, lost
+    run = run_load(store, tmp_path, seconds=4, users=6,
+                   extra_env={"GREENLIGHT_WEIGHT_GUEST": "0", "GREENLIGHT_WEIGHT_CUSTOMER": "0",
+                              "GREENLIGHT_WEIGHT_BROWSE": "0", "GREENLIGHT_WEIGHT_SESSION": "2"})
+    assert run.wait() == 0, run.log_path.read_text()
+    recs = records(run.ledger_dir)
+    adds = [r for r in recs if r["step"] == "add to cart"]
+    minis = [r for r in recs if r["step"] == "mini cart"]
+    assert len(adds) >= 10 and all(r["status"] == 200 for r in adds)
+    if to_cart:
+        assert not minis and all("after" in r["cart_op"] and not r.get("failed_checks") for r in adds)
+    elif not lost:
+        assert all("after" not in r["cart_op"] and not r.get("failed_checks") for r in adds)
+        assert len(minis) >= len(adds) - 6 and all(not r.get("failed_checks") for r in minis)
+    else:
+        assert minis and all(r["failed_checks"][0]["check"] == "item_in_cart" for r in minis), minis[:2]
+
+
 def test_a_cut_shows_up_as_status_0_records_inside_the_cut(store, tmp_path):
     run = run_load(store, tmp_path, seconds=5, users=6)
     wait_until_requests(run.ledger_dir, 30, timeout=15, run=run)

@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import magento_markup as markup
 
 RELEASE = "fake-r1"
 NODE = "fake-1"
@@ -36,8 +37,11 @@ class FakeStore:
         self.seen: list[tuple[str, str]] = []  # (method, path) of every request, for the route contract tests
         self.server = None
         self.host = "127.0.0.1"   # another loopback address (127.0.0.2) stands for another droplet
-        # Where add-to-cart redirects: a store whose DB holds another base URL sends shoppers to that host.
-        self.cart_redirect = "/checkout/cart/"
+        # Where add-to-cart sends the shopper: None as stock Magento does (checkout/cart/redirect_to_cart: the cart
+        # page when set, else back to the page the form was on); a URL: a store whose DB holds another base URL.
+        self.cart_redirect: str | None = None
+        self.redirect_to_cart = False
+        self.adds_lost = False  # a broken add-to-cart: the answer is the usual redirect, the cart unchanged
         self.port = 0
         self._thread = None
 
@@ -111,11 +115,15 @@ class _Handler(BaseHTTPRequestHandler):
         cookies = dict(p.strip().split("=", 1) for p in (self.headers.get("Cookie") or "").split(";") if "=" in p)
         sid = cookies.get("PHPSESSID")
         with self.store.lock:
-            if sid in self.store.sessions:
-                return sid, self.store.sessions[sid], {}
-            sid = secrets.token_hex(13)
-            data = self.store.sessions[sid] = {"form_key": secrets.token_hex(8), "cart": {}}
-        return sid, data, {"Set-Cookie": f"PHPSESSID={sid}; Path=/; HttpOnly"}
+            known = sid in self.store.sessions
+            if not known:
+                sid = secrets.token_hex(13)
+                self.store.sessions[sid] = {"form_key": secrets.token_hex(8), "cart": {}}
+            data = self.store.sessions[sid]
+        # RegisterFormKeyFromCookie: the browser's well-formed form_key cookie is the session's form key.
+        if re.fullmatch(r"[A-Za-z0-9]{16}", cookies.get("form_key", "")):
+            data["form_key"] = cookies["form_key"]
+        return sid, data, {} if known else {"Set-Cookie": f"PHPSESSID={sid}; Path=/; HttpOnly"}
 
     def _page(self, title, data, extra=""):
         return (f'<html><head><title>{title}</title>{PAGE_ASSETS}</head><body>'
@@ -133,6 +141,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.store.seen.append((method, path))
         if path == "/healthz":
             return self._send(200, {"status": "ok"})
+        if path == "/health_check.php":  # Magento's own: an empty 200
+            return self._send(200, b"", "text/html")
         m = re.match(r"^/rest(?:/default)?/V1(/.*)$", path)
         if m:
             return self._rest(method, m.group(1))
@@ -142,8 +152,10 @@ class _Handler(BaseHTTPRequestHandler):
         html = "text/html"
         if method == "GET" and path in ("/", "/customer/account/login/"):
             return self._send(200, self._page("Home" if path == "/" else "Customer Login", data), html, set_cookie)
-        if method == "GET" and re.match(r"^/catalog/product/view/id/\d+$", path):
-            return self._send(200, self._page("Product", data), html, set_cookie)
+        m = re.match(r"^/catalog/product/view/id/(\d+)$", path)
+        if method == "GET" and m:
+            form = markup.product_form(self.store.url, int(m.group(1)), f"GL-{int(m.group(1)):04d}", data["form_key"])
+            return self._send(200, self._page("Product", data, form), html, set_cookie)
         if method == "GET" and path == "/customer/account/":
             if "customer" not in data:
                 return self._send(302, b"", html, {"Location": "/customer/account/login/", **set_cookie})
@@ -159,25 +171,29 @@ class _Handler(BaseHTTPRequestHandler):
                 self.store.sessions[new_sid] = {**data, "customer": f'{cust["firstname"]} {cust["lastname"]}'}
             return self._send(302, b"", html, {"Location": "/customer/account/",
                                                 "Set-Cookie": f"PHPSESSID={new_sid}; Path=/; HttpOnly"})
-        if method == "POST" and path == "/checkout/cart/add":
+        if method == "POST" and re.match(r"^/checkout/cart/add(/|$)", path):
             form = self._body()
             if form.get("form_key") != data["form_key"]:
-                return self._send(302, b"", html, {"Location": "/", **set_cookie})
+                return self._send(302, b"", html, {"Location": f"{self.store.url}/checkout/cart/", **set_cookie})
             sku = f"GL-{int(form['product']):04d}"
-            data["cart"][sku] = data["cart"].get(sku, 0) + float(form["qty"])
-            return self._send(302, b"", html, {"Location": self.store.cart_redirect, **set_cookie})
+            if not self.store.adds_lost:
+                data["cart"][sku] = data["cart"].get(sku, 0) + float(form["qty"])
+            back = self.store.cart_redirect or (f"{self.store.url}/checkout/cart/" if self.store.redirect_to_cart
+                                                else self.headers.get("Referer") or f"{self.store.url}/")
+            return self._send(302, b"", html, {"Location": back, **set_cookie})
         if method == "GET" and path == "/checkout/cart/":
-            lines = "".join(f"<li>{s} x {q}</li>" for s, q in data["cart"].items())
-            return self._send(200, self._page("Shopping Cart", data, f'<ul class="cart">{lines}</ul>'), html, set_cookie)
-        if method == "GET" and path == "/checkout/":
-            config = json.dumps({"totalsData": totals(data["cart"])})
-            page = self._page("Checkout", data, f"<script>window.checkoutConfig = {config};</script>")
+            items = [{"item_id": n, "product_id": int(s.rsplit("-", 1)[-1]), "sku": s, "name": s, "qty": q,
+                      "price": price(s)} for n, (s, q) in enumerate(data["cart"].items(), 1)]
+            page = self._page("Shopping Cart", data, markup.cart_page(self.store.url, data["form_key"], items))
             return self._send(200, page, html, set_cookie)
+        if method == "GET" and path == "/checkout/":
+            config = {"totalsData": totals(data["cart"]), "isCustomerLoggedIn": "customer" in data}
+            return self._send(200, self._page("Checkout", data, markup.checkout_script(config)), html, set_cookie)
         if method == "GET" and path == "/checkout/onepage/success/":
             order = data.pop("last_order", None)
             if order is None:
                 return self._send(302, b"", html, {"Location": "/checkout/cart/", **set_cookie})
-            page = self._page("Success Page", data, f'Your order number is: <span class="order-number">{order}</span>.')
+            page = self._page("Success Page", data, markup.success_page(self.store.url, order, f"{order + 1000:09d}"))
             return self._send(200, page, html, set_cookie)
         if method == "GET" and path == "/customer/section/load/":
             customer = {"fullname": data["customer"]} if "customer" in data else {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from urllib.parse import urlsplit
 
 from harness.checks.background_jobs import commands, installed_on
 from harness.checks.page_cache import page_cache_isolated
@@ -54,10 +55,16 @@ class GateRun:
         return catalogue(self.target)
 
     @property
+    def store_host(self) -> str:
+        """The Host shoppers send (the load balancer's, as the load uses it): a probe of one node that must look
+        up what shoppers' requests look up (the full-page cache is keyed by the whole URL) sends it."""
+        return urlsplit(self.target.lb_url).netloc
+
+    @property
     def smoke_args(self) -> dict:
         cat = self.cat
         return dict(served_by_header=self.target.served_by_header, release_header=self.target.release_header,
-                    sku=cat.skus[0], email_domain=cat.smoke_email_domain)
+                    sku=cat.skus[0], email_domain=cat.smoke_email_domain, health_path=self.target.health_path)
 
 
 GateCheck = Callable[[GateRun, GateResult], None]
@@ -80,7 +87,8 @@ def _idle_nodes(g: GateRun, res: GateResult) -> None:
     cat, hdrs = g.cat, g.smoke_args
     for k, node in enumerate(g.target.nodes(g.new_colour)):
         ok, last = wait_healthy(node.url, what=f"{node.name} health", timeout=g.health_timeout,
-                                release=g.new_release, release_header=g.target.release_header)
+                                release=g.new_release, release_header=g.target.release_header,
+                                path=g.target.health_path)
         res.add("health", node.name, ok,
                 "" if ok else f"{node.name}: not healthy within {g.health_timeout:.0f} s ({last})")
         if not ok:
@@ -134,7 +142,7 @@ def _page_cache_isolated(g: GateRun, res: GateResult) -> None:
         return
     for a, av, b, bv in ((live, g.live_static.version, idle, g.static.version),
                          (idle, g.static.version, live, g.live_static.version)):
-        ok, why = page_cache_isolated(a, av, b, bv, product_id=g.cat.product_ids[0])
+        ok, why = page_cache_isolated(a, av, b, bv, product_id=g.cat.product_ids[0], host=g.store_host)
         if ok is None:
             res.skip(name, f"{a.name}->{b.name}", why)
         else:

@@ -28,8 +28,8 @@ def answered(r: ExecResult, node: Node, what: str) -> ExecResult:
 
 
 def in_order(target: Target, nodes: list[Node]) -> list[Node]:
-    """The nodes, those answering /healthz first (one short probe each)."""
-    healthy = [n for n in nodes if health.probe(n.url, timeout=PROBE_S).ok]
+    """The nodes, those answering their health path first (one short probe each)."""
+    healthy = [n for n in nodes if health.probe(n.url, timeout=PROBE_S, path=target.health_path).ok]
     return healthy + [n for n in nodes if n not in healthy]
 
 

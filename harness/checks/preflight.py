@@ -114,11 +114,11 @@ def _nodes_healthy(ask: Ask) -> list[Finding]:
     t, out = ask.target, []
     for colour in ("blue", "green"):
         for n in t.nodes(colour):
-            h = health.probe(n.url, timeout=5, client=ask.client)
+            h = health.probe(n.url, timeout=5, client=ask.client, path=t.health_path)
             rel = h.header(t.release_header)
             if not h.ok:
                 out.append(Finding("nodes", f"{n.name} health", MISSING, f"{h.url} gave {h.problem}",
-                                   f"serve {health.HEALTH_PATH} on every node (200 when PHP, DB and Redis answer), "
+                                   f"serve {t.health_path} on every node (200 when PHP, DB and Redis answer), "
                                    "reachable from this machine"))
             elif not rel:
                 out.append(Finding("nodes", f"{n.name} health", MISSING, f"{h.url} answers without {t.release_header}",

@@ -4,14 +4,25 @@ or by another save handler or key format (phpredis's PHPREDIS_SESSION:<id> strin
 sess_<id> hashes), are lost at the switch."""
 from __future__ import annotations
 
-import re
 import uuid
 
 import httpx
 
+from harness.checks.form_key import browser_form_key
 from harness.targets.base import Node
 
-_FORM_KEY = re.compile(r'name="form_key"[^>]*value="([^"]+)"')
+
+def _log_in(c: httpx.Client, base: str, email: str, password: str) -> str | None:
+    """Log in on the storefront as a browser does (the login page, then the form with the browser's own form key):
+    None, or why it failed."""
+    page = c.get(f"{base}/customer/account/login/")
+    if page.status_code != 200:
+        return f"the login page answered {page.status_code}"
+    r = c.post(f"{base}/customer/account/loginPost/", data={
+        "form_key": browser_form_key(c.cookies.jar, base), "login[username]": email, "login[password]": password})
+    if r.status_code != 302 or "/customer/account/login" in r.headers.get("location", ""):
+        return f"storefront log-in failed (HTTP {r.status_code})"
+    return None
 
 
 def session_portable(origin: Node, other: Node, *, email_domain: str, run_id: str,
@@ -27,14 +38,9 @@ def session_portable(origin: Node, other: Node, *, email_domain: str, run_id: st
             if r.status_code != 200:
                 return False, f"{origin.name}: creating a customer answered {r.status_code}"
             fullname = f"Session {r.json()['lastname']}"
-            page = c.get(f"{a}/customer/account/login/")
-            m = _FORM_KEY.search(page.text)
-            if page.status_code != 200 or not m:
-                return False, f"{origin.name}: the login page answered {page.status_code} without a form_key"
-            r = c.post(f"{a}/customer/account/loginPost/", data={
-                "form_key": m.group(1), "login[username]": email, "login[password]": password})
-            if r.status_code != 302 or "/customer/account/login" in r.headers.get("location", ""):
-                return False, f"{origin.name}: storefront log-in failed (HTTP {r.status_code})"
+            why = _log_in(c, a, email, password)
+            if why:
+                return False, f"{origin.name}: {why}"
             # The session goes to the other node on purpose, as a load balancer's one host name would carry it: an
             # HTTP client never sends one host's cookies to another (two droplets have their own addresses).
             carried = "; ".join(f"{k.name}={k.value}" for k in c.cookies.jar)
@@ -64,14 +70,9 @@ def _logged_in_client(base: str, email_domain: str, run_id: str, timeout: float)
     r = c.post(f"{base}/rest/V1/customers", json={
         "customer": {"email": email, "firstname": "Private", "lastname": last}, "password": password})
     r.raise_for_status()
-    page = c.get(f"{base}/customer/account/login/")
-    m = _FORM_KEY.search(page.text)
-    if not m:
-        raise ValueError("no form_key on the login page")
-    r = c.post(f"{base}/customer/account/loginPost/", data={
-        "form_key": m.group(1), "login[username]": email, "login[password]": password})
-    if r.status_code != 302 or "/customer/account/login" in r.headers.get("location", ""):
-        raise ValueError(f"storefront log-in failed (HTTP {r.status_code})")
+    why = _log_in(c, base, email, password)
+    if why:
+        raise ValueError(why)
     return c, last
 
 

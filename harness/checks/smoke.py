@@ -17,7 +17,9 @@ import httpx
 from harness.checks.page_scripts import on_load_requests
 
 SMOKE_EMAIL_DOMAIN = "smoke.greenlight.test"   # the replica's; a real store's comes from its catalogue
-_ASSET = re.compile(r"""(?:href|src)=["'](/static/[^"']+)["']""")
+# A page's static assets, relative or (as Magento renders them) absolute on the store's or a CDN's host: the path is
+# asked of the node under test.
+_ASSET = re.compile(r"""(?:href|src)=["'](?:https?://[^/"']+)?(/static/[^"']+)["']""")
 
 
 @dataclass
@@ -60,7 +62,8 @@ def _call(client: httpx.Client, res: SmokeResult, step: str, method: str, url: s
 
 def smoke_checkout(node_name: str, base_url: str, *, sku: str, run_id: str = "smoke",
                    email_domain: str = SMOKE_EMAIL_DOMAIN, max_step_ms: float = 2000, timeout: float = 10,
-                   served_by_header: str = "X-Served-By", release_header: str = "X-Release") -> SmokeResult:
+                   served_by_header: str = "X-Served-By", release_header: str = "X-Release",
+                   health_path: str = "/healthz") -> SmokeResult:
     """Guest checkout to an order, directly on one node. Orders use a smoke e-mail domain, so verdicts can
     tell them from the load's orders."""
     res = SmokeResult(node=node_name, ok=False)
@@ -70,7 +73,8 @@ def smoke_checkout(node_name: str, base_url: str, *, sku: str, run_id: str = "sm
                "telephone": "5125550100", "email": f"{run_id}-{uuid.uuid4().hex[:8]}@{email_domain}"}
     with httpx.Client(timeout=timeout) as c:
         try:
-            r = _call(c, res, "healthz", "GET", base_url.rstrip("/") + "/healthz", max_ms=max_step_ms)
+            r = _call(c, res, "healthz", "GET", base_url.rstrip("/") + "/" + health_path.lstrip("/"),
+                      max_ms=max_step_ms)
             res.release = r.headers.get(release_header, "")
             res.served_by = r.headers.get(served_by_header, "")
             cart = _call(c, res, "create_cart", "POST", f"{rest}/guest-carts", max_ms=max_step_ms).json()
@@ -146,8 +150,9 @@ def smoke_storefront(node_name: str, base_url: str, *, product_id: int, static=N
     base = base_url.rstrip("/")
     with httpx.Client(timeout=timeout) as c:
         try:
-            # A browser that already has a session (a cached page alone would not start one).
-            _call(c, res, "session", "GET", f"{base}/customer/account/login/", max_ms=max_step_ms)
+            # A browser that already has a session: the cart page starts one (cached pages, the login page among
+            # them, do not).
+            _call(c, res, "session", "GET", f"{base}/checkout/cart/", max_ms=max_step_ms)
             page = _call(c, res, "product_page", "GET", f"{base}/catalog/product/view/id/{product_id}",
                          max_ms=max_step_ms)
             res.release = page.headers.get(release_header, "")

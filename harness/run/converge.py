@@ -33,7 +33,7 @@ def wait_converged(target: Target, release: str, *, quiet_s: float = 2.0, timeou
     last = ""
     with httpx.Client(timeout=2) as client:
         while time.monotonic() < deadline:
-            h = health.probe(target.lb_url, client=client)
+            h = health.probe(target.lb_url, client=client, path=target.health_path)
             got, node = h.header(target.release_header), h.header(target.served_by_header)
             last = h.error if h.status is None else f"{got or '?'} from {node or '?'}"
             now = time.monotonic()

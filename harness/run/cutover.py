@@ -56,7 +56,7 @@ class Plan:
 
 def live_release(target: Target) -> str:
     """The release answering at the load balancer now (by its identity header)."""
-    h = health.probe(target.lb_url, timeout=5)
+    h = health.probe(target.lb_url, timeout=5, path=target.health_path)
     if h.status is None:
         raise TargetError(f"the load balancer at {target.lb_url} does not answer ({h.error})")
     return h.header(target.release_header)
@@ -65,7 +65,7 @@ def live_release(target: Target) -> str:
 def ensure_healthy_live(target: Target, prefer: str, event: Callable[..., None]) -> str:
     """Leave one healthy colour live: `prefer` when it is healthy, else the other one when it is."""
     def healthy(colour: str) -> bool:
-        return all(health.probe(n.url, timeout=3).ok for n in target.nodes(colour))
+        return all(health.probe(n.url, timeout=3, path=target.health_path).ok for n in target.nodes(colour))
 
     try:
         live = target.live_colour()

@@ -56,7 +56,7 @@ class Watch:
         if self.breaches:
             return self.breaches[0]
         for node in self.target.nodes(self.colour) if probe_nodes else ():
-            h = health.probe(node.url)
+            h = health.probe(node.url, path=self.target.health_path)
             if not h.ok:
                 return f"health check failed on {node.name}: {h.problem}"
         return None

@@ -134,6 +134,7 @@ class Target:
     deployer: Deployer | None = None
     db: DbAccess | None = None
     capabilities: frozenset[Capability] = frozenset()
+    health_path: str = "/healthz"               # what the probes ask of each node and of the LB
     served_by_header: str = "X-Served-By"       # response identity headers
     release_header: str = "X-Release"
     allow_hosts: tuple[str, ...] = ()           # where load may go besides loopback and the project's containers

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import random
-import re
 import time
 import uuid
 
@@ -28,6 +27,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from harness.checks.form_key import browser_form_key
 from harness.checks.smoke import smoke_checkout
 from harness.config.catalogue import catalogue
 from harness.faults import Injection, Journal, make_fault
@@ -53,7 +53,6 @@ PROFILES = {
 BREAKING = ["node-kill", "node-pause", "php-fpm-stop", "cut-redis", "cut-db"]
 TOLERATED = ["net-latency", "disk-fill"]
 SLOW_MACHINE_MS = 30000  # the gate's per-step latency bound is not under test here; a shared machine is slow
-FORM_KEY = re.compile(r'name="form_key"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="form_key"')
 
 
 class Shopper:
@@ -62,9 +61,9 @@ class Shopper:
     def __init__(self, lb: str):
         self.lb, self.c = lb, httpx.Client(timeout=15)
         page = self.get("/catalog/product/view/id/3")
-        m = FORM_KEY.search(page.text)
-        assert m, f"no form_key on the product page (HTTP {page.status_code})"
-        key = m.group(1) or m.group(2)
+        assert page.status_code == 200, f"the product page answered {page.status_code}"
+        # The browser's own form key, as Magento's form-key-provider.js makes it (a cached page's key is nobody's).
+        key = browser_form_key(self.c.cookies.jar, lb)
         r = self.c.post(f"{lb}/checkout/cart/add", data={"product": "3", "qty": "2", "form_key": key})
         assert r.status_code in (200, 302), r.text[:200]
         self.expected = self.cart()

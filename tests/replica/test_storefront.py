@@ -6,6 +6,7 @@ import docker
 import httpx
 import pytest
 
+from harness.checks.form_key import browser_form_key
 from harness.targets.health import wait_healthy
 from harness.targets.replica import stack
 
@@ -39,9 +40,18 @@ def _checkout_guest(c: httpx.Client, base: str, qty=1) -> int:
     return cart
 
 
+def _stock(sku: str) -> float:
+    db = docker.from_env().containers.get(stack.container("db"))
+    r = db.exec_run(["mariadb", "-N", "magento", "-e", f"SELECT qty FROM catalog_product_entity WHERE sku = '{sku}'"])
+    assert r.exit_code == 0, r.output
+    return float(r.output.decode().strip())
+
+
 def test_guest_checkout_returns_magento_shapes_and_an_order_once(urls):
     with httpx.Client(timeout=10) as c:
+        before = _stock("GL-0003")
         cart = _checkout_guest(c, urls["blue-1"])
+        assert _stock("GL-0003") <= before - 1   # the order took its stock (other tests' orders may take more)
         # The order is visible from another node and colour: the cart is gone, a second order is refused.
         again = c.post(f"{urls['green-2']}/rest/V1/guest-carts/{cart}/payment-information",
                        json={"email": "x@smoke.greenlight.test", "paymentMethod": {"method": "checkmo"}})
@@ -77,8 +87,8 @@ def test_storefront_session_started_on_blue_is_the_same_on_green(urls):
     with httpx.Client(timeout=10) as c:
         c.post(f"{urls['blue-1']}/rest/V1/customers",
                json={"customer": {"email": email, "firstname": "Sess", "lastname": "Ion"}, "password": "Secret123!"})
-        page = c.get(f"{urls['blue-1']}/customer/account/login/")
-        fk = re.search(r'name="form_key" value="([^"]+)"', page.text).group(1)
+        c.get(f"{urls['blue-1']}/customer/account/login/")
+        fk = browser_form_key(c.cookies.jar, urls["blue-1"])  # as Magento's form-key-provider.js makes it
         r = c.post(f"{urls['blue-1']}/customer/account/loginPost/",
                    data={"login[username]": email, "login[password]": "Secret123!", "form_key": fk})
         assert r.status_code == 302 and r.headers["location"] == "/customer/account/"
@@ -96,6 +106,9 @@ def test_storefront_session_started_on_blue_is_the_same_on_green(urls):
     ('{"cartItem": {"qty": 1}}', 400, '"%fieldName" is required'),
     ('{"cartItem": {"sku": "NOPE", "qty": 1}}', 404, "requested doesn't exist"),
     ('{"cartItem": {"sku": "GL-0001", "qty": 0}}', 400, "greater than 0"),
+    # Finite stock: a sold-out product, and more than the last few.
+    ('{"cartItem": {"sku": "GL-0031", "qty": 1}}', 400, "Product that you are trying to add is not available."),
+    ('{"cartItem": {"sku": "GL-0032", "qty": 4}}', 400, "The requested qty is not available"),
 ])
 def test_bad_input_is_a_4xx_with_magento_error_body(urls, body, status, fragment):
     with httpx.Client(timeout=10) as c:
@@ -114,12 +127,16 @@ def test_unknown_route_is_magentos_404(urls):
 
 @pytest.mark.parametrize("service, part", [("redis", "redis"), ("db", "db")])
 def test_healthz_turns_503_when_a_dependency_stops(gl_target, urls, service, part):
+    # Magento's own pub/health_check.php: an empty 200 while the DB and cache answer.
+    stock = httpx.get(f"{urls['blue-1']}/health_check.php", timeout=10)
+    assert stock.status_code == 200 and stock.content == b"" and stock.headers["X-Release"]
     c = docker.from_env().containers.get(stack.container(service))
     c.pause()
     try:
         r = httpx.get(f"{urls['blue-1']}/healthz", timeout=10)
         assert r.status_code == 503, r.text
         assert r.json()[part] == "down" and part in r.json()["failing"]
+        assert httpx.get(f"{urls['blue-1']}/health_check.php", timeout=10).status_code == 500  # and a 500
     finally:
         c.unpause()
     # Leave the replica as the next test expects it: every node healthy again AND the LB serving (HAProxy puts

@@ -34,7 +34,7 @@ def final_state(target: Target, run_id: str) -> dict:
         load = [p for p in lease.load_processes() if p["run_id"] == run_id]
     try:
         live = target.live_colour()
-        healthy = all(health.probe(n.url, timeout=5).ok for n in target.nodes(live))
+        healthy = all(health.probe(n.url, timeout=5, path=target.health_path).ok for n in target.nodes(live))
     except Exception as exc:  # noqa: BLE001 - reported as an unhealthy end, never raised past the drill
         live, healthy = f"unknown ({type(exc).__name__})", False
     return {"live": live, "live_healthy": healthy,

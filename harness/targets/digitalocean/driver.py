@@ -229,7 +229,8 @@ class DigitalOceanTarget(Router, Fleet):
         seen = set()
         with httpx.Client(timeout=2) as client:
             for _ in range(probes):
-                h = health.probe(self.lb_url, client=client)
+                h = health.probe(self.lb_url, client=client,
+                                 path=self.do.health_check.path if self.do.health_check else health.HEALTH_PATH)
                 if h.ok and h.header(self.served_by_header):
                     seen.add(h.header(self.served_by_header))
         return seen

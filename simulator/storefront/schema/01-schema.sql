@@ -4,7 +4,7 @@ CREATE TABLE IF NOT EXISTS catalog_product_entity (
   sku VARCHAR(64) NOT NULL UNIQUE,
   name VARCHAR(255) NOT NULL,
   price DECIMAL(12,2) NOT NULL,
-  qty INT NOT NULL
+  qty DECIMAL(12,4) NOT NULL
 ) ENGINE=InnoDB;
 
 CREATE TABLE IF NOT EXISTS customer_entity (
@@ -73,9 +73,14 @@ CREATE TABLE IF NOT EXISTS greenlight_migrations (
 
 INSERT IGNORE INTO setup_module VALUES ('Greenlight_Catalog', '1.0.0', '1.0.0'), ('Greenlight_Checkout', '1.0.0', '1.0.0');
 
+-- Finite stock, taken by every order (as MSI's reservations take salable quantity): 30 products with plenty, one
+-- sold out and one nearly (a real catalogue has both; the load's catalogue lists the first 30 only).
 INSERT IGNORE INTO catalog_product_entity (entity_id, sku, name, price, qty)
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30)
-SELECT i, CONCAT('GL-', LPAD(i, 4, '0')), CONCAT('Greenlight Tee ', i), 10 + i, 100000000 FROM n;
+SELECT i, CONCAT('GL-', LPAD(i, 4, '0')), CONCAT('Greenlight Tee ', i), 10 + i, 250000 FROM n;
+INSERT IGNORE INTO catalog_product_entity (entity_id, sku, name, price, qty) VALUES
+  (31, 'GL-0031', 'Greenlight Tee 31 (sold out)', 41, 0),
+  (32, 'GL-0032', 'Greenlight Tee 32 (last few)', 42, 3);
 
 -- Framework tables a Magento 2.4 install has: the deployment config hash (ConfigChangeDetector), cron's schedule,
 -- the MySQL queue (consumers), revoked JWT customer tokens.
@@ -132,3 +137,22 @@ CREATE TABLE IF NOT EXISTS jwt_auth_revoked (
   revoke_before BIGINT UNSIGNED NOT NULL,
   PRIMARY KEY (user_type_id, user_id)
 ) ENGINE=InnoDB;
+
+-- Store settings an admin saves (Magento's core_config_data, db_schema.xml of Magento_Config): a path absent here
+-- takes its config.xml default.
+CREATE TABLE IF NOT EXISTS core_config_data (
+  config_id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  scope VARCHAR(8) NOT NULL DEFAULT 'default',
+  scope_id INT NOT NULL DEFAULT 0,
+  path VARCHAR(255) NOT NULL DEFAULT 'general',
+  value TEXT NULL,
+  updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+  UNIQUE KEY core_config_data_scope_scope_id_path (scope, scope_id, path)
+) ENGINE=InnoDB;
+
+-- Magento_SalesSequence's order sequence for store 1: increment ids are its values (%09d), not sales_order's
+-- entity ids. This store's sequence is ahead of its entity ids, as on a store whose checkouts reserved numbers
+-- they never used (Quote::reserveOrderId) or whose orders were imported: the two never agree by accident.
+CREATE TABLE IF NOT EXISTS sequence_order_1 (
+  sequence_value INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY
+) ENGINE=InnoDB AUTO_INCREMENT=1000;

@@ -76,8 +76,13 @@ function gl_add_item(array $quote, string $sku, float $qty): array
         gl_q("SELECT COUNT(*) FROM `$required`");
     }
     $p = gl_product_by_sku($sku);
+    if ((float)$p['qty'] <= 0) {  // Magento\CatalogInventory: an out-of-stock product is not salable at all
+        throw new HttpError(400, 'Product that you are trying to add is not available.');
+    }
+    $inCart = (float)gl_q('SELECT COALESCE(SUM(qty), 0) FROM quote_item WHERE quote_id = ? AND sku = ?',
+        [$quote['entity_id'], $sku])->fetchColumn();
     $salable = gl_defect('salable_qty_below');  // a stock reservation bug: larger quantities are "not salable"
-    if ($p['qty'] < $qty || ($salable && $qty >= $salable)) {
+    if ((float)$p['qty'] < $inCart + $qty || ($salable && $qty >= $salable)) {  // the line's whole quantity
         throw new HttpError(400, 'The requested qty is not available');
     }
     if (gl_defect('guest_cart_keeps_last_line') && !empty($quote['masked_id'])) {
@@ -237,11 +242,24 @@ function gl_place_order(array $quote, array $body, ?string $email): int
         if (!$locked || !$locked['is_active']) {
             throw gl_no_cart((string)($quote['masked_id'] ?? $quote['entity_id']));
         }
+        // The increment id (what the shopper is shown) from the store's order sequence, as
+        // Magento\SalesSequence\Model\Sequence formats it: prefix (none for store 1) + %09d.
+        gl_q('INSERT INTO sequence_order_1 VALUES ()');
+        $increment = sprintf('%09d', (int)$db->lastInsertId());
         gl_q('INSERT INTO sales_order (increment_id, quote_id, customer_id, customer_email, grand_total, created_at, release_id)
               VALUES (?, ?, ?, ?, ?, NOW(6), ?)',
-            [substr(bin2hex(random_bytes(8)), 0, 9), $quote['entity_id'], $quote['customer_id'], $email, $total,
-             gl_manifest()['release']]);
+            [$increment, $quote['entity_id'], $quote['customer_id'], $email, $total, gl_manifest()['release']]);
         $orderId = (int)$db->lastInsertId();
+        // The order takes its stock (MSI's reservation), products in one order so concurrent orders never deadlock.
+        $bySku = $items;
+        usort($bySku, fn($a, $b) => strcmp($a['sku'], $b['sku']));
+        foreach ($bySku as $i) {
+            $taken = gl_q('UPDATE catalog_product_entity SET qty = qty - ? WHERE sku = ? AND qty >= ?',
+                [$i['qty'], $i['sku'], $i['qty']])->rowCount();
+            if ($taken !== 1) {
+                throw new HttpError(400, 'The requested qty is not available');
+            }
+        }
         foreach ($items as $i) {
             gl_q('INSERT INTO sales_order_item (order_id, sku, qty_ordered, price, row_total) VALUES (?, ?, ?, ?, ?)',
                 [$orderId, $i['sku'], $i['qty'], $i['price'], round($i['price'] * $i['qty'], 2)]);
@@ -253,7 +271,7 @@ function gl_place_order(array $quote, array $body, ?string $email): int
         $db->rollBack();
         throw $e;
     }
-    gl_session_order_placed($orderId);
+    gl_session_order_placed($orderId, $increment);
     return $orderId;
 }
 

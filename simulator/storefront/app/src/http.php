@@ -60,6 +60,14 @@ function gl_handle_http(): void
         gl_json($st, $body);
         return;
     }
+    if ($path === '/health_check.php') {
+        // Magento's pub/health_check.php: the DB connection and the cache backends; an empty 200, or a 500. It
+        // knows nothing of the maintenance flag.
+        [$st, $body] = gl_health();
+        $down = ($body['db'] ?? 'ok') !== 'ok' || ($body['redis'] ?? 'ok') !== 'ok';
+        http_response_code($down ? 500 : 200);
+        return;
+    }
     // /rest/V1/... or /rest/<store code>/V1/...
     $isRest = (bool)preg_match('#^/rest(?:/[a-z0-9_]+)?(/V1/.*)$#', $path, $m);
     try {

@@ -1,8 +1,8 @@
 <?php
 // Magento's built-in full-page cache (PageCache BuiltinPlugin) in Redis, page_cache frontend (DB 1): public pages
-// keyed by the full URL (query string included, as Magento's identifier is) + the X-Magento-Vary cookie (the HTTP
-// context: logged in, customer group), under the install's id_prefix. A hit never starts the session; the form key is filled in from the form_key cookie (Magento's JS
-// does it in the browser).
+// keyed by the full URL (host and query string included, as Magento's identifier is) + the X-Magento-Vary cookie (the HTTP
+// context: logged in, customer group), under the install's id_prefix. A hit never starts the session and never sets a cookie; the form key in its forms is the form_key cookie's
+// when the browser sent one (Magento's page-cache.js does it in the browser).
 declare(strict_types=1);
 
 const GL_FPC_FORM_KEY = '%%GL_FORM_KEY%%';
@@ -10,13 +10,18 @@ const GL_FPC_TTL = 86400;
 
 function gl_fpc_cacheable(string $method, string $path): bool
 {
-    return $method === 'GET' && ($path === '/' || preg_match('#^/catalog/product/view/id/\d+/?$#', $path) === 1);
+    // Home, product pages and the login page (customer_account_login.xml does not mark it cacheable="false").
+    return $method === 'GET' && ($path === '/' || preg_match('#^/catalog/product/view/id/\d+/?$#', $path) === 1
+        || preg_match('#^/customer/account/login/?$#', $path) === 1);
 }
 
 function gl_fpc_key(string $path): string
 {
     $query = (string)(parse_url($_SERVER['REQUEST_URI'] ?? '', PHP_URL_QUERY) ?? '');
-    return gl_cache_prefix() . 'FPC_' . md5($path . ($query === '' ? '' : "?$query") . '|' . ($_COOKIE['X-Magento-Vary'] ?? ''));
+    // Magento\Framework\App\PageCache\Identifier: the whole URL (scheme and host too) and the vary cookie, so one
+    // store host's pages are shared by every node that answers for it, and another host's are its own.
+    $url = 'http://' . ($_SERVER['HTTP_HOST'] ?? '') . $path . ($query === '' ? '' : "?$query");
+    return gl_cache_prefix() . 'FPC_' . md5($url . '|' . ($_COOKIE['X-Magento-Vary'] ?? ''));
 }
 
 /** A cached page for this request, ready to send, or null. */
@@ -30,10 +35,11 @@ function gl_fpc_lookup(string $path): ?array
     if (!is_array($page)) {
         return null;
     }
-    $formKey = $_COOKIE['form_key'] ?? '';
-    if (!preg_match('/^[A-Za-z0-9]{16}$/', $formKey)) {
-        $formKey = substr(bin2hex(random_bytes(8)), 0, 16);
-        setcookie('form_key', $formKey, ['path' => '/', 'samesite' => 'Lax']);
+    // The cached page's form inputs carry whatever key they were rendered with (another visitor's): a browser's
+    // page-cache.js puts its form_key cookie in them. Without that cookie nothing here is this visitor's key.
+    $formKey = (string)($_COOKIE['form_key'] ?? '');
+    if (!gl_form_key_well_formed($formKey)) {
+        $formKey = gl_random_form_key();
     }
     return [$page['status'], $page['headers'] + ['X-Magento-Cache-Debug' => 'HIT'],
             str_replace(GL_FPC_FORM_KEY, $formKey, $page['body'])];

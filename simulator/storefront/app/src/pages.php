@@ -8,7 +8,8 @@ declare(strict_types=1);
 function gl_message(string $type, string $text): void
 {
     $GLOBALS['gl_messages'][] = ['type' => $type, 'text' => $text];
-    setcookie('mage-messages', rawurlencode((string)json_encode($GLOBALS['gl_messages'])), ['path' => '/', 'samesite' => 'Strict']);
+    // Theme\Controller\Result\MessagePlugin: the JSON itself; PHP's setcookie URL-encodes it (once).
+    setcookie('mage-messages', (string)json_encode($GLOBALS['gl_messages']), ['path' => '/', 'samesite' => 'Strict']);
 }
 
 /** The session's cart when it is still open (an ordered quote is inactive: the session then has no cart). */
@@ -56,28 +57,44 @@ function gl_checkout_pages(string $method, string $path): ?array
         }
         $totals = gl_totals($q);
         $config = ['quoteData' => ['entity_id' => (string)$q['entity_id'], 'items_qty' => $totals['items_qty']],
-                   'totalsData' => $totals, 'customerData' => ['id' => (int)$_SESSION['customer_id']]];
-        return [200, [], gl_page('Checkout', '<div id="checkout" data-role="checkout-page"></div><script>window.checkoutConfig = '
-            . json_encode($config, JSON_UNESCAPED_SLASHES | JSON_HEX_TAG) . ';</script>')];
+                   'totalsData' => $totals, 'isCustomerLoggedIn' => true,
+                   'customerData' => ['id' => (int)$_SESSION['customer_id']]];
+        // Magento_Checkout's onepage.phtml: the config, then the aliases customer.js reads, in one script.
+        return [200, [], gl_page('Checkout', '<div id="checkout" data-bind="scope:\'checkout\'" class="checkout-container">'
+            . '<script type="text/x-magento-init">{"#checkout": {"Magento_Ui/js/core/app": {"components": {}}}}</script>'
+            . "<script>\n    window.checkoutConfig = " . json_encode($config, JSON_UNESCAPED_SLASHES | JSON_HEX_TAG) . ";\n"
+            . "    // Create aliases for customer.js model from customer module\n"
+            . "    window.isCustomerLoggedIn = window.checkoutConfig.isCustomerLoggedIn;\n"
+            . "    window.customerData = window.checkoutConfig.customerData;\n</script></div>")];
     }
     if ($method === 'GET' && preg_match('#^/checkout/onepage/success/?$#', $path)) {
         $order = $_SESSION['last_order_id'] ?? null;
         if (!$order) {
             return gl_redirect('/checkout/cart/');  // the success page shows once, then sends the shopper away
         }
-        unset($_SESSION['last_order_id']);
-        return [200, [], gl_page('Success Page', '<h1 class="page-title">Thank you for your purchase!</h1>'
-            . '<div class="checkout-success"><p>Your order number is: <span class="order-number">' . $h($order)
-            . '</span>.</p></div>')];
+        $increment = (string)($_SESSION['last_real_order_id'] ?? '');
+        unset($_SESSION['last_order_id'], $_SESSION['last_real_order_id']);
+        // Magento_Checkout's success.phtml (Block\Onepage\Success): the increment id; a customer who may view the
+        // order gets it as a link to sales/order/view/order_id/<entity id>/, a guest as a plain span.
+        $number = empty($_SESSION['customer_id'])
+            ? 'Your order # is: <span>' . $h($increment) . '</span>.'
+            : sprintf('Your order number is: <a href="%s" class="order-number"><strong>%s</strong></a>.',
+                $h(gl_url('sales/order/view/order_id/' . (int)$order . '/')), $h($increment));
+        return [200, [], gl_page('Success Page', '<h1 class="page-title"><span class="base" data-ui-id="page-title-wrapper">'
+            . 'Thank you for your purchase!</span></h1><div class="checkout-success"><p>' . $number . '</p>'
+            . "<p>We'll email you an order confirmation with details and tracking info.</p>"
+            . '<div class="actions-toolbar"><div class="primary"><a class="action primary continue" href="'
+            . $h(gl_url('')) . '"><span>Continue Shopping</span></a></div></div></div>')];
     }
     return null;
 }
 
 /** After an order placed from the storefront, the success page shows its number once and the cart is new. */
-function gl_session_order_placed(int $orderId): void
+function gl_session_order_placed(int $orderId, string $incrementId): void
 {
     if (session_status() === PHP_SESSION_ACTIVE) {
         $_SESSION['last_order_id'] = $orderId;
+        $_SESSION['last_real_order_id'] = $incrementId;
         unset($_SESSION[gl_quote_key()]);
     }
 }
