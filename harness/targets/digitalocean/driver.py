@@ -55,6 +55,8 @@ class DigitalOceanTarget(Router, Fleet):
             raise TargetError(f"environment variable {do.token_env} is not set: export your DigitalOcean API token there")
         self.cfg, self.do = cfg, do
         self.served_by_header, self.release_header = cfg.headers.served_by, cfg.headers.release
+        # The probes ask what the LB asks (a store's own pub/health_check.php, say).
+        self.health_path = self.do.health_check.path if self.do.health_check else health.HEALTH_PATH
         self.dry_run = dry_run
         self.allow_hosts = tuple(do.allow_hosts)   # load may go to these (the user's own staging LB) besides loopback
         self.plan: list[str] = []                # every write call, made or (dry run) not made
@@ -229,8 +231,7 @@ class DigitalOceanTarget(Router, Fleet):
         seen = set()
         with httpx.Client(timeout=2) as client:
             for _ in range(probes):
-                h = health.probe(self.lb_url, client=client,
-                                 path=self.do.health_check.path if self.do.health_check else health.HEALTH_PATH)
+                h = health.probe(self.lb_url, client=client, path=self.health_path)
                 if h.ok and h.header(self.served_by_header):
                     seen.add(h.header(self.served_by_header))
         return seen

@@ -149,8 +149,7 @@ def open_digitalocean(cfg, opts: OpenOptions) -> Iterator[Target]:
     target = Target(kind="digitalocean", router=driver, fleet=driver, deployer=HookDeployer(driver), db=driver.db(),
                     capabilities=frozenset({Capability.DRY_RUN}), served_by_header=driver.served_by_header,
                     release_header=driver.release_header, allow_hosts=driver.allow_hosts,
-                    # The probes ask what the LB asks (a store's own pub/health_check.php, say).
-                    health_path=do.health_check.path if do.health_check else "/healthz",
+                    health_path=driver.health_path,
                     details={"api": do.api_base, "lb_id": do.lb_id, "switch_mode": do.switch_mode,
                              "router": f"load balancer {do.lb_id} ({do.switch_mode}, {do.switch_strategy})"},
                     plan_log=driver.plan, closers=[driver.close], magento_root=do.magento_root,
