@@ -250,7 +250,7 @@ class RestCheckout(GreenlightUser):
                   check_with=lambda r, b: check.totals(b, lines if cart.lines is not None else None), **kw)
         carrier, method = self.call(
             "estimate shipping", "POST", f"{url}/estimate-shipping-methods", f"{name}/estimate-shipping-methods",
-            check_with=lambda r, b: check.shipping_methods(b),
+            check_with=lambda r, b: check.shipping_methods(b, cfg.SHIPPING_METHOD),
             json={"address": {"country_id": cfg.ADDRESS["country_id"], "postcode": cfg.ADDRESS["postcode"]}}, **kw)
         told = self.call("shipping information", "POST", f"{url}/shipping-information",
                          f"{name}/shipping-information",
@@ -262,7 +262,7 @@ class RestCheckout(GreenlightUser):
                                 json=self.payment(), **kw)
 
     def payment(self) -> dict:
-        return {"paymentMethod": {"method": "checkmo"}, "billingAddress": cfg.ADDRESS}
+        return {"paymentMethod": {"method": cfg.PAYMENT_METHOD}, "billingAddress": cfg.ADDRESS}
 
 
 class GuestCheckout(RestCheckout):
@@ -662,15 +662,23 @@ class StorefrontSession(StorefrontUser):
         self.call("checkout page", "GET", "/checkout/", "/checkout/", **self.held(),
                   check_with=lambda r, b: check.totals(check.checkout_config(r.text).get("totalsData"), lines))
         rest, ajax = cfg.STOREFRONT_REST, {"X-Requested-With": "XMLHttpRequest"}
+        # The shipping step asks for the methods of the address as it is filled in (Magento_Checkout's rate
+        # processor), then saves the one chosen.
+        carrier, method = self.call(
+            "estimate shipping", "POST", f"{rest}/carts/mine/estimate-shipping-methods",
+            f"{rest}/carts/mine/estimate-shipping-methods", headers=ajax, **self.held(),
+            check_with=lambda r, b: check.shipping_methods(b, cfg.SHIPPING_METHOD),
+            json={"address": {k: cfg.ADDRESS[k] for k in ("country_id", "postcode", "region_id") if k in cfg.ADDRESS}})
         told = self.call("shipping information", "POST", f"{rest}/carts/mine/shipping-information",
                          f"{rest}/carts/mine/shipping-information", headers=ajax, **self.held(),
                          check_with=lambda r, b: check.totals(check.json_object(b).get("totals"), lines, True),
                          json={"addressInformation": {"shipping_address": cfg.ADDRESS, "billing_address": cfg.ADDRESS,
-                                                      "shipping_carrier_code": "flatrate",
-                                                      "shipping_method_code": "flatrate"}})
+                                                      "shipping_carrier_code": carrier,
+                                                      "shipping_method_code": method}})
         order = self.place_order(cart, f"{rest}/carts/mine/payment-information",
                                          f"{rest}/carts/mine/payment-information", told, headers=ajax,
-                                         json={"paymentMethod": {"method": "checkmo"}, "billingAddress": cfg.ADDRESS},
+                                         json={"paymentMethod": {"method": cfg.PAYMENT_METHOD},
+                                               "billingAddress": cfg.ADDRESS},
                                          **self.held())
         cart.lines = {}  # the ordered cart is closed; the session's next cart starts empty
         self.call("success page", "GET", "/checkout/onepage/success/", "/checkout/onepage/success/", **self.held(),

@@ -179,10 +179,19 @@ def totals(body, expected: dict[str, float] | None = None, shipping_expected: bo
     return t
 
 
-def shipping_methods(body) -> tuple[str, str]:
+def shipping_methods(body, wanted: str = "") -> tuple[str, str]:
+    """(carrier, method) to ship with: `wanted` (<carrier>_<method>, the target's [checkout]) when the store offers
+    it for the address, else the first available one."""
     methods = [m for m in json_list(body) if isinstance(m, dict) and m.get("available", True)]
     if not methods:
         raise CheckFailed("shipping_offered", "no available shipping method for a valid address")
+    if wanted:
+        for m in methods:
+            if f"{m.get('carrier_code')}_{m.get('method_code')}" == wanted:
+                return m["carrier_code"], m["method_code"]
+        offered = ", ".join(f"{m.get('carrier_code')}_{m.get('method_code')}" for m in methods)
+        raise CheckFailed("shipping_offered", f"shipping method {wanted} is not offered for the address "
+                                              f"(offered: {offered})")
     return methods[0]["carrier_code"], methods[0]["method_code"]
 
 

@@ -1,6 +1,7 @@
 """Traffic settings from the environment, so a real Magento 2.4 store needs only a host and its SKUs."""
 from __future__ import annotations
 
+import json
 import os
 import uuid
 
@@ -72,11 +73,14 @@ VISITOR_REVISITS = int(_env("GREENLIGHT_VISITOR_REVISITS", "6"))
 CART_SHARE = float(_env("GREENLIGHT_CART_SHARE", "0.6"))  # rounds in which a customer also shops
 CHECKOUT_SHARE = float(_env("GREENLIGHT_CHECKOUT_SHARE", "0.3"))
 
+# How the journeys pay and ship: the target's [checkout] (harness/config/checkout.py passes it in these variables).
 ADDRESS = {
     "firstname": "Green", "lastname": "Light", "street": ["1 Cutover Street"], "city": "Austin",
     "region": "Texas", "region_id": 57, "region_code": "TX", "country_id": "US", "postcode": "78701",
-    "telephone": "5125550100",
+    "telephone": "5125550100", **json.loads(_env("GREENLIGHT_ADDRESS", "{}")),
 }
+PAYMENT_METHOD = _env("GREENLIGHT_PAYMENT_METHOD", "checkmo")
+SHIPPING_METHOD = _env("GREENLIGHT_SHIPPING_METHOD", "")   # <carrier>_<method>; "" = the first the store offers
 
 # Hosts beyond loopback and the project's containers that may receive load (a target's explicit allow-list).
 ALLOW_HOSTS: tuple[str, ...] = tuple(_list("GREENLIGHT_ALLOW_HOSTS", []))

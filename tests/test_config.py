@@ -47,6 +47,9 @@ def test_defaults_and_verdict_bounds(tmp_path):
     ('bleu_tag = "x"\n', "digitalocean.bleu_tag", "unknown key"),
     ('[digitalocean.health_check]\nhealthy_threshold = 1\n', "digitalocean.health_check.healthy_threshold", "2"),
     ('[digitalocean.ssh]\nport = 0\n', "digitalocean.ssh.port", "1"),
+    ('[checkout]\nshipping_method = "flatrate"\n', "checkout.shipping_method", "<carrier>_<method>"),
+    ('[checkout]\npayment_method = ""\n', "checkout.payment_method", "at least 1"),
+    ('[checkout.address]\ncountry_id = "USA"\n', "checkout.address.country_id", "ISO 3166"),
 ])
 def test_each_problem_is_one_line_naming_file_key_and_fix(tmp_path, extra, key, fragment):
     p = write(tmp_path, BASE + extra)

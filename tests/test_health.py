@@ -38,3 +38,23 @@ def test_the_probes_ask_the_targets_health_path():
         assert not failed.ok and failed.step == "healthz"
     finally:
         store.stop()
+
+
+def test_the_smoke_checkout_pays_and_ships_as_the_targets_checkout_says():
+    from test_traffic_fakestore import FakeStore
+
+    from harness.checks.smoke import smoke_checkout
+    from harness.config.checkout import Checkout
+
+    store = FakeStore().start()
+    store.shipping_methods, store.payment_methods = [("flatrate", "flatrate"), ("tablerate", "bestway")], ["free"]
+    try:
+        assert smoke_checkout("fake-1", store.url, sku="GL-0001",
+                              checkout=Checkout(payment_method="free", shipping_method="tablerate_bestway")).ok
+        refused = smoke_checkout("fake-1", store.url, sku="GL-0001", checkout=Checkout())  # checkmo: not on here
+        assert not refused.ok and refused.step == "place_order" and "Payment Method" in refused.detail
+        absent = smoke_checkout("fake-1", store.url, sku="GL-0001",
+                                checkout=Checkout(payment_method="free", shipping_method="ups_GND"))
+        assert not absent.ok and absent.step == "estimate_shipping" and "ups_GND" in absent.detail
+    finally:
+        store.stop()

@@ -252,3 +252,30 @@ def test_a_redirect_to_a_host_outside_the_allow_list_is_never_followed(store, tm
     # Redirects within the store are followed as before (log-in lands on the account page).
     logins = [r for r in recs if r["step"] == "log in"]
     assert logins and all(r["status"] == 200 for r in logins)
+
+
+def test_the_journeys_pay_and_ship_as_the_targets_checkout_says(store, tmp_path):
+    """A store whose carriers are its own (tablerate) and whose payment is not Check / Money order: with [checkout]
+    naming them, every order goes through; a shipping method the store does not offer fails the step, saying
+    what it does offer."""
+    from harness.config.checkout import Checkout
+
+    store.shipping_methods = [("flatrate", "flatrate"), ("tablerate", "bestway")]
+    store.payment_methods = ["purchaseorder_free"]
+    pay = Checkout(payment_method="purchaseorder_free", shipping_method="tablerate_bestway",
+                   address={"country_id": "DE", "postcode": "10115", "city": "Berlin", "street": ["Unter den Linden 1"],
+                            "telephone": "+49301234567", "firstname": "G", "lastname": "L"})
+    run = run_load(store, tmp_path / "ok", seconds=5, users=6, extra_env=pay.load_env())
+    assert run.wait() == 0, run.log_path.read_text()
+    recs = records(run.ledger_dir)
+    orders = [r for r in recs if r["step"] == "place order"]
+    assert orders and all(r["status"] == 200 for r in orders), orders[:2]
+    assert not [r for r in recs if r.get("failed_checks")]
+    # A method the store does not have for the address.
+    absent = Checkout(payment_method="purchaseorder_free", shipping_method="ups_GND")
+    run = run_load(store, tmp_path / "absent", seconds=4, users=6, extra_env=absent.load_env())
+    assert run.wait() == 0, run.log_path.read_text()
+    estimates = [r for r in records(run.ledger_dir) if r["step"] == "estimate shipping"]
+    assert estimates and all(r["failed_checks"][0]["check"] == "shipping_offered"
+                             and "ups_GND" in r["failed_checks"][0]["reason"]
+                             and "tablerate_bestway" in r["failed_checks"][0]["reason"] for r in estimates)

@@ -42,6 +42,8 @@ class FakeStore:
         self.cart_redirect: str | None = None
         self.redirect_to_cart = False
         self.adds_lost = False  # a broken add-to-cart: the answer is the usual redirect, the cart unchanged
+        self.shipping_methods = [("flatrate", "flatrate")]  # (carrier, method) offered for any address
+        self.payment_methods = ["checkmo"]
         self.port = 0
         self._thread = None
 
@@ -269,12 +271,19 @@ class _Handler(BaseHTTPRequestHandler):
         if action == "/totals":
             return self._send(200, totals(cart))
         if action == "/estimate-shipping-methods":
-            return self._send(200, [{"carrier_code": "flatrate", "method_code": "flatrate", "available": True}])
+            return self._send(200, [{"carrier_code": c, "method_code": m, "available": True}
+                                    for c, m in store.shipping_methods])
         if action == "/shipping-information":
-            return self._send(200, {"payment_methods": [{"code": "checkmo"}], "totals": totals(cart, shipping=True)})
+            info = body["addressInformation"]
+            if (info.get("shipping_carrier_code"), info.get("shipping_method_code")) not in store.shipping_methods:
+                return self._send(400, {"message": "Carrier with such method not found: %1, %2"})
+            return self._send(200, {"payment_methods": [{"code": p} for p in store.payment_methods],
+                                    "totals": totals(cart, shipping=True)})
         if action == "/payment-information":
             if not cart:
                 return self._send(400, {"message": "The shipping method is missing."})
+            if body["paymentMethod"]["method"] not in store.payment_methods:
+                return self._send(400, {"message": "The requested Payment Method is not available."})
             order = self._order(cart)
             cart.clear()
             if session is not None:

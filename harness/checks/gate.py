@@ -12,6 +12,7 @@ from harness.checks.sessions import page_cache_private, session_portable
 from harness.checks.smoke import smoke_checkout, smoke_storefront
 from harness.checks.tokens import token_portable
 from harness.config.catalogue import catalogue
+from harness.config.checkout import checkout
 from harness.targets.base import Capability, Target
 from harness.targets.health import wait_healthy
 
@@ -64,7 +65,8 @@ class GateRun:
     def smoke_args(self) -> dict:
         cat = self.cat
         return dict(served_by_header=self.target.served_by_header, release_header=self.target.release_header,
-                    sku=cat.skus[0], email_domain=cat.smoke_email_domain, health_path=self.target.health_path)
+                    sku=cat.skus[0], email_domain=cat.smoke_email_domain, health_path=self.target.health_path,
+                    checkout=checkout(self.target))
 
 
 GateCheck = Callable[[GateRun, GateResult], None]

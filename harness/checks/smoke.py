@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from harness.checks.page_scripts import on_load_requests
+from harness.config.checkout import Checkout
 
 SMOKE_EMAIL_DOMAIN = "smoke.greenlight.test"   # the replica's; a real store's comes from its catalogue
 # A page's static assets, relative or (as Magento renders them) absolute on the store's or a CDN's host: the path is
@@ -63,14 +64,14 @@ def _call(client: httpx.Client, res: SmokeResult, step: str, method: str, url: s
 def smoke_checkout(node_name: str, base_url: str, *, sku: str, run_id: str = "smoke",
                    email_domain: str = SMOKE_EMAIL_DOMAIN, max_step_ms: float = 2000, timeout: float = 10,
                    served_by_header: str = "X-Served-By", release_header: str = "X-Release",
-                   health_path: str = "/healthz") -> SmokeResult:
-    """Guest checkout to an order, directly on one node. Orders use a smoke e-mail domain, so verdicts can
-    tell them from the load's orders."""
+                   health_path: str = "/healthz", checkout: Checkout | None = None) -> SmokeResult:
+    """Guest checkout to an order, directly on one node, paying and shipping as the target's [checkout] says.
+    Orders use a smoke e-mail domain, so verdicts can tell them from the load's orders."""
+    pay = checkout or Checkout()
     res = SmokeResult(node=node_name, ok=False)
     rest = base_url.rstrip("/") + "/rest/V1"
-    address = {"firstname": "Smoke", "lastname": "Check", "street": ["1 Gate Road"], "city": "Austin",
-               "region": "Texas", "region_id": 57, "postcode": "78701", "country_id": "US",
-               "telephone": "5125550100", "email": f"{run_id}-{uuid.uuid4().hex[:8]}@{email_domain}"}
+    address = {**pay.address, "firstname": "Smoke", "lastname": "Check",
+               "email": f"{run_id}-{uuid.uuid4().hex[:8]}@{email_domain}"}
     with httpx.Client(timeout=timeout) as c:
         try:
             r = _call(c, res, "healthz", "GET", base_url.rstrip("/") + "/" + health_path.lstrip("/"),
@@ -83,18 +84,23 @@ def smoke_checkout(node_name: str, base_url: str, *, sku: str, run_id: str = "sm
             _call(c, res, "totals", "GET", f"{rest}/guest-carts/{cart}/totals", max_ms=max_step_ms)
             methods = _call(c, res, "estimate_shipping", "POST",
                             f"{rest}/guest-carts/{cart}/estimate-shipping-methods", max_ms=max_step_ms,
-                            json={"address": {"country_id": "US", "postcode": "78701"}}).json()
-            if not methods:
-                res.step, res.detail = "estimate_shipping", "no shipping methods offered"
+                            json={"address": {k: address[k] for k in ("country_id", "postcode", "region_id")
+                                              if k in address}}).json()
+            offered = [m for m in methods if isinstance(m, dict) and m.get("available", True)]
+            wanted = [m for m in offered if f"{m.get('carrier_code')}_{m.get('method_code')}" == pay.shipping_method]
+            if not offered or (pay.shipping_method and not wanted):
+                res.step, res.detail = "estimate_shipping", (
+                    f"shipping method {pay.shipping_method} not offered for the address" if offered
+                    else "no shipping methods offered")
                 raise _StepFailed
-            m = methods[0]
+            m = (wanted or offered)[0]
             _call(c, res, "shipping_information", "POST", f"{rest}/guest-carts/{cart}/shipping-information",
                   max_ms=max_step_ms, json={"addressInformation": {
                       "shipping_address": address, "billing_address": address,
                       "shipping_carrier_code": m["carrier_code"], "shipping_method_code": m["method_code"]}})
             order = _call(c, res, "place_order", "POST", f"{rest}/guest-carts/{cart}/payment-information",
                           max_ms=max_step_ms, json={"email": address["email"],
-                                                    "paymentMethod": {"method": "checkmo"},
+                                                    "paymentMethod": {"method": pay.payment_method},
                                                     "billingAddress": address}).json()
             if not isinstance(order, int) and not (isinstance(order, str) and order.isdigit()):
                 res.step, res.detail = "place_order", f"expected an order id, got {order!r:.80}"

@@ -69,6 +69,43 @@ class CatalogueSection(_Strict):
         return self
 
 
+class AddressSection(_Strict):
+    """A delivery address the store's carriers serve (what the journeys and smoke checks ship to)."""
+    firstname: str = "Green"
+    lastname: str = "Light"
+    street: list[str] = Field(default_factory=lambda: ["1 Cutover Street"], min_length=1)
+    city: str = "Austin"
+    region: str | None = "Texas"
+    region_id: int | None = 57
+    region_code: str | None = "TX"
+    country_id: str = "US"
+    postcode: str = "78701"
+    telephone: str = "5125550100"
+
+    @field_validator("country_id")
+    @classmethod
+    def _iso(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Z]{2}", v):
+            raise ValueError(f"{v!r} is not a country code: use the two capital letters of ISO 3166 (e.g. US, DE)")
+        return v
+
+
+class CheckoutSection(_Strict):
+    """How the journeys and smoke checks pay and ship on this store."""
+    payment_method: str = Field("checkmo", min_length=1)   # a payment method code the store has on
+    shipping_method: str = ""                              # <carrier>_<method>; "" = the first the store offers
+    address: AddressSection = Field(default_factory=AddressSection)
+
+    @field_validator("shipping_method")
+    @classmethod
+    def _carrier_method(cls, v: str) -> str:
+        from harness.config.checkout import split_method
+
+        if v:
+            split_method(v)
+        return v
+
+
 class Config(_Strict):
     """The sections every target file may have. Each target kind adds its own optional `[<kind>]` section
     (config_model() builds the full model from the kind registry)."""
@@ -76,6 +113,7 @@ class Config(_Strict):
     headers: Headers = Headers()
     bounds: Bounds = Field(default_factory=Bounds)   # validated against the Bounds dataclass itself
     catalogue: CatalogueSection | None = None        # the store's SKUs for traffic and smoke checks
+    checkout: CheckoutSection | None = None          # how traffic and smoke checks pay and ship
 
     def verdict_bounds(self) -> Bounds:
         """The bounds a run from this file is held to."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.config.catalogue import catalogue
+from harness.config.checkout import checkout
 from harness.config.release import Release, find_release, load_release, releases_dir
 from harness.run.cutover import Plan, live_release, run_cutover
 from harness.targets.base import Target, TargetError
@@ -201,7 +202,7 @@ def _load_run(LoadRun, target: Target, ledger_dir: Path, users: int, load_second
                    allow_hosts=target.allow_hosts,
                    extra_env={"GREENLIGHT_SERVED_BY_HEADER": target.served_by_header,
                               "GREENLIGHT_RELEASE_HEADER": target.release_header,
-                              **catalogue(target).load_env(),
+                              **catalogue(target).load_env(), **checkout(target).load_env(),
                               # Sessions are the scarcest evidence: give them the largest share of users.
                               "GREENLIGHT_WEIGHT_SESSION": os.environ.get("GREENLIGHT_WEIGHT_SESSION", "5"),
                               # Tokens cross a switch only through customers: enough of them for 30 crossings at the defaults.

@@ -147,6 +147,7 @@ class Target:
     magento_root: str = "/srv/storefront/current"
     background_job_commands: tuple[str, str] | None = None
     catalogue: object | None = None
+    checkout: object | None = None               # [checkout] (harness/config/checkout.py; None: the replica's)
     # Where one-run-per-target marks live on the target (harness/targets/lock.py: marks/add/remove); None: the kind
     # has nowhere to keep them, and a run says it is not locked.
     locker: object | None = None

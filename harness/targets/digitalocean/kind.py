@@ -154,7 +154,7 @@ def open_digitalocean(cfg, opts: OpenOptions) -> Iterator[Target]:
                              "router": f"load balancer {do.lb_id} ({do.switch_mode}, {do.switch_strategy})"},
                     plan_log=driver.plan, closers=[driver.close], magento_root=do.magento_root,
                     background_job_commands=(do.cron_stop, do.cron_start) if do.cron_stop and do.cron_start else None,
-                    catalogue=cfg.catalogue,
+                    catalogue=cfg.catalogue, checkout=cfg.checkout,
                     locker=None if opts.dry_run else DropletTagLocker(driver),
                     lock_where=f"load balancer {do.lb_id}")
     try:
