@@ -76,3 +76,35 @@ def test_session_portable_carries_the_session_between_hosts_on_purpose(shared):
     assert ok is shared, why
     if not shared:
         assert "do not share session storage" in why
+
+
+def test_node_checks_carry_the_store_host_as_the_load_balancer_would(store):
+    """A real storefront answers a GET for another host with a 302 to its base URL, and a secure one sends plain
+    http to https: checks that ask a node straight carry the store's Host and X-Forwarded-Proto
+    (Target.store_headers), or every one of them meets the redirect."""
+    from harness.targets.base import Router, Target
+
+    class Lb(Router):
+        lb_url = "https://shop.example.com"
+
+        def live_colour(self):
+            return "blue"
+
+        def switch(self, to_colour):
+            pass
+
+    headers = Target(kind="x", router=Lb(), fleet=None).store_headers()
+    assert headers == {"Host": "shop.example.com", "X-Forwarded-Proto": "https"}
+    store.base_host, store.secure = "shop.example.com", True
+    node = Node("fake-1", "green", store.url)
+    args = {"email_domain": "smoke.shop.example", "run_id": "host"}
+    assert smoke_storefront("fake-1", store.url, product_id=7, headers=headers).ok
+    assert smoke_checkout("fake-1", store.url, sku="GL-0007", headers=headers).ok
+    assert session_portable(node, node, headers=headers, **args) == (True, "")
+    assert page_cache_private(node, product_id=7, headers=headers, **args) == (True, "")
+    bare = smoke_storefront("fake-1", store.url, product_id=7)
+    assert not bare.ok and "302" in bare.detail
+    ok, why = session_portable(node, node, **args)
+    assert not ok and "login page answered 302" in why
+    plain = smoke_storefront("fake-1", store.url, product_id=7, headers={"Host": "shop.example.com"})
+    assert not plain.ok  # the right host, but not over https

@@ -44,6 +44,10 @@ class FakeStore:
         self.adds_lost = False  # a broken add-to-cart: the answer is the usual redirect, the cart unchanged
         self.shipping_methods = [("flatrate", "flatrate")]  # (carrier, method) offered for any address
         self.payment_methods = ["checkmo"]
+        # A store with a base URL of its own: a storefront GET for another Host gets a 302 to it (Magento's
+        # web/url/redirect_to_base), and with `secure` one that did not come in over https a 302 to https.
+        self.base_host: str | None = None
+        self.secure = False
         self.port = 0
         self._thread = None
 
@@ -150,6 +154,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._rest(method, m.group(1))
         if path.startswith("/static/"):
             return self._send(200, "body{}\n", "text/css")
+        base = self.store.base_host
+        if method == "GET" and base and (self.headers.get("Host") != base or (
+                self.store.secure and self.headers.get("X-Forwarded-Proto") != "https")):
+            scheme = "https" if self.store.secure else "http"
+            return self._send(302, b"", "text/html", {"Location": f"{scheme}://{base}{self.path}"})
         sid, data, set_cookie = self._session()
         html = "text/html"
         if method == "GET" and path in ("/", "/customer/account/login/"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from urllib.parse import urlsplit
 
 from harness.checks.background_jobs import commands, installed_on
 from harness.checks.page_cache import page_cache_isolated
@@ -56,17 +55,18 @@ class GateRun:
         return catalogue(self.target)
 
     @property
-    def store_host(self) -> str:
-        """The Host shoppers send (the load balancer's, as the load uses it): a probe of one node that must look
-        up what shoppers' requests look up (the full-page cache is keyed by the whole URL) sends it."""
-        return urlsplit(self.target.lb_url).netloc
+    def store_headers(self) -> dict:
+        """Every request straight to a node carries the store's Host (and X-Forwarded-Proto on a secure store), as
+        the load balancer passes shoppers' requests: the node answers as the store, not with a redirect to its
+        base URL, and looks up the full-page cache entries shoppers' requests look up."""
+        return self.target.store_headers()
 
     @property
     def smoke_args(self) -> dict:
         cat = self.cat
         return dict(served_by_header=self.target.served_by_header, release_header=self.target.release_header,
                     sku=cat.skus[0], email_domain=cat.smoke_email_domain, health_path=self.target.health_path,
-                    checkout=checkout(self.target))
+                    checkout=checkout(self.target), headers=self.store_headers)
 
 
 GateCheck = Callable[[GateRun, GateResult], None]
@@ -100,11 +100,12 @@ def _idle_nodes(g: GateRun, res: GateResult) -> None:
         if s.ok and g.new_release and s.release and s.release != g.new_release:
             res.add("release", node.name, False, f"{node.name}: serves {s.release}, expected {g.new_release}")
         p = smoke_storefront(node.name, node.url, product_id=cat.product_ids[0], static=g.static,
-                             max_step_ms=g.max_step_ms, release_header=g.target.release_header)
+                             max_step_ms=g.max_step_ms, release_header=g.target.release_header,
+                             headers=g.store_headers)
         res.add("smoke_storefront", node.name, p.ok, "" if p.ok else p.reason())
         if k == 0:
             ok, why = page_cache_private(node, product_id=cat.product_ids[0], email_domain=cat.smoke_email_domain,
-                                         run_id=g.run_id)
+                                         run_id=g.run_id, headers=g.store_headers)
             res.add("page_cache_private", node.name, ok, why)
 
 
@@ -127,7 +128,7 @@ def _portable(g: GateRun, res: GateResult) -> None:
     for a, b in ((new_nodes[0], old_nodes[0]), (old_nodes[0], new_nodes[0])):
         ok, why = token_portable(a, b, email_domain=domain, run_id=g.run_id)
         res.add("token_portable", f"{a.name}->{b.name}", ok, why)
-        ok, why = session_portable(a, b, email_domain=domain, run_id=g.run_id)
+        ok, why = session_portable(a, b, email_domain=domain, run_id=g.run_id, headers=g.store_headers)
         res.add("session_portable", f"{a.name}->{b.name}", ok, why)
 
 
@@ -144,7 +145,7 @@ def _page_cache_isolated(g: GateRun, res: GateResult) -> None:
         return
     for a, av, b, bv in ((live, g.live_static.version, idle, g.static.version),
                          (idle, g.static.version, live, g.live_static.version)):
-        ok, why = page_cache_isolated(a, av, b, bv, product_id=g.cat.product_ids[0], host=g.store_host)
+        ok, why = page_cache_isolated(a, av, b, bv, product_id=g.cat.product_ids[0], headers=g.store_headers)
         if ok is None:
             res.skip(name, f"{a.name}->{b.name}", why)
         else:

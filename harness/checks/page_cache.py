@@ -29,27 +29,27 @@ def page_static_version(html: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _render(client: httpx.Client, node: Node, url: str, host: str | None) -> tuple[int, str | None]:
-    r = client.get(node.url.rstrip("/") + url, headers={"Host": host} if host else None)
+def _render(client: httpx.Client, node: Node, url: str) -> tuple[int, str | None]:
+    r = client.get(node.url.rstrip("/") + url)
     return r.status_code, page_static_version(r.text) if r.status_code == 200 else None
 
 
 def page_cache_isolated(first: Node, first_version: str, second: Node, second_version: str, *, product_id: int,
-                        host: str | None = None, timeout: float = 10) -> tuple[bool | None, str]:
+                        headers: dict | None = None, timeout: float = 10) -> tuple[bool | None, str]:
     """Render a product page on `first` under a fresh URL (it enters first's page cache), then fetch the same URL
     from `second`: second must answer with its own render (its release's static version). Both requests carry the
-    store's `host` (Magento's page-cache identifier holds the whole URL): one shopper's URL, two colours. None:
+    store's Host (`headers`; Magento's page-cache identifier holds the whole URL): one shopper's URL, two colours. None:
     cannot be judged (the reason says why)."""
     if not first_version or not second_version or first_version == second_version:
         return None, (f"both releases deploy static version {first_version or '?'}: a page cannot be told from the "
                       "other release's")
     url = f"/catalog/product/view/id/{product_id}?gl_cache_probe={uuid.uuid4().hex[:12]}"
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False) as c:
-            st1, v1 = _render(c, first, url, host)
+        with httpx.Client(timeout=timeout, follow_redirects=False, headers=headers) as c:
+            st1, v1 = _render(c, first, url)
             if st1 != 200 or v1 is None:
                 return False, f"{first.name}: the probe page {url} answered {st1} without a static version"
-            st2, v2 = _render(c, second, url, host)
+            st2, v2 = _render(c, second, url)
     except httpx.HTTPError as exc:
         return False, f"{first.name} → {second.name}: {type(exc).__name__}: {exc}"
     if st2 != 200 or v2 is None:

@@ -26,12 +26,12 @@ def _log_in(c: httpx.Client, base: str, email: str, password: str) -> str | None
 
 
 def session_portable(origin: Node, other: Node, *, email_domain: str, run_id: str,
-                     timeout: float = 10) -> tuple[bool, str]:
+                     timeout: float = 10, headers: dict | None = None) -> tuple[bool, str]:
     email = f"{run_id}-sess-{uuid.uuid4().hex[:8]}@{email_domain}"
     password = "Gl-" + uuid.uuid4().hex[:12] + "!"
     a, b = origin.url.rstrip("/"), other.url.rstrip("/")
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False) as c:
+        with httpx.Client(timeout=timeout, follow_redirects=False, headers=headers) as c:
             r = c.post(f"{a}/rest/V1/customers", json={
                 "customer": {"email": email, "firstname": "Session", "lastname": uuid.uuid4().hex[:6]},
                 "password": password})
@@ -46,7 +46,7 @@ def session_portable(origin: Node, other: Node, *, email_domain: str, run_id: st
             carried = "; ".join(f"{k.name}={k.value}" for k in c.cookies.jar)
         with httpx.Client(timeout=timeout, follow_redirects=False) as other_client:
             r = other_client.get(f"{b}/customer/section/load/", params={"sections": "customer"},
-                                 headers={"Cookie": carried})
+                                 headers={**(headers or {}), "Cookie": carried})
     except (httpx.HTTPError, ValueError, KeyError) as exc:
         return False, f"{origin.name} → {other.name}: {type(exc).__name__}: {exc}"
     if r.status_code != 200:
@@ -61,12 +61,13 @@ def session_portable(origin: Node, other: Node, *, email_domain: str, run_id: st
     return True, ""
 
 
-def _logged_in_client(base: str, email_domain: str, run_id: str, timeout: float) -> tuple[httpx.Client, str]:
+def _logged_in_client(base: str, email_domain: str, run_id: str, timeout: float,
+                      headers: dict | None = None) -> tuple[httpx.Client, str]:
     """A client with a storefront session of a new customer on `base`; returns it and the customer's last name."""
     email = f"{run_id}-fpc-{uuid.uuid4().hex[:8]}@{email_domain}"
     password = "Gl-" + uuid.uuid4().hex[:12] + "!"
     last = "Fpc" + uuid.uuid4().hex[:8]
-    c = httpx.Client(timeout=timeout, follow_redirects=False)
+    c = httpx.Client(timeout=timeout, follow_redirects=False, headers=headers)
     r = c.post(f"{base}/rest/V1/customers", json={
         "customer": {"email": email, "firstname": "Private", "lastname": last}, "password": password})
     r.raise_for_status()
@@ -77,7 +78,7 @@ def _logged_in_client(base: str, email_domain: str, run_id: str, timeout: float)
 
 
 def page_cache_private(node: Node, *, product_id: int, email_domain: str, run_id: str,
-                       timeout: float = 10) -> tuple[bool, str]:
+                       timeout: float = 10, headers: dict | None = None) -> tuple[bool, str]:
     """Two customers view the same product page: the second must not see the first one's name. The full-page cache
     keys logged-in pages by the HTTP context (X-Magento-Vary), shared by every customer of a group, so customer data
     in a cacheable block is served to other customers."""
@@ -85,9 +86,9 @@ def page_cache_private(node: Node, *, product_id: int, email_domain: str, run_id
     url = f"{base}/catalog/product/view/id/{product_id}"
     clients = []
     try:
-        a, a_name = _logged_in_client(base, email_domain, run_id, timeout)
+        a, a_name = _logged_in_client(base, email_domain, run_id, timeout, headers)
         clients.append(a)
-        b, _ = _logged_in_client(base, email_domain, run_id, timeout)
+        b, _ = _logged_in_client(base, email_domain, run_id, timeout, headers)
         clients.append(b)
         a.get(url)
         seen = b.get(url)

@@ -64,7 +64,8 @@ def _call(client: httpx.Client, res: SmokeResult, step: str, method: str, url: s
 def smoke_checkout(node_name: str, base_url: str, *, sku: str, run_id: str = "smoke",
                    email_domain: str = SMOKE_EMAIL_DOMAIN, max_step_ms: float = 2000, timeout: float = 10,
                    served_by_header: str = "X-Served-By", release_header: str = "X-Release",
-                   health_path: str = "/healthz", checkout: Checkout | None = None) -> SmokeResult:
+                   health_path: str = "/healthz", checkout: Checkout | None = None,
+                   headers: dict | None = None) -> SmokeResult:
     """Guest checkout to an order, directly on one node, paying and shipping as the target's [checkout] says.
     Orders use a smoke e-mail domain, so verdicts can tell them from the load's orders."""
     pay = checkout or Checkout()
@@ -72,7 +73,7 @@ def smoke_checkout(node_name: str, base_url: str, *, sku: str, run_id: str = "sm
     rest = base_url.rstrip("/") + "/rest/V1"
     address = {**pay.address, "firstname": "Smoke", "lastname": "Check",
                "email": f"{run_id}-{uuid.uuid4().hex[:8]}@{email_domain}"}
-    with httpx.Client(timeout=timeout) as c:
+    with httpx.Client(timeout=timeout, headers=headers) as c:  # the store's Host (Target.store_headers)
         try:
             r = _call(c, res, "healthz", "GET", base_url.rstrip("/") + "/" + health_path.lstrip("/"),
                       max_ms=max_step_ms)
@@ -147,14 +148,16 @@ def _page_scripts(c: httpx.Client, res: SmokeResult, base: str, html: str, max_s
 
 
 def smoke_storefront(node_name: str, base_url: str, *, product_id: int, static=None, max_step_ms: float = 2000,
-                     timeout: float = 10, release_header: str = "X-Release") -> SmokeResult:
+                     timeout: float = 10, release_header: str = "X-Release",
+                     headers: dict | None = None) -> SmokeResult:
     """A product page and every static asset it references answer 200; with `static` (the page's release's
-    learnt digests, harness/checks/static_digests.py) each asset must also be that release's own file and version."""
+    learnt digests, harness/checks/static_digests.py) each asset must also be that release's own file and version.
+    `headers`: the store's Host (Target.store_headers), so the node answers as it does behind the LB."""
     from harness.checks.static_digests import judge_asset
 
     res = SmokeResult(node=node_name, ok=False)
     base = base_url.rstrip("/")
-    with httpx.Client(timeout=timeout) as c:
+    with httpx.Client(timeout=timeout, headers=headers) as c:
         try:
             # A browser that already has a session: the cart page starts one (cached pages, the login page among
             # them, do not).

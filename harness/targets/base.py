@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from harness.config.release import Release
@@ -170,6 +171,13 @@ class Target:
     @property
     def lb_url(self) -> str:
         return self.router.lb_url
+
+    def store_headers(self) -> dict[str, str]:
+        """What a request straight to one node carries so the node answers as the store does behind its load
+        balancer: the store's Host (a Magento storefront answers another host with a 302 to its base URL), and
+        X-Forwarded-Proto when shoppers come in over https (a secure store sends plain http to https)."""
+        u = urlsplit(self.lb_url)
+        return {"Host": u.netloc, **({"X-Forwarded-Proto": "https"} if u.scheme == "https" else {})}
 
     def live_colour(self) -> str:
         return self.router.live_colour()
