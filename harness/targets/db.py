@@ -87,8 +87,11 @@ class DbAccess:
                     where, args = f"o.entity_id IN ({', '.join(['%s'] * len(ids))})", list(ids)
                 else:
                     where, args = "o.customer_email LIKE %s", [email_like]
+                # One row per line the customer bought: a configurable line's child row (parent_item_id set)
+                # repeats its parent's SKU and quantity.
                 cur.execute(f"SELECT o.entity_id, o.grand_total, i.sku, i.qty_ordered FROM sales_order o "
-                            f"LEFT JOIN sales_order_item i ON i.order_id = o.entity_id WHERE {where}", args)
+                            f"LEFT JOIN sales_order_item i ON i.order_id = o.entity_id AND i.parent_item_id IS NULL "
+                            f"WHERE {where}", args)
                 return StoredOrders.from_rows(cur.fetchall())
         finally:
             conn.close()

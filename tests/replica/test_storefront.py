@@ -144,3 +144,21 @@ def test_healthz_turns_503_when_a_dependency_stops(gl_target, urls, service, par
     for name, base in [*urls.items(), ("the LB", f"http://127.0.0.1:{stack.lb_port()}")]:
         ok, problem = wait_healthy(base, what=f"{name} healthy after {service} came back", timeout=60)
         assert ok, f"{name} did not recover after {service} came back: {problem}"
+
+
+def test_a_configurable_line_is_one_line_of_the_order_not_two(gl_target):
+    """Magento stores a configurable product's line as a parent row and a child row of the same SKU and quantity:
+    the order Greenlight reads from the DB holds it once."""
+    db = docker.from_env().containers.get(stack.container("db"))
+    sql = ("INSERT INTO sales_order (increment_id, quote_id, customer_id, customer_email, grand_total, created_at, "
+           "release_id) VALUES ('cfg-test', 4000000000 + FLOOR(RAND() * 1000000), NULL, 'cfg@smoke.greenlight.test', "
+           "29.00, NOW(6), 'r1'); SET @o = LAST_INSERT_ID(); "
+           "INSERT INTO sales_order_item (order_id, product_type, sku, qty_ordered, price, row_total) "
+           "VALUES (@o, 'configurable', 'MH01-XS-Black', 2, 12, 24); SET @p = LAST_INSERT_ID(); "
+           "INSERT INTO sales_order_item (order_id, parent_item_id, product_type, sku, qty_ordered, price, row_total) "
+           "VALUES (@o, @p, 'simple', 'MH01-XS-Black', 2, 0, 0); SELECT @o;")
+    r = db.exec_run(["mariadb", "-N", "magento", "-e", sql])
+    assert r.exit_code == 0, r.output
+    order_id = int(r.output.decode().split()[-1])
+    stored = gl_target.db.orders(ids=[order_id])
+    assert stored[order_id]["items"] == {"MH01-XS-Black": 2.0}
