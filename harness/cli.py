@@ -84,17 +84,29 @@ def cmd_status(args) -> int:
             else:
                 print("replica is not running: " + ", ".join(f"{k}={v}" for k, v in states.items()))
             return 1
+    from harness.checks.needs import run_needs
+
+    owner = None
+    if args.target == "local":
+        from harness.targets.replica import stack
+
+        owner = stack.foreign_owner
     with open_target(args.target, manage_stack=False) as t:
+        needs = run_needs(t, owner)
         out = {"up": True, "target": t.describe(), "lb": t.lb_url, "live": t.live_colour(),
                "nodes": {n.name: {"colour": c, **_node_state(n, t)} for c in ("blue", "green") for n in t.nodes(c)},
-               **left}
+               "needs": [{"what": n.what, "ok": n.ok, "detail": n.detail} for n in needs], **left}
     if args.json:
         print(json.dumps(out, indent=2))
     else:
         print(f"live colour: {out['live']}   load balancer: {out['lb']}")
         for name, n in out["nodes"].items():
             print(f"  {name:8} {n['colour']:5} {n['url']:24} {'healthy' if n['healthy'] else 'UNHEALTHY':9} {n['release']}")
-    return 0
+        print("what a run needs:")
+        for n in needs:
+            print(f"  {'ok' if n.ok else 'n/a' if n.ok is None else 'FAILED':6} {n.what}: {n.detail}")
+    # A need that fails stops the next run: status says so in its exit code too.
+    return 1 if any(n.ok is False for n in needs) else 0
 
 
 def cmd_heal(args) -> int:

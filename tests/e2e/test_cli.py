@@ -19,6 +19,24 @@ def test_status_json_names_the_live_colour_and_every_node(gl_target):
     assert st["live"] == gl_target.live_colour()
     assert set(st["nodes"]) == {"blue-1", "blue-2", "green-1", "green-2"}
     assert all(n["healthy"] and n["release"] for n in st["nodes"].values())
+    # What a run needs, beyond health: the DB with this checkout's password, commands on every node, our replica.
+    needs = {n["what"]: n for n in st["needs"]}
+    assert needs["shop DB"]["ok"] and needs["replica owner"]["ok"], needs
+    assert all(needs[f"{n} commands"]["ok"] for n in st["nodes"]), needs
+
+
+def test_status_names_db_credentials_that_do_not_work_without_printing_them(gl_target):
+    """A replica made by another checkout holds another DB password: status says so with the fix, exits 1, and
+    never prints the password it tried."""
+    import os
+
+    wrong = "not-the-password-" + os.urandom(4).hex()
+    p = subprocess.run([sys.executable, "-m", "harness.cli", "status"], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "GREENLIGHT_DB_PASSWORD": wrong})
+    assert p.returncode == 1, p.stdout + p.stderr
+    line = next(ln for ln in p.stdout.splitlines() if "shop DB" in ln)
+    assert "FAILED" in line and "greenlight down" in line, line
+    assert wrong not in p.stdout + p.stderr
 
 
 def _idle_gets(gl_target, release):

@@ -78,7 +78,24 @@ def env() -> dict[str, str]:
     pub = replica_ssh.public_key()
     if pub:                    # the nodes' sshd accepts this run's key (none: sshd stays off)
         e.setdefault("GREENLIGHT_SSH_PUBKEY", pub)
+    e.setdefault("GREENLIGHT_CHECKOUT", str(ROOT))
     return e
+
+
+def owner() -> str | None:
+    """The checkout that made the running replica (the LB's label), or None when that cannot be read."""
+    p = subprocess.run(["docker", "inspect", "-f", '{{index .Config.Labels "greenlight.checkout"}}', container("lb")],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return p.stdout.strip() if p.returncode == 0 else None
+
+
+def foreign_owner() -> str:
+    """'' when the running replica is this checkout's, else one line saying whose it is and what to do."""
+    who = owner()
+    if who is None or who in ("", str(ROOT)):
+        return ""   # unlabelled (made before labels) or ours
+    return (f"the replica was made by another checkout ({who}): its DB password and SSH key are that checkout's, "
+            "so deploys and DB reads from here fail: run `greenlight down`, then `greenlight up` here")
 
 
 def _run(argv: list[str], *, check: bool = True, capture: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
