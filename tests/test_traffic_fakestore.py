@@ -283,7 +283,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, [{"carrier_code": c, "method_code": m, "available": True}
                                     for c, m in store.shipping_methods])
         if action == "/shipping-information":
-            info = body["addressInformation"]
+            info = (body or {}).get("addressInformation") or {}
             if (info.get("shipping_carrier_code"), info.get("shipping_method_code")) not in store.shipping_methods:
                 return self._send(400, {"message": "Carrier with such method not found: %1, %2"})
             return self._send(200, {"payment_methods": [{"code": p} for p in store.payment_methods],
@@ -291,7 +291,7 @@ class _Handler(BaseHTTPRequestHandler):
         if action == "/payment-information":
             if not cart:
                 return self._send(400, {"message": "The shipping method is missing."})
-            if body["paymentMethod"]["method"] not in store.payment_methods:
+            if ((body or {}).get("paymentMethod") or {}).get("method", "checkmo") not in store.payment_methods:
                 return self._send(400, {"message": "The requested Payment Method is not available."})
             order = self._order(cart)
             cart.clear()

@@ -64,7 +64,9 @@ function gl_redis(int $db): Redis
     if (!isset($r[$db])) {
         $c = gl_config()['redis'];
         $conn = new Redis();
-        $conn->connect($c['host'], $c['port'], 1.0);
+        // Connect as Cm_RedisSession / Credis do: env.php's session redis timeout (Magento's default 2.5 s). A
+        // shorter one failed requests on a node only 150 ms slow while the machine was busy deploying.
+        $conn->connect($c['host'], $c['port'], (float)(gl_config()['session']['redis']['timeout'] ?? 2.5));
         // A frozen Redis accepts the TCP connection and then never answers: bound every read.
         $conn->setOption(Redis::OPT_READ_TIMEOUT, 2.0);
         $conn->select($db);
